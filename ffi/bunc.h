@@ -1,0 +1,72 @@
+/* The C side of bunc: acts that must run start to finish on one thread or in
+ * a fresh single-threaded child. TypeScript computes every value; these
+ * functions only carry them out. Layouts here are mirrored in src/sys/acts.ts. */
+#ifndef BUNC_H
+#define BUNC_H
+#include <stdint.h>
+
+#define BUNC_ERRLEN 512
+
+/* One namespace to join by path: fd opened by the parent, CLONE_NEW* type. */
+struct bunc_join {
+	int32_t fd;
+	int32_t type;
+};
+
+/* fd to place at a fixed number in the init (dup2 in the child). */
+struct bunc_fdmap {
+	int32_t src;
+	int32_t dst;
+};
+
+struct bunc_spawn {
+	uint64_t clone_flags;  /* CLONE_NEW* for namespaces to create */
+	uint64_t joins;        /* struct bunc_join * */
+	uint64_t njoins;
+	uint64_t fdmap;        /* struct bunc_fdmap * */
+	uint64_t nfdmap;
+	uint64_t exe_fd;       /* sealed fd of our own binary */
+	uint64_t argv;         /* char ** */
+	uint64_t envp;         /* char ** */
+	uint64_t errbuf;       /* char[BUNC_ERRLEN] */
+};
+
+struct bunc_rlimit {
+	uint64_t type;
+	uint64_t soft;
+	uint64_t hard;
+};
+
+struct bunc_final {
+	uint64_t uid;
+	uint64_t gid;
+	uint64_t groups;       /* uint32_t * */
+	uint64_t ngroups;
+	uint64_t caps[5];      /* bounding, effective, permitted, inheritable, ambient */
+	uint64_t cap_last;
+	uint64_t no_new_privs;
+	uint64_t rlimits;      /* struct bunc_rlimit * */
+	uint64_t nrlimits;
+	uint64_t cgroup_fds;   /* int32_t *: open cgroup.procs files to join */
+	uint64_t ncgroup_fds;
+	uint64_t new_cgroupns;
+	uint64_t umask;        /* UINT64_MAX: leave as is */
+	uint64_t tty_fd;       /* UINT64_MAX: none; else slave pty made the controlling tty and stdio */
+	uint64_t keep_fds;     /* fds below this survive execve */
+	uint64_t cwd;          /* char * */
+	uint64_t path;         /* char *: resolved program */
+	uint64_t argv;         /* char ** */
+	uint64_t envp;         /* char ** */
+	uint64_t errbuf;       /* char[BUNC_ERRLEN] */
+};
+
+int bunc_spawn(const struct bunc_spawn *req, int32_t *out_pid);
+int bunc_wait_start(int fifo_fd, char *errbuf);
+int bunc_exec_final(const struct bunc_final *req);
+int bunc_wait_forward(int pid, int32_t *out_status);
+int bunc_pty_open(int32_t *out_master, int32_t *out_slave, char *errbuf);
+int bunc_send_fd(int sock, int fd);
+int bunc_recv_fd(int sock);
+int bunc_seal_self(char *errbuf);
+
+#endif

@@ -1,0 +1,194 @@
+/* The last steps of the init, on one thread with nothing in between: wait for
+ * `start`, join the container's cgroups, set limits and credentials, reset
+ * what Bun changed in the process, execve the user's program. */
+#define _GNU_SOURCE
+#include "bunc.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static int fail(char *errbuf, const char *what)
+{
+	int err = errno;
+	snprintf(errbuf, BUNC_ERRLEN, "%s: %s", what, strerror(err));
+	return -err;
+}
+
+static void die_on_signal(int sig)
+{
+	_exit(128 + sig);
+}
+
+/* A created container's init is PID 1 of its namespace: without a handler the
+ * signals `kill` sends would be ignored, so each catchable one ends it. */
+static void exit_on_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = die_on_signal;
+	for (int sig = 1; sig < 32; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD || sig == SIGCONT ||
+		    sig == SIGWINCH || sig == SIGURG || sig == SIGPIPE)
+			continue;
+		sigaction(sig, &sa, NULL);
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
+int bunc_wait_start(int fifo_fd, char *errbuf)
+{
+	char path[64];
+	exit_on_signals();
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fifo_fd);
+	int fd;
+	do
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return fail(errbuf, "open exec fifo");
+	if (write(fd, "0", 1) != 1) {
+		int r = fail(errbuf, "write exec fifo");
+		close(fd);
+		return r;
+	}
+	close(fd);
+	close(fifo_fd);
+	return 0;
+}
+
+static int join_cgroups(const struct bunc_final *r)
+{
+	const int32_t *fds = (const void *)(uintptr_t)r->cgroup_fds;
+	for (uint64_t i = 0; i < r->ncgroup_fds; i++) {
+		if (write(fds[i], "0", 1) != 1)
+			return fail((char *)(uintptr_t)r->errbuf, "join cgroup");
+		close(fds[i]);
+	}
+	return 0;
+}
+
+static int set_rlimits(const struct bunc_final *r)
+{
+	const struct bunc_rlimit *rl = (const void *)(uintptr_t)r->rlimits;
+	for (uint64_t i = 0; i < r->nrlimits; i++) {
+		struct rlimit lim = {.rlim_cur = rl[i].soft, .rlim_max = rl[i].hard};
+		if (setrlimit((int)rl[i].type, &lim) < 0) {
+			char what[64];
+			snprintf(what, sizeof what, "setrlimit %d", (int)rl[i].type);
+			return fail((char *)(uintptr_t)r->errbuf, what);
+		}
+	}
+	return 0;
+}
+
+static int set_tty(const struct bunc_final *r)
+{
+	int fd = (int)r->tty_fd;
+	char *errbuf = (char *)(uintptr_t)r->errbuf;
+	if (ioctl(fd, TIOCSCTTY, 0) < 0)
+		return fail(errbuf, "make the pty the controlling terminal");
+	for (int i = 0; i < 3; i++)
+		if (dup2(fd, i) < 0)
+			return fail(errbuf, "dup pty to stdio");
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+/* Raw system calls: they change this thread only, the one that execs. */
+static int set_credentials(const struct bunc_final *r)
+{
+	char *errbuf = (char *)(uintptr_t)r->errbuf;
+	for (uint64_t cap = 0; cap <= r->cap_last; cap++)
+		if (!(r->caps[0] & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return fail(errbuf, "drop capability from the bounding set");
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return fail(errbuf, "keep capabilities");
+	if (syscall(SYS_setgroups, (size_t)r->ngroups, (const uint32_t *)(uintptr_t)r->groups) < 0)
+		return fail(errbuf, "setgroups");
+	if (syscall(SYS_setresgid, (gid_t)r->gid, (gid_t)r->gid, (gid_t)r->gid) < 0)
+		return fail(errbuf, "setresgid");
+	if (syscall(SYS_setresuid, (uid_t)r->uid, (uid_t)r->uid, (uid_t)r->uid) < 0)
+		return fail(errbuf, "setresuid");
+
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2];
+	for (int i = 0; i < 2; i++) {
+		data[i].effective = (uint32_t)(r->caps[1] >> (32 * i));
+		data[i].permitted = (uint32_t)(r->caps[2] >> (32 * i));
+		data[i].inheritable = (uint32_t)(r->caps[3] >> (32 * i));
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return fail(errbuf, "capset");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return fail(errbuf, "clear ambient capabilities");
+	for (uint64_t cap = 0; cap <= r->cap_last; cap++)
+		if ((r->caps[4] & (1ULL << cap)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			return fail(errbuf, "raise ambient capability");
+	if (r->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return fail(errbuf, "set no_new_privs");
+	return 0;
+}
+
+/* Undo what the Bun process changed: ignored signals, masks, O_NONBLOCK. */
+static void reset_process(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < _NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	sigset_t set;
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	for (int fd = 0; fd < 3; fd++) {
+		int fl = fcntl(fd, F_GETFL);
+		if (fl >= 0 && (fl & O_NONBLOCK))
+			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	}
+}
+
+int bunc_exec_final(const struct bunc_final *r)
+{
+	char *errbuf = (char *)(uintptr_t)r->errbuf;
+	int rc;
+
+	if ((rc = join_cgroups(r)) < 0)
+		return rc;
+	if (r->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
+		return fail(errbuf, "unshare cgroup namespace");
+	if ((rc = set_rlimits(r)) < 0)
+		return rc;
+	if (r->tty_fd != UINT64_MAX && (rc = set_tty(r)) < 0)
+		return rc;
+	if (chdir((const char *)(uintptr_t)r->cwd) < 0)
+		return fail(errbuf, "chdir to process.cwd");
+	if ((rc = set_credentials(r)) < 0)
+		return rc;
+	if (r->umask != UINT64_MAX)
+		umask((mode_t)r->umask);
+	reset_process();
+	if (syscall(SYS_close_range, (unsigned)r->keep_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return fail(errbuf, "close_range");
+	execve((const char *)(uintptr_t)r->path, (char *const *)(uintptr_t)r->argv,
+	       (char *const *)(uintptr_t)r->envp);
+	return fail(errbuf, "execve");
+}

@@ -1,0 +1,176 @@
+/* Thin system-call wrappers for the TypeScript side. Each returns the result
+ * or -errno, so no errno has to be fetched across the FFI boundary. */
+#define _GNU_SOURCE
+#include "bunc.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define RET(x)                        \
+	do {                                  \
+		long ret_ = (long)(x);         \
+		return ret_ < 0 ? -errno : (int)ret_; \
+	} while (0)
+
+int bunc_mount(const char *src, const char *target, const char *fstype, uint64_t flags, const char *data)
+{
+	RET(mount(src, target, fstype, (unsigned long)flags, data));
+}
+
+int bunc_umount(const char *target, int flags) { RET(umount2(target, flags)); }
+
+int bunc_pivot_root(const char *new_root, const char *put_old)
+{
+	RET((int)syscall(SYS_pivot_root, new_root, put_old));
+}
+
+int bunc_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve)
+{
+	struct open_how how = {.flags = flags, .mode = mode, .resolve = resolve};
+	RET((int)syscall(SYS_openat2, dirfd, path, &how, sizeof how));
+}
+
+int bunc_mkdirat(int dirfd, const char *name, uint32_t mode) { RET(mkdirat(dirfd, name, mode)); }
+
+int bunc_mknodat(int dirfd, const char *name, uint32_t mode, uint32_t major, uint32_t minor)
+{
+	RET(mknodat(dirfd, name, mode, makedev(major, minor)));
+}
+
+int bunc_symlinkat(const char *target, int dirfd, const char *name) { RET(symlinkat(target, dirfd, name)); }
+
+int bunc_fchownat(int dirfd, const char *name, uint32_t uid, uint32_t gid)
+{
+	RET(fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW | (name[0] ? 0 : AT_EMPTY_PATH)));
+}
+
+int bunc_fchmod(int fd, uint32_t mode) { RET(fchmod(fd, mode)); }
+
+int bunc_mkfifo(const char *path, uint32_t mode) { RET(mkfifo(path, mode)); }
+
+int bunc_sethostname(const char *name) { RET(sethostname(name, strlen(name))); }
+
+int bunc_setdomainname(const char *name) { RET(setdomainname(name, strlen(name))); }
+
+int bunc_set_dumpable(int on) { RET(prctl(PR_SET_DUMPABLE, on, 0, 0, 0)); }
+
+int bunc_socketpair(int32_t *out)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	out[0] = sv[0];
+	out[1] = sv[1];
+	return 0;
+}
+
+int bunc_connect_unix(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof addr.sun_path)
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+int bunc_flock(int fd, int op)
+{
+	int r;
+	do
+		r = flock(fd, op);
+	while (r < 0 && errno == EINTR);
+	RET(r);
+}
+
+int bunc_kill(int pid, int sig) { RET(kill(pid, sig)); }
+
+/* 1 when fd is readable (or hung up), 0 on timeout. */
+int bunc_poll_in(int fd, int timeout_ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int r = poll(&p, 1, timeout_ms);
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	return r;
+}
+
+/* Reaps pid if it has exited: status, or -ECHILD/-EAGAIN-like 0 when running. */
+int bunc_reap(int pid, int32_t *status)
+{
+	int st;
+	pid_t r = waitpid(pid, &st, WNOHANG | __WALL);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return 0;
+	*status = st;
+	return 1;
+}
+
+int bunc_close(int fd) { RET(close(fd)); }
+
+int bunc_dup_cloexec(int fd) { RET(fcntl(fd, F_DUPFD_CLOEXEC, 3)); }
+
+const char *bunc_strerror(int err) { return strerrordesc_np(err); }
+
+int bunc_fchdir(int fd) { RET(fchdir(fd)); }
+
+int bunc_chroot(const char *path) { RET(chroot(path)); }
+
+/* The MS_* flags a mount currently has, for a remount that must keep them. */
+int bunc_mount_flags(const char *path)
+{
+	struct statvfs st;
+	if (statvfs(path, &st) < 0)
+		return -errno;
+	int out = 0;
+	static const struct { unsigned long st, ms; } map[] = {
+		{ST_RDONLY, MS_RDONLY}, {ST_NOSUID, MS_NOSUID}, {ST_NODEV, MS_NODEV},
+		{ST_NOEXEC, MS_NOEXEC}, {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME},
+		{ST_RELATIME, MS_RELATIME}, {ST_SYNCHRONOUS, MS_SYNCHRONOUS}, {ST_MANDLOCK, MS_MANDLOCK},
+	};
+	for (unsigned i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (st.f_flag & map[i].st)
+			out |= map[i].ms;
+	return out;
+}
+
+int bunc_set_winsize(int fd, uint32_t rows, uint32_t cols)
+{
+	struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+	RET(ioctl(fd, TIOCSWINSZ, &ws));
+}
+
+int bunc_get_winsize(int fd, uint32_t *out)
+{
+	struct winsize ws;
+	if (ioctl(fd, TIOCGWINSZ, &ws) < 0)
+		return -errno;
+	out[0] = ws.ws_row;
+	out[1] = ws.ws_col;
+	return 0;
+}

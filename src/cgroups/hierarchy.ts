@@ -1,0 +1,76 @@
+// The cgroup hierarchies mounted on this host, read from mountinfo: v1 (one
+// per controller set), a cgroup2 mount, or both (the hybrid layout).
+import { readFileSync } from "node:fs";
+
+export interface Hierarchy {
+  readonly version: 1 | 2;
+  readonly mountpoint: string;
+  /** Path inside the hierarchy that the mount shows at its mountpoint. */
+  readonly mountRoot: string;
+  /** v1 controllers (and name=... for named hierarchies); empty for v2. */
+  readonly controllers: readonly string[];
+  /** This process's cgroup in the hierarchy, from /proc/self/cgroup. */
+  readonly ownPath: string;
+}
+
+export type Layout = "v1" | "v2" | "hybrid";
+
+const unescapeOctal = (s: string) =>
+  s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+
+export function parseHierarchies(mountinfo: string, selfCgroup: string): Hierarchy[] {
+  const own = new Map<string, string>();
+  for (const line of selfCgroup.split("\n")) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (m) own.set(m[1] ?? "", m[2] ?? "/");
+  }
+  const seen = new Set<string>();
+  const out: Hierarchy[] = [];
+  for (const line of mountinfo.split("\n")) {
+    const [pre, post] = line.split(" - ");
+    if (!pre || !post) continue;
+    const fields = pre.split(" ");
+    const [fstype, , superOpts = ""] = post.split(" ");
+    if (fstype !== "cgroup" && fstype !== "cgroup2") continue;
+    const mountRoot = unescapeOctal(fields[3] ?? "/");
+    const mountpoint = unescapeOctal(fields[4] ?? "");
+    if (fstype === "cgroup2") {
+      if (seen.has("")) continue;
+      seen.add("");
+      out.push({ version: 2, mountpoint, mountRoot, controllers: [], ownPath: own.get("") ?? "/" });
+      continue;
+    }
+    const known = new Set([
+      "rw",
+      "ro",
+      "relatime",
+      "noatime",
+      "nosuid",
+      "nodev",
+      "noexec",
+      "xattr",
+      "clone_children",
+    ]);
+    const controllers = superOpts.split(",").filter((o) => !known.has(o) && !o.startsWith("release_agent="));
+    const key = [...controllers].sort().join(",");
+    if (controllers.length === 0 || seen.has(key)) continue;
+    seen.add(key);
+    const ownPath = [...own.entries()].find(([k]) => k.split(",").sort().join(",") === key)?.[1] ?? "/";
+    out.push({ version: 1, mountpoint, mountRoot, controllers, ownPath });
+  }
+  return out;
+}
+
+export function hostHierarchies(): Hierarchy[] {
+  return parseHierarchies(
+    readFileSync("/proc/self/mountinfo", "utf8"),
+    readFileSync("/proc/self/cgroup", "utf8"),
+  );
+}
+
+export function layoutOf(hierarchies: readonly Hierarchy[]): Layout {
+  const v1 = hierarchies.some((h) => h.version === 1);
+  const v2 = hierarchies.some((h) => h.version === 2);
+  if (v1 && v2) return "hybrid";
+  return v2 ? "v2" : "v1";
+}

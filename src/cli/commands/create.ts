@@ -1,0 +1,22 @@
+import { defineCommand } from "citty";
+import { connectConsoleSocket } from "../../container/console.ts";
+import { createContainer } from "../../container/create.ts";
+import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
+import { createFlags, refuseUnsupportedCreateFlags } from "../createFlags.ts";
+
+export default defineCommand({
+  meta: { name: "create", description: "create a container; its process waits for `start`" },
+  args: { ...idArg, ...createFlags },
+  async run(ctx) {
+    rejectUnknownFlags(ctx);
+    refuseUnsupportedCreateFlags(ctx.args);
+    const id = idOf(ctx.args);
+    const socket = ctx.args["console-socket"];
+    await createContainer(store(), {
+      id,
+      bundle: ctx.args.bundle,
+      pidFile: ctx.args["pid-file"],
+      console: socket ? connectConsoleSocket(socket) : undefined,
+    });
+  },
+});

@@ -1,0 +1,13 @@
+// Each verb loads only its own imports.
+const load = <T>(p: Promise<{ default: T }>) => p.then((m) => m.default);
+
+export const commands = {
+  create: () => load(import("./create.ts")),
+  start: () => load(import("./start.ts")),
+  run: () => load(import("./run.ts")),
+  state: () => load(import("./state.ts")),
+  kill: () => load(import("./kill.ts")),
+  delete: () => load(import("./delete.ts")),
+  list: () => load(import("./list.ts")),
+  spec: () => load(import("./spec.ts")),
+};

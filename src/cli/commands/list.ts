@@ -1,0 +1,39 @@
+import { statSync } from "node:fs";
+import { defineCommand } from "citty";
+import { currentStatus } from "../../container/lifecycle.ts";
+import { stateOutput } from "../../container/status.ts";
+import type { StateOutput } from "../../spec/state.ts";
+import { rejectUnknownFlags, store } from "../command.ts";
+import { ownerName, table } from "../table.ts";
+
+export default defineCommand({
+  meta: { name: "list", description: "list the containers under --root" },
+  args: {
+    format: { type: "string", alias: "f", default: "table", description: "table or json" },
+    quiet: { type: "boolean", alias: "q", description: "print only the ids" },
+  },
+  run(ctx) {
+    rejectUnknownFlags(ctx);
+    const format = ctx.args.format;
+    if (format !== "table" && format !== "json")
+      throw new Error(`--format: must be table or json, not ${format}`);
+    const s = store();
+    const states: StateOutput[] = [];
+    for (const id of s.ids()) {
+      try {
+        const { state, status } = currentStatus(s, id);
+        states.push({ ...stateOutput(state, status), owner: ownerName(statSync(s.dir(id)).uid) });
+      } catch {
+        // A directory without state is a create in progress or one that died; `delete` clears it.
+      }
+    }
+    if (ctx.args.quiet) {
+      for (const st of states) process.stdout.write(`${st.id}\n`);
+    } else if (format === "json") {
+      process.stdout.write(`${JSON.stringify(states)}\n`);
+    } else {
+      const rows = states.map((st) => [st.id, String(st.pid), st.status, st.bundle, st.created, st.owner]);
+      process.stdout.write(table(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], rows));
+    }
+  },
+});

@@ -1,0 +1,41 @@
+import { defineCommand } from "citty";
+import { connectConsoleSocket, exitCodeOf, relayTerminal, waitForeground } from "../../container/console.ts";
+import { createContainer } from "../../container/create.ts";
+import { deleteContainer, startContainer } from "../../container/lifecycle.ts";
+import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
+import { createFlags, refuseUnsupportedCreateFlags } from "../createFlags.ts";
+
+export default defineCommand({
+  meta: { name: "run", description: "create and start a container; wait for it unless --detach" },
+  args: {
+    ...idArg,
+    ...createFlags,
+    detach: { type: "boolean", alias: "d", description: "do not wait for the container" },
+    keep: { type: "boolean", description: "keep the stopped container instead of deleting it" },
+  },
+  async run(ctx) {
+    rejectUnknownFlags(ctx);
+    refuseUnsupportedCreateFlags(ctx.args);
+    const id = idOf(ctx.args);
+    const s = store();
+    const socket = ctx.args["console-socket"];
+    if (socket && !ctx.args.detach)
+      throw new Error("--console-socket: only with --detach (in the foreground bunc is the terminal)");
+    const { state, master } = await createContainer(s, {
+      id,
+      bundle: ctx.args.bundle,
+      pidFile: ctx.args["pid-file"],
+      console: socket ? connectConsoleSocket(socket) : ctx.args.detach ? undefined : "foreground",
+    });
+    try {
+      startContainer(s, id);
+    } catch (e) {
+      await deleteContainer(s, id, true);
+      throw e;
+    }
+    if (ctx.args.detach) return;
+    const status = master === undefined ? waitForeground(state.pid) : await relayTerminal(master, state.pid);
+    if (!ctx.args.keep) await deleteContainer(s, id, true);
+    process.exitCode = exitCodeOf(status);
+  },
+});

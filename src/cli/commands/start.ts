@@ -1,0 +1,12 @@
+import { defineCommand } from "citty";
+import { startContainer } from "../../container/lifecycle.ts";
+import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
+
+export default defineCommand({
+  meta: { name: "start", description: "start the process of a created container" },
+  args: idArg,
+  run(ctx) {
+    rejectUnknownFlags(ctx);
+    startContainer(store(), idOf(ctx.args));
+  },
+});

@@ -1,0 +1,14 @@
+import { defineCommand } from "citty";
+import { currentStatus } from "../../container/lifecycle.ts";
+import { stateOutput } from "../../container/status.ts";
+import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
+
+export default defineCommand({
+  meta: { name: "state", description: "print the state of a container as JSON" },
+  args: idArg,
+  run(ctx) {
+    rejectUnknownFlags(ctx);
+    const { state, status } = currentStatus(store(), idOf(ctx.args));
+    process.stdout.write(`${JSON.stringify(stateOutput(state, status), null, 2)}\n`);
+  },
+});

@@ -1,0 +1,63 @@
+// runc's global options, which come before the subcommand
+// (`bunc --root /run/x --log f --log-format json create ...`).
+
+export interface GlobalOptions {
+  root: string;
+  log: string | undefined;
+  logFormat: "text" | "json";
+  debug: boolean;
+}
+
+export const globals: GlobalOptions = { root: "/run/bunc", log: undefined, logFormat: "text", debug: false };
+
+const VALUED = new Set(["--root", "--log", "--log-format", "--rootless", "--criu"]);
+
+/** Takes the global options off the front of argv; returns the rest. */
+export function takeGlobals(argv: readonly string[]): string[] {
+  let i = 0;
+  while (i < argv.length) {
+    const arg = argv[i] ?? "";
+    if (
+      !arg.startsWith("-") ||
+      arg === "-" ||
+      arg === "--help" ||
+      arg === "-h" ||
+      arg === "--version" ||
+      arg === "-v"
+    )
+      break;
+    const eq = arg.indexOf("=");
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    let value: string | undefined;
+    if (VALUED.has(name)) {
+      value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) throw new Error(`option ${name} needs a value`);
+    }
+    switch (name) {
+      case "--root":
+        globals.root = value ?? "";
+        break;
+      case "--log":
+        globals.log = value;
+        break;
+      case "--log-format":
+        if (value !== "text" && value !== "json")
+          throw new Error(`--log-format: must be text or json, not ${value}`);
+        globals.logFormat = value;
+        break;
+      case "--debug":
+        globals.debug = true;
+        break;
+      case "--rootless":
+        if (value !== "false" && value !== "auto")
+          throw new Error("--rootless: rootless containers are not supported by bunc yet");
+        break;
+      case "--systemd-cgroup":
+        throw new Error("--systemd-cgroup: the systemd cgroup driver is not supported by bunc yet");
+      default:
+        throw new Error(`unknown global option ${name}`);
+    }
+    i++;
+  }
+  return argv.slice(i);
+}

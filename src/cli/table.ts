@@ -1,0 +1,26 @@
+// runc's list table (Go tabwriter: min width 12, padding 3) and owner names.
+import { readFileSync } from "node:fs";
+
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(12, ...all.map((r) => (r[c] ?? "").length + 3)));
+  return all
+    .map((r) =>
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] ?? 0)))
+        .join("")
+        .trimEnd(),
+    )
+    .map((l) => `${l}\n`)
+    .join("");
+}
+
+export function ownerName(uid: number): string {
+  try {
+    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const [name, , id] = line.split(":");
+      if (id === String(uid) && name) return name;
+    }
+  } catch {}
+  return `#${uid}`;
+}

@@ -1,0 +1,134 @@
+// `create`: validate, reserve the id, make the cgroup and exec fifo, spawn
+// the init and hand it its plan; on any failure undo all of it.
+import { readFileSync } from "node:fs";
+import { posix } from "node:path";
+import { createCgroup, destroyCgroup, planCgroup } from "../cgroups/manager.ts";
+import { receiveMessage, sendMessage } from "../init/channel.ts";
+import type { InitReply } from "../init/plan.ts";
+import type { Config } from "../spec/config.ts";
+import type { StoredState } from "../spec/state.ts";
+import { parseConfig } from "../spec/validate.ts";
+import { OCI_VERSION } from "../spec/version.ts";
+import { check } from "../sys/errors.ts";
+import { sys } from "../sys/lib.ts";
+import { cstr } from "../sys/mem.ts";
+import { consoleSocketPair, receiveMaster } from "./console.ts";
+import { closeJoins, planNamespaces } from "./namespaces.ts";
+import { planInit } from "./plan.ts";
+import { spawnInit } from "./spawn.ts";
+import { processStartTime } from "./status.ts";
+import { type Store, writeAtomic } from "./store.ts";
+
+export interface CreateOptions {
+  readonly id: string;
+  readonly bundle: string;
+  readonly pidFile?: string | undefined;
+  /**
+   * Terminal containers: a connected console socket (--console-socket) the
+   * init sends the pty master to, or "foreground" when the caller relays the
+   * terminal itself and gets the master back.
+   */
+  readonly console?: number | "foreground" | undefined;
+}
+
+export interface Created {
+  readonly state: StoredState;
+  readonly config: Config;
+  /** The pty master, for a foreground terminal container. */
+  readonly master: number | undefined;
+}
+
+export function loadConfig(bundle: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(`${bundle}/config.json`, "utf8");
+  } catch (e) {
+    throw new Error(
+      `cannot read ${bundle}/config.json: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  return parseConfig(text);
+}
+
+function checkConsole(config: Config, hasConsole: boolean): void {
+  const terminal = config.process.terminal ?? false;
+  if (terminal && !hasConsole) {
+    throw new Error(
+      "process.terminal: a terminal needs --console-socket when bunc does not stay in the foreground",
+    );
+  }
+  if (!terminal && hasConsole) {
+    throw new Error("--console-socket: the config does not ask for a terminal (process.terminal is false)");
+  }
+}
+
+/** Kills and reaps a half-made init. */
+function killInit(pid: number): void {
+  sys.bunc_kill(pid, 9);
+  const status = new Int32Array(1);
+  while (sys.bunc_reap(pid, status) === 0) Bun.sleepSync(1);
+}
+
+export async function createContainer(store: Store, o: CreateOptions): Promise<Created> {
+  const bundle = posix.resolve(o.bundle);
+  const config = loadConfig(bundle);
+  const foregroundTty = o.console === "foreground" && (config.process.terminal ?? false);
+  checkConsole(config, typeof o.console === "number" || foregroundTty);
+  const rootfs = posix.resolve(bundle, config.root.path);
+  const namespaces = planNamespaces(config);
+  const cgroup = planCgroup(o.id, config.linux?.cgroupsPath);
+  const fifo = store.fifo(o.id);
+  const plan = planInit({ config, bundle, rootfs, cgroup, fifo, namespaces });
+
+  const lock = store.reserve(o.id);
+  let state: StoredState = {
+    ociVersion: OCI_VERSION,
+    id: o.id,
+    pid: 0,
+    pidStartTime: "",
+    creatorPid: process.pid,
+    creating: true,
+    bundle,
+    rootfs,
+    created: new Date().toISOString(),
+    owner: "",
+    annotations: config.annotations ?? {},
+    cgroup,
+  };
+  let cgroupMade = false;
+  let pid = -1;
+  const channel = new Int32Array(2);
+  const [ours, theirs] = foregroundTty
+    ? consoleSocketPair()
+    : [-1, typeof o.console === "number" ? o.console : -1];
+  try {
+    store.write(state);
+    createCgroup(cgroup, config.linux?.resources?.devices);
+    cgroupMade = true;
+    check(sys.bunc_mkfifo(cstr(fifo), 0o622), `mkfifo ${fifo}`);
+    check(sys.bunc_socketpair(channel), "socketpair");
+    pid = spawnInit({ namespaces, channelFd: channel[1] ?? -1, consoleFd: theirs >= 0 ? theirs : null });
+    sys.bunc_close(channel[1] ?? -1);
+    channel[1] = -1;
+    sendMessage(channel[0] ?? -1, plan);
+    const reply = receiveMessage<InitReply>(channel[0] ?? -1);
+    if (!reply) throw new Error("container init exited before it was ready");
+    if ("error" in reply) throw new Error(reply.error);
+    const pidStartTime = processStartTime(pid);
+    if (pidStartTime === null) throw new Error("container init exited before it was ready");
+    state = { ...state, pid, pidStartTime, creating: false };
+    store.write(state);
+    const master = foregroundTty ? receiveMaster(ours) : undefined;
+    if (o.pidFile) writeAtomic(posix.resolve(o.pidFile), String(pid));
+    return { state, config, master };
+  } catch (e) {
+    if (pid > 0) killInit(pid);
+    if (cgroupMade) await destroyCgroup(cgroup);
+    store.remove(o.id);
+    throw e;
+  } finally {
+    for (const fd of [...channel, ours, theirs]) if (fd > 0) sys.bunc_close(fd);
+    closeJoins(namespaces);
+    lock.release();
+  }
+}

@@ -1,0 +1,121 @@
+// start, kill and delete of an existing container.
+import { readSync, unlinkSync } from "node:fs";
+import { constants } from "node:os";
+import { cgroupPids, destroyCgroup } from "../cgroups/manager.ts";
+import type { Status, StoredState } from "../spec/state.ts";
+import { O } from "../sys/constants.ts";
+import { check } from "../sys/errors.ts";
+import { sys } from "../sys/lib.ts";
+import { cstr } from "../sys/mem.ts";
+import { isAlive, statusOf } from "./status.ts";
+import { ContainerNotFound, type Store } from "./store.ts";
+
+const ESRCH = 3;
+
+export function currentStatus(store: Store, id: string): { state: StoredState; status: Status } {
+  const state = store.read(id);
+  return { state, status: statusOf(state, store.fifo(id)) };
+}
+
+/** Releases a created container's init by reading its exec fifo. */
+export function startContainer(store: Store, id: string): StoredState {
+  const lock = store.lock(id);
+  try {
+    const { state, status } = currentStatus(store, id);
+    if (status !== "created") throw new Error(`cannot start container ${id}: it is ${status}, not created`);
+    const fifo = store.fifo(id);
+    const fd = check(
+      sys.bunc_openat2(-100, cstr(fifo), O.RDONLY | O.NONBLOCK | O.CLOEXEC, 0, 0),
+      `open ${fifo}`,
+    );
+    try {
+      // The init opens the other end as soon as we have, and writes one byte.
+      while (check(sys.bunc_poll_in(fd, 100), "poll exec fifo") === 0) {
+        if (!isAlive(state.pid, state.pidStartTime))
+          throw new Error(`container ${id} exited before it was started`);
+      }
+      const byte = Buffer.alloc(1);
+      if (readSync(fd, byte, 0, 1, null) !== 1)
+        throw new Error(`container ${id} exited before it was started`);
+    } finally {
+      sys.bunc_close(fd);
+    }
+    unlinkSync(fifo);
+    return state;
+  } finally {
+    lock.release();
+  }
+}
+
+/** A signal given as a name (with or without SIG) or a number. */
+export function parseSignal(text: string): number {
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const name = text.toUpperCase().startsWith("SIG") ? text.toUpperCase() : `SIG${text.toUpperCase()}`;
+    const n = (constants.signals as Record<string, number>)[name];
+    if (n !== undefined) return n;
+  }
+  throw new Error(`invalid signal ${JSON.stringify(text)}`);
+}
+
+function signalAll(state: StoredState, signal: number): void {
+  const pids = new Set(cgroupPids(state.cgroup));
+  // A created container's init joins its cgroup only when it starts.
+  if (isAlive(state.pid, state.pidStartTime)) pids.add(state.pid);
+  for (const pid of pids) {
+    const rc = sys.bunc_kill(pid, signal);
+    if (rc < 0 && rc !== -ESRCH) check(rc, `kill ${pid}`);
+  }
+}
+
+export function killContainer(store: Store, id: string, signal: number, all: boolean): void {
+  const lock = store.lock(id);
+  try {
+    const { state, status } = currentStatus(store, id);
+    if (status === "stopped" || status === "creating")
+      throw new Error(`cannot kill container ${id}: it is ${status}`);
+    if (all) signalAll(state, signal);
+    else check(sys.bunc_kill(state.pid, signal), `kill container ${id}`);
+  } finally {
+    lock.release();
+  }
+}
+
+async function waitGone(state: StoredState): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (!isAlive(state.pid, state.pidStartTime) && cgroupPids(state.cgroup).length === 0) return;
+    await Bun.sleep(i < 20 ? 1 : 10);
+  }
+  throw new Error(`processes of container ${state.id} did not exit after SIGKILL`);
+}
+
+/** Removes a stopped container; a created one is killed first, a running one only with force. */
+export async function deleteContainer(store: Store, id: string, force: boolean): Promise<void> {
+  const lock = store.lock(id);
+  try {
+    let state: StoredState;
+    let status: Status;
+    try {
+      ({ state, status } = currentStatus(store, id));
+    } catch (e) {
+      // Holding the lock, a directory without state can only be a create
+      // that died before writing any: nothing else of it exists.
+      if (!(e instanceof ContainerNotFound)) throw e;
+      store.remove(id);
+      return;
+    }
+    if (status === "creating") throw new Error(`cannot delete container ${id}: it is being created`);
+    if (status === "running" && !force) {
+      throw new Error(`cannot delete container ${id} that is not stopped: ${status} (use --force)`);
+    }
+    // Without a pid namespace, processes can outlive the init: kill the rest too.
+    signalAll(state, 9);
+    await waitGone(state);
+    await destroyCgroup(state.cgroup);
+    store.remove(id);
+  } finally {
+    lock.release();
+  }
+}

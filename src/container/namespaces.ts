@@ -1,0 +1,68 @@
+// linux.namespaces -> clone flags for the new ones and open fds for the ones
+// joined by path (user first, as the kernel requires for ownership).
+import type { Config, NamespaceType } from "../spec/config.ts";
+import { ConfigError } from "../spec/errors.ts";
+import { CLONE, O } from "../sys/constants.ts";
+import { sys } from "../sys/lib.ts";
+import { cstr } from "../sys/mem.ts";
+
+const FLAG: Record<NamespaceType, number> = {
+  pid: CLONE.NEWPID,
+  network: CLONE.NEWNET,
+  mount: CLONE.NEWNS,
+  ipc: CLONE.NEWIPC,
+  uts: CLONE.NEWUTS,
+  user: CLONE.NEWUSER,
+  cgroup: CLONE.NEWCGROUP,
+  time: CLONE.NEWTIME,
+};
+
+export interface NamespacePlan {
+  /** New namespaces made by clone; cgroup is left out: the init unshares it after joining its cgroup. */
+  readonly cloneFlags: number;
+  readonly joins: readonly { readonly fd: number; readonly type: number }[];
+  readonly newCgroupns: boolean;
+}
+
+export function planNamespaces(config: Config): NamespacePlan {
+  const list = config.linux?.namespaces ?? [];
+  const seen = new Set<string>();
+  let cloneFlags = 0;
+  let newCgroupns = false;
+  const wanted: { path: string; type: number; where: string }[] = [];
+  list.forEach((ns, i) => {
+    const where = `linux.namespaces[${i}]`;
+    if (seen.has(ns.type)) throw new ConfigError(`${where}.type`, `namespace ${ns.type} is listed twice`);
+    seen.add(ns.type);
+    if (ns.type === "user" || ns.type === "time") {
+      throw new ConfigError(`${where}.type`, `${ns.type} namespaces are not supported by bunc yet`);
+    }
+    if (ns.path) wanted.push({ path: ns.path, type: FLAG[ns.type], where: `${where}.path` });
+    else if (ns.type === "cgroup") newCgroupns = true;
+    else cloneFlags |= FLAG[ns.type];
+  });
+  if (!seen.has("mount"))
+    throw new ConfigError("linux.namespaces", "a mount namespace is required to set up the rootfs");
+  if (config.hostname && !seen.has("uts")) {
+    throw new ConfigError("hostname", "cannot set a hostname without a uts namespace");
+  }
+  if (config.domainname && !seen.has("uts")) {
+    throw new ConfigError("domainname", "cannot set a domainname without a uts namespace");
+  }
+  const joins: { fd: number; type: number }[] = [];
+  try {
+    for (const w of wanted) {
+      const fd = sys.bunc_openat2(-100, cstr(w.path), O.RDONLY | O.CLOEXEC, 0, 0);
+      if (fd < 0) throw new ConfigError(w.where, `cannot open ${w.path}: ${sys.bunc_strerror(-fd)}`);
+      joins.push({ fd, type: w.type });
+    }
+  } catch (e) {
+    closeJoins({ cloneFlags, joins, newCgroupns });
+    throw e;
+  }
+  return { cloneFlags, joins, newCgroupns };
+}
+
+export function closeJoins(ns: NamespacePlan): void {
+  for (const j of ns.joins) sys.bunc_close(j.fd);
+}

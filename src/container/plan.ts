@@ -1,0 +1,183 @@
+// Turns a validated config into the init's plan: every mount flag, capability
+// mask and limit is decided here, on the runtime side.
+import { readFileSync, statSync } from "node:fs";
+import { posix } from "node:path";
+import type { CgroupState } from "../spec/state.ts";
+import type { InitPlan, ProcessPlan, RootfsStep } from "../init/plan.ts";
+import { PROPAGATION, parseOptions } from "../rootfs/options.ts";
+import type { Config, Mount } from "../spec/config.ts";
+import { ConfigError } from "../spec/errors.ts";
+import { CAPABILITIES, MS, RLIMITS } from "../sys/constants.ts";
+import type { NamespacePlan } from "./namespaces.ts";
+
+const RLIM_INFINITY = "18446744073709551615";
+const CAP_SETS = ["bounding", "effective", "permitted", "inheritable", "ambient"] as const;
+
+function capMask(names: readonly string[] | undefined, where: string): string {
+  let mask = 0n;
+  (names ?? []).forEach((name, i) => {
+    const bit = CAPABILITIES[name];
+    if (bit === undefined)
+      throw new ConfigError(`${where}[${i}]`, `unknown capability ${JSON.stringify(name)}`);
+    mask |= 1n << BigInt(bit);
+  });
+  return mask.toString();
+}
+
+const limit = (n: number) => (n >= 2 ** 64 - 1 ? RLIM_INFINITY : BigInt(n).toString());
+
+export function planProcess(config: Config): ProcessPlan {
+  const p = config.process;
+  const caps = CAP_SETS.map((set) => capMask(p.capabilities?.[set], `process.capabilities.${set}`));
+  const rlimits = (p.rlimits ?? []).map((r, i): [number, string, string] => {
+    const type = RLIMITS[r.type];
+    if (type === undefined) throw new ConfigError(`process.rlimits[${i}].type`, `unknown resource ${r.type}`);
+    if (r.soft > r.hard)
+      throw new ConfigError(
+        `process.rlimits[${i}]`,
+        `soft limit ${r.soft} is above the hard limit ${r.hard}`,
+      );
+    return [type, limit(r.soft), limit(r.hard)];
+  });
+  return {
+    args: p.args,
+    env: p.env ?? [],
+    cwd: p.cwd,
+    uid: p.user.uid,
+    gid: p.user.gid,
+    groups: p.user.additionalGids ?? [],
+    umask: p.user.umask ?? 0o022,
+    caps: caps as unknown as ProcessPlan["caps"],
+    noNewPrivileges: p.noNewPrivileges ?? false,
+    rlimits,
+    terminal: p.terminal ?? false,
+    consoleSize: p.consoleSize ? { rows: p.consoleSize.height, cols: p.consoleSize.width } : null,
+  };
+}
+
+const withSlash = (p: string) => (p.startsWith("/") ? posix.normalize(p) : posix.normalize(`/${p}`));
+
+function isBind(m: Mount): boolean {
+  return m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
+}
+
+function planMount(m: Mount, i: number, bundle: string, cgroup: CgroupState): RootfsStep[] {
+  const where = `mounts[${i}]`;
+  const target = withSlash(m.destination);
+  let opts: ReturnType<typeof parseOptions>;
+  try {
+    opts = parseOptions(m.options ?? [], `${where}.options`);
+  } catch (e) {
+    throw new ConfigError("", (e as Error).message);
+  }
+  const propagate = opts.propagation.map((flags): RootfsStep => ({ op: "remount", target, flags }));
+  if (m.type === "cgroup") return [...planCgroupMount(target, opts.flags, cgroup), ...propagate];
+  if (isBind(m)) {
+    if (!m.source) throw new ConfigError(`${where}.source`, "a bind mount needs a source");
+    const source = posix.resolve(bundle, m.source);
+    let file: boolean;
+    try {
+      file = !statSync(source).isDirectory();
+    } catch {
+      throw new ConfigError(`${where}.source`, `${source} does not exist`);
+    }
+    const steps: RootfsStep[] = [
+      {
+        op: "mount",
+        source,
+        target,
+        fstype: "",
+        flags: MS.BIND | (opts.recursive ? MS.REC : 0),
+        data: "",
+        file,
+      },
+    ];
+    // A bind ignores all other flags: they take a remount of the new mount.
+    if (opts.flags !== 0) steps.push({ op: "remount", target, flags: MS.BIND | MS.REMOUNT | opts.flags });
+    return [...steps, ...propagate];
+  }
+  if (!m.type) throw new ConfigError(`${where}.type`, "is required for a mount that is not a bind mount");
+  return [
+    {
+      op: "mount",
+      source: m.source ?? m.type,
+      target,
+      fstype: m.type,
+      flags: opts.flags,
+      data: opts.data,
+      file: false,
+    },
+    ...propagate,
+  ];
+}
+
+// cgroup v1 (and hybrid): a tmpfs holding one bind of the container's own
+// cgroup per hierarchy, as runc does; cgroup v2: a bind of its cgroup.
+function planCgroupMount(target: string, flags: number, cgroup: CgroupState): RootfsStep[] {
+  const bindFlags = MS.BIND | MS.REMOUNT | flags | MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  const single = cgroup.dirs.length === 1 ? cgroup.dirs[0] : undefined;
+  if (single && single.mountpoint === "/sys/fs/cgroup") {
+    return [
+      { op: "mount", source: single.dir, target, fstype: "", flags: MS.BIND, data: "", file: false },
+      { op: "remount", target, flags: bindFlags },
+    ];
+  }
+  const steps: RootfsStep[] = [
+    {
+      op: "mount",
+      source: "tmpfs",
+      target,
+      fstype: "tmpfs",
+      flags: flags & ~MS.RDONLY,
+      data: "mode=755",
+      file: false,
+    },
+  ];
+  for (const { dir, mountpoint } of cgroup.dirs) {
+    const name = posix.basename(mountpoint);
+    const sub = posix.join(target, name);
+    steps.push({ op: "mount", source: dir, target: sub, fstype: "", flags: MS.BIND, data: "", file: false });
+    steps.push({ op: "remount", target: sub, flags: bindFlags });
+    for (const alias of name.split(",")) {
+      if (alias !== name) steps.push({ op: "symlink", target: name, path: posix.join(target, alias) });
+    }
+  }
+  if (flags & MS.RDONLY) steps.push({ op: "remount", target, flags: MS.REMOUNT | flags });
+  return steps;
+}
+
+export interface PlanInputs {
+  readonly config: Config;
+  readonly bundle: string;
+  readonly rootfs: string;
+  readonly cgroup: CgroupState;
+  readonly fifo: string;
+  readonly namespaces: NamespacePlan;
+}
+
+export function planInit({ config, bundle, rootfs, cgroup, fifo, namespaces }: PlanInputs): InitPlan {
+  const mounts = config.mounts ?? [];
+  const steps = mounts.flatMap((m, i) => planMount(m, i, bundle, cgroup));
+  const devBound = mounts.some((m) => withSlash(m.destination) === "/dev" && isBind(m));
+  const propagation = config.linux?.rootfsPropagation;
+  return {
+    rootfs,
+    rootPropagation: propagation ? (PROPAGATION[propagation] ?? 0) : MS.SLAVE | MS.REC,
+    readonlyRoot: config.root.readonly ?? false,
+    steps,
+    setupDev: !devBound,
+    hostname: config.hostname ?? null,
+    domainname: config.domainname ?? null,
+    maskedPaths: config.linux?.maskedPaths ?? [],
+    readonlyPaths: config.linux?.readonlyPaths ?? [],
+    fifo,
+    cgroupProcs: cgroup.dirs.map(({ dir }) => `${dir}/cgroup.procs`),
+    newCgroupns: namespaces.newCgroupns,
+    capLast: capLast(),
+    process: planProcess(config),
+  };
+}
+
+function capLast(): number {
+  return Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
+}

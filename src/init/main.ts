@@ -1,0 +1,64 @@
+// The container's init: the runtime binary re-executed inside the new
+// namespaces. It builds the root filesystem from the plan it is sent, reports
+// ready, waits for `start`, and makes the final C act. Imports stay minimal:
+// every container pays for them.
+import { writeSync } from "node:fs";
+import { receiveMessage, sendMessage } from "./channel.ts";
+import { execFinal } from "./final.ts";
+import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, type InitPlan } from "./plan.ts";
+import { resolveProgram } from "./program.ts";
+import { O } from "../sys/constants.ts";
+import { check } from "../sys/errors.ts";
+import { sys } from "../sys/lib.ts";
+import { cstr, ERRLEN, errText } from "../sys/mem.ts";
+import { finishRootfs, prepareRootfs } from "../rootfs/prepare.ts";
+import { setupConsole } from "../rootfs/console.ts";
+
+function openHost(path: string, flags: number): number {
+  return check(sys.bunc_openat2(-100, cstr(path), flags | O.CLOEXEC, 0, 0), `open ${path}`);
+}
+
+function run(): never {
+  sys.bunc_set_dumpable(0);
+  process.umask(0);
+  const plan = receiveMessage<InitPlan>(INIT_CHANNEL_FD);
+  if (!plan) process.exit(1);
+  let ttyFd: number | null = null;
+  let fifo: number;
+  let cgroupFds: number[];
+  let path: string;
+  try {
+    // Host paths: open them while the host's tree is still reachable.
+    fifo = openHost(plan.fifo, O.PATH);
+    cgroupFds = plan.cgroupProcs.map((p) => openHost(p, O.WRONLY));
+    prepareRootfs(plan);
+    if (plan.process.terminal) ttyFd = setupConsole(INIT_CONSOLE_FD, plan.process.consoleSize);
+    finishRootfs(plan);
+    path = resolveProgram(plan.process);
+  } catch (e) {
+    sendMessage(INIT_CHANNEL_FD, { error: (e as Error).message });
+    process.exit(1);
+  }
+  sendMessage(INIT_CHANNEL_FD, { ready: true });
+  sys.bunc_close(INIT_CHANNEL_FD);
+
+  const err = Buffer.alloc(ERRLEN);
+  if (sys.bunc_wait_start(fifo, err) < 0) fail(errText(err));
+  fail(
+    execFinal({
+      process: plan.process,
+      path,
+      cgroupFds,
+      newCgroupns: plan.newCgroupns,
+      capLast: plan.capLast,
+      ttyFd,
+    }),
+  );
+}
+
+function fail(msg: string): never {
+  writeSync(2, `bunc init: ${msg}\n`);
+  process.exit(127);
+}
+
+run();

@@ -1,0 +1,61 @@
+// What the runtime tells its init: every value already decided, so the init
+// only acts. Written by container/plan.ts, read by init/main.ts.
+
+export type RootfsStep =
+  | {
+      readonly op: "mount";
+      readonly source: string;
+      /** Absolute path inside the container. */
+      readonly target: string;
+      readonly fstype: string;
+      readonly flags: number;
+      readonly data: string;
+      /** Create the target as a file rather than a directory (bind of a file). */
+      readonly file: boolean;
+    }
+  /** Change flags of the mount at target (bind remount, propagation). */
+  | { readonly op: "remount"; readonly target: string; readonly flags: number }
+  | { readonly op: "symlink"; readonly target: string; readonly path: string };
+
+export interface ProcessPlan {
+  readonly args: readonly string[];
+  readonly env: readonly string[];
+  readonly cwd: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly groups: readonly number[];
+  readonly umask: number | null;
+  /** bounding, effective, permitted, inheritable, ambient as decimal strings of 64-bit masks. */
+  readonly caps: readonly [string, string, string, string, string];
+  readonly noNewPrivileges: boolean;
+  /** [resource, soft, hard], limits as decimal strings (RLIM_INFINITY does not fit a double). */
+  readonly rlimits: readonly (readonly [number, string, string])[];
+  readonly terminal: boolean;
+  readonly consoleSize: { readonly rows: number; readonly cols: number } | null;
+}
+
+export interface InitPlan {
+  readonly rootfs: string;
+  /** MS_* propagation for "/" of the new mount namespace. */
+  readonly rootPropagation: number;
+  readonly readonlyRoot: boolean;
+  readonly steps: readonly RootfsStep[];
+  /** Create the default /dev nodes and links (no bind mount of /dev). */
+  readonly setupDev: boolean;
+  readonly hostname: string | null;
+  readonly domainname: string | null;
+  readonly maskedPaths: readonly string[];
+  readonly readonlyPaths: readonly string[];
+  readonly fifo: string;
+  /** cgroup.procs files the init writes itself into just before execve. */
+  readonly cgroupProcs: readonly string[];
+  readonly newCgroupns: boolean;
+  readonly capLast: number;
+  readonly process: ProcessPlan;
+}
+
+/** fds the init finds in place: the channel to the runtime, the console socket. */
+export const INIT_CHANNEL_FD = 3;
+export const INIT_CONSOLE_FD = 4;
+
+export type InitReply = { readonly ready: true } | { readonly error: string };

@@ -1,0 +1,7 @@
+// Entry point. The init path is decided before anything else is imported:
+// it must not pay for the CLI.
+if (process.argv[2] === "init") {
+  import("./init/main.ts");
+} else {
+  import("./cli/main.ts").then(({ cli }) => cli(process.argv.slice(2)));
+}

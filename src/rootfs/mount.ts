@@ -1,0 +1,64 @@
+// Carrying out the planned mounts, remounts and symlinks inside the root.
+import { posix } from "node:path";
+import type { RootfsStep } from "../init/plan.ts";
+import { MS } from "../sys/constants.ts";
+import { check } from "../sys/errors.ts";
+import { sys } from "../sys/lib.ts";
+import { cstr } from "../sys/mem.ts";
+import { ensureInRoot, fdPath } from "./inroot.ts";
+
+const EEXIST = 17;
+
+export function mount(
+  source: string,
+  target: string,
+  fstype: string,
+  flags: number,
+  data: string,
+  what: string,
+): void {
+  check(sys.bunc_mount(cstr(source), cstr(target), cstr(fstype), flags, cstr(data)), what);
+}
+
+function withTarget(rootFd: number, target: string, kind: "dir" | "file", act: (path: string) => void): void {
+  const fd = ensureInRoot(rootFd, target, kind);
+  try {
+    act(fdPath(fd));
+  } finally {
+    sys.bunc_close(fd);
+  }
+}
+
+export function applyStep(rootFd: number, step: RootfsStep): void {
+  switch (step.op) {
+    case "mount":
+      withTarget(rootFd, step.target, step.file ? "file" : "dir", (at) =>
+        mount(
+          step.source,
+          at,
+          step.fstype,
+          step.flags,
+          step.data,
+          `mount ${step.fstype || "bind"} on ${step.target}`,
+        ),
+      );
+      return;
+    case "remount":
+      withTarget(rootFd, step.target, "dir", (at) =>
+        mount("", at, "", step.flags, "", `remount ${step.target}`),
+      );
+      return;
+    case "symlink":
+      withTarget(rootFd, posix.dirname(step.path), "dir", (at) => {
+        const rc = sys.bunc_symlinkat(cstr(step.target), -100, cstr(`${at}/${posix.basename(step.path)}`));
+        if (rc !== -EEXIST) check(rc, `symlink ${step.path}`);
+      });
+      return;
+  }
+}
+
+/** Bind-remounts a mount read-only, keeping the flags it already has. */
+export function remountReadonly(path: string): void {
+  const current = check(sys.bunc_mount_flags(cstr(path)), `statvfs ${path}`);
+  mount("", path, "", current | MS.BIND | MS.REMOUNT | MS.RDONLY, "", `remount ${path} read-only`);
+}

@@ -1,0 +1,44 @@
+// state.json in a container's state directory: what `create` recorded, from
+// which every command computes the container's current status.
+import * as v from "valibot";
+
+export const CgroupState = v.object({
+  path: v.string(),
+  dirs: v.array(v.object({ dir: v.string(), mountpoint: v.string() })),
+});
+
+export const StoredState = v.object({
+  ociVersion: v.string(),
+  id: v.string(),
+  /** 0 while creating. */
+  pid: v.number(),
+  /** Start time of pid (field 22 of /proc/<pid>/stat), so a reused pid is not mistaken for the init. */
+  pidStartTime: v.string(),
+  /** The `create` process while creating; its death before ready means the container never came up. */
+  creatorPid: v.number(),
+  creating: v.boolean(),
+  bundle: v.string(),
+  rootfs: v.string(),
+  created: v.string(),
+  owner: v.string(),
+  annotations: v.record(v.string(), v.string()),
+  cgroup: CgroupState,
+});
+
+export type CgroupState = v.InferOutput<typeof CgroupState>;
+export type StoredState = v.InferOutput<typeof StoredState>;
+
+export type Status = "creating" | "created" | "running" | "stopped";
+
+/** runc's `state` output (and each entry of `list --format json`). */
+export interface StateOutput {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: Status;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations: Record<string, string>;
+}

@@ -1,0 +1,59 @@
+// Fields of the runtime-spec that bunc does not apply yet. A present field
+// from this list is refused at create by its JSON path: never ignored.
+import type { Config } from "./config.ts";
+
+const UNSUPPORTED: readonly string[] = [
+  "hooks",
+  "process.apparmorProfile",
+  "process.selinuxLabel",
+  "process.oomScoreAdj",
+  "process.ioPriority",
+  "process.scheduler",
+  "process.execCPUAffinity",
+  "process.user.username",
+  "process.commandLine",
+  "linux.uidMappings",
+  "linux.gidMappings",
+  "linux.timeOffsets",
+  "linux.devices",
+  "linux.netDevices",
+  "linux.intelRdt",
+  "linux.memoryPolicy",
+  "linux.sysctl",
+  "linux.seccomp",
+  "linux.mountLabel",
+  "linux.personality",
+  "linux.resources.memory",
+  "linux.resources.cpu",
+  "linux.resources.pids",
+  "linux.resources.blockIO",
+  "linux.resources.hugepageLimits",
+  "linux.resources.network",
+  "linux.resources.rdma",
+  "linux.resources.unified",
+];
+
+// An empty value asks for nothing, so it is not a use of the field.
+function present(value: unknown): boolean {
+  if (value === undefined || value === null || value === "") return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === "object") return Object.keys(value).length > 0;
+  return true;
+}
+
+function lookup(config: Config, path: string): unknown {
+  let node: unknown = config;
+  for (const key of path.split(".")) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+export function firstUnsupported(config: Config): string | undefined {
+  const found = UNSUPPORTED.find((path) => present(lookup(config, path)));
+  if (found) return found;
+  const i = (config.mounts ?? []).findIndex((m) => present(m.uidMappings) || present(m.gidMappings));
+  if (i >= 0) return `mounts[${i}].uidMappings`;
+  return undefined;
+}

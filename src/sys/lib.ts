@@ -1,0 +1,73 @@
+// Loads the C object (ffi/) from a sealed memfd: never from a path in a
+// shared temp dir, where Bun's default extraction would let a local user
+// plant a library of their own.
+import { readFileSync, writeSync } from "node:fs";
+import { dlopen, FFIType } from "bun:ffi";
+import libPath from "../../build/libbunc.so" with { type: "file" };
+
+const { i32, u32, u64, ptr, cstring } = FFIType;
+
+const symbols = {
+  bunc_spawn: { args: [ptr, ptr], returns: i32 },
+  bunc_wait_start: { args: [i32, ptr], returns: i32 },
+  bunc_exec_final: { args: [ptr], returns: i32 },
+  bunc_wait_forward: { args: [i32, ptr], returns: i32 },
+  bunc_pty_open: { args: [ptr, ptr, ptr], returns: i32 },
+  bunc_send_fd: { args: [i32, i32], returns: i32 },
+  bunc_recv_fd: { args: [i32], returns: i32 },
+  bunc_seal_self: { args: [ptr], returns: i32 },
+  bunc_mount: { args: [ptr, ptr, ptr, u64, ptr], returns: i32 },
+  bunc_umount: { args: [ptr, i32], returns: i32 },
+  bunc_pivot_root: { args: [ptr, ptr], returns: i32 },
+  bunc_openat2: { args: [i32, ptr, u64, u64, u64], returns: i32 },
+  bunc_mkdirat: { args: [i32, ptr, u32], returns: i32 },
+  bunc_mknodat: { args: [i32, ptr, u32, u32, u32], returns: i32 },
+  bunc_symlinkat: { args: [ptr, i32, ptr], returns: i32 },
+  bunc_fchownat: { args: [i32, ptr, u32, u32], returns: i32 },
+  bunc_fchmod: { args: [i32, u32], returns: i32 },
+  bunc_mkfifo: { args: [ptr, u32], returns: i32 },
+  bunc_sethostname: { args: [ptr], returns: i32 },
+  bunc_setdomainname: { args: [ptr], returns: i32 },
+  bunc_set_dumpable: { args: [i32], returns: i32 },
+  bunc_socketpair: { args: [ptr], returns: i32 },
+  bunc_connect_unix: { args: [ptr], returns: i32 },
+  bunc_flock: { args: [i32, i32], returns: i32 },
+  bunc_kill: { args: [i32, i32], returns: i32 },
+  bunc_poll_in: { args: [i32, i32], returns: i32 },
+  bunc_reap: { args: [i32, ptr], returns: i32 },
+  bunc_close: { args: [i32], returns: i32 },
+  bunc_dup_cloexec: { args: [i32], returns: i32 },
+  bunc_fchdir: { args: [i32], returns: i32 },
+  bunc_chroot: { args: [ptr], returns: i32 },
+  bunc_mount_flags: { args: [ptr], returns: i32 },
+  bunc_set_winsize: { args: [i32, u32, u32], returns: i32 },
+  bunc_get_winsize: { args: [i32, ptr], returns: i32 },
+  bunc_strerror: { args: [i32], returns: cstring },
+} as const;
+
+const MFD_CLOEXEC = 1;
+const MFD_ALLOW_SEALING = 2;
+const F_ADD_SEALS = 1033;
+// F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE
+const ALL_SEALS = 1 | 2 | 4 | 8;
+
+function load() {
+  const libc = dlopen("libc.so.6", {
+    memfd_create: { args: [ptr, u32], returns: i32 },
+    fcntl: { args: [i32, i32, i32], returns: i32 },
+  });
+  try {
+    const bytes = readFileSync(libPath);
+    const fd = libc.symbols.memfd_create(Buffer.from("bunc\0"), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) throw new Error("bunc: memfd_create failed; cannot load the C object");
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+    if (libc.symbols.fcntl(fd, F_ADD_SEALS, ALL_SEALS) < 0) throw new Error("bunc: cannot seal the C object");
+    // The memfd stays open: glibc caches dlopen by path, and a reused fd
+    // number would otherwise hand back a stale library.
+    return dlopen(`/proc/self/fd/${fd}`, symbols);
+  } finally {
+    libc.close();
+  }
+}
+
+export const sys = load().symbols;
