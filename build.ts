@@ -16,6 +16,7 @@ const result = await Bun.build({
   target: "bun",
   format: "esm",
   bytecode: true,
+  splitting: true,
   minify: true,
   define: {
     BUNC_VERSION: JSON.stringify(pkg.version),

@@ -1,0 +1,603 @@
+// Benchmark of bunc against runc and crun: wall time of the lifecycle verbs,
+// memory of the runtime and of its waiting init, and binary sizes.
+//
+//   ./node_modules/.bin/bun test/bench/bench.ts [--runs N] [--json FILE]
+//
+// Needs root. Everything it makes (temp dir, containers, the cgroup parents
+// /bunc-bench-<pid> in every hierarchy) is removed on exit, failure or SIGINT.
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { makeRootfs } from "../fixtures/rootfs.ts";
+
+const REPO = resolve(import.meta.dir, "../..");
+const BUNC = join(REPO, "dist/bunc");
+const CGROUP_FS = "/sys/fs/cgroup";
+/** Parent of every container cgroup made here, so cleanup never touches anyone else's. */
+const CG_PARENT = `bunc-bench-${process.pid}`;
+
+// ---------------------------------------------------------------- options
+
+const { values: opts } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: { runs: { type: "string", default: "30" }, json: { type: "string" } },
+  strict: true,
+});
+const RUNS = Number(opts.runs);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs wants a positive integer, got ${opts.runs}`);
+if (RUNS < 30) console.warn(`note: --runs ${RUNS} is below 30; medians and p90 are rough`);
+
+// ---------------------------------------------------------------- commands
+
+interface Result {
+  ms: number;
+  code: number | null;
+  signal: string | undefined;
+  stdout: string;
+  stderr: string;
+  maxRssBytes: number;
+}
+
+class CommandError extends Error {}
+
+/** Runs argv synchronously; the timed span is just the spawn-to-exit of the command. */
+function sh(argv: string[]): Result {
+  const t0 = process.hrtime.bigint();
+  const r = Bun.spawnSync(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const t1 = process.hrtime.bigint();
+  return {
+    ms: Number(t1 - t0) / 1e6,
+    code: r.exitCode,
+    signal: r.signalCode === undefined || r.signalCode === null ? undefined : String(r.signalCode),
+    stdout: r.stdout.toString(),
+    stderr: r.stderr.toString(),
+    maxRssBytes: r.resourceUsage.maxRSS,
+  };
+}
+
+function describe(argv: string[], r: Result): string {
+  const how = r.signal ? `signal ${r.signal}` : `exit code ${r.code}`;
+  return `command failed (${how}): ${argv.join(" ")}\n  stderr: ${r.stderr.trim() || "(empty)"}\n  stdout: ${r.stdout.trim() || "(empty)"}`;
+}
+
+function must(argv: string[]): Result {
+  const r = sh(argv);
+  if (r.code !== 0) throw new CommandError(describe(argv, r));
+  return r;
+}
+
+function which(name: string): string | null {
+  const r = sh(["which", name]);
+  return r.code === 0 ? r.stdout.trim() : null;
+}
+
+// ---------------------------------------------------------------- runtimes
+
+interface Runtime {
+  name: string;
+  path: string;
+  /** State dir given as --root; one per runtime so they never see each other's containers. */
+  root: string;
+  /** argv put in front of the runtime binary (crun's mount-namespace wrapper). */
+  wrapper: string[];
+  skipped?: string;
+  /** Recorded container pids, so cleanup can make sure none survives. */
+  pids: Set<number>;
+}
+
+/** Full argv for `<runtime> --root ROOT ...args`. */
+const argvOf = (rt: Runtime, args: string[]): string[] => [
+  ...rt.wrapper,
+  rt.path,
+  "--root",
+  rt.root,
+  ...args,
+];
+
+/** Mount points of cgroup2 inside /sys/fs/cgroup besides the root: the "hybrid" layout. */
+function hybridUnifiedMounts(): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const [pre, post] = line.split(" - ");
+    const mountPoint = pre?.split(" ")[4];
+    if (post?.startsWith("cgroup2 ") && mountPoint?.startsWith(`${CGROUP_FS}/`)) out.push(mountPoint);
+  }
+  return out;
+}
+
+function makeRuntimes(tmp: string): Runtime[] {
+  if (!existsSync(BUNC))
+    throw new Error(`${BUNC} is missing: build it with ./node_modules/.bin/bun build.ts`);
+  const found: [string, string | null][] = [
+    ["bunc", BUNC],
+    ["runc", which("runc")],
+    ["crun", which("crun")],
+  ];
+  const rts: Runtime[] = [];
+  for (const [name, path] of found) {
+    if (!path) continue;
+    const root = join(tmp, `root-${name}`);
+    mkdirSync(root, { mode: 0o700 });
+    let wrapper: string[] = [];
+    const unified = hybridUnifiedMounts();
+    if (name === "crun" && unified.length > 0) {
+      // crun 1.8 refuses the hybrid layout; hide cgroup2 from it in a private
+      // mount namespace so it sees only the v1 hierarchies, as runc and bunc use.
+      const script = `${unified.map((m) => `umount ${m}`).join(" && ")} && exec "$0" "$@"`;
+      wrapper = ["unshare", "-m", "sh", "-c", script];
+    }
+    rts.push({ name, path, root, wrapper, pids: new Set() });
+  }
+  return rts;
+}
+
+// ---------------------------------------------------------------- bundles
+
+let baseConfig: Record<string, unknown> | undefined;
+
+/**
+ * One bundle per container, all sharing the rootfs, so the cgroupsPath can
+ * name the container without rewriting a config.json a runtime might re-read.
+ */
+function bundleFor(tmp: string, id: string, args: string[]): string {
+  if (!baseConfig) throw new Error("base config not made yet");
+  const cfg = structuredClone(baseConfig) as {
+    process: { terminal: boolean; args: string[] };
+    root: { path: string };
+    linux: { cgroupsPath: string };
+  };
+  cfg.process.terminal = false;
+  cfg.process.args = args;
+  cfg.root.path = join(tmp, "rootfs");
+  cfg.linux.cgroupsPath = `/${CG_PARENT}/${id}`;
+  const dir = join(tmp, "bundles", id);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "config.json"), JSON.stringify(cfg, null, 2));
+  return dir;
+}
+
+async function makeBundleBase(tmp: string): Promise<void> {
+  await makeRootfs(join(tmp, "rootfs"));
+  const specDir = join(tmp, "spec");
+  mkdirSync(specDir);
+  must([BUNC, "spec", "--bundle", specDir]);
+  const cfg = JSON.parse(readFileSync(join(specDir, "config.json"), "utf8")) as Record<string, unknown>;
+  // crun 1.8 rejects any ociVersion without "1.0" in it ("unknown version
+  // specified"); bunc and runc accept 1.0.2, so all three share one config.
+  cfg.ociVersion = "1.0.2";
+  baseConfig = cfg;
+}
+
+// ---------------------------------------------------------------- lifecycle helpers
+
+interface State {
+  pid: number;
+  status: string;
+}
+
+function state(rt: Runtime, id: string): { r: Result; st: State } {
+  const argv = argvOf(rt, ["state", id]);
+  const r = must(argv);
+  let st: State;
+  try {
+    st = JSON.parse(r.stdout) as State;
+  } catch {
+    throw new CommandError(`${argv.join(" ")} printed no JSON: ${r.stdout}`);
+  }
+  return { r, st };
+}
+
+function expectStatus(rt: Runtime, id: string, st: State, want: string, after: string): void {
+  if (st.status !== want) {
+    throw new CommandError(
+      `${rt.name}: after ${after}, state of ${id} says "${st.status}", expected "${want}"`,
+    );
+  }
+}
+
+function vmRssKiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m?.[1]) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]);
+}
+
+/** Containers a runtime still knows under its --root (`list -q` plus the state dirs). */
+function knownContainers(rt: Runtime): string[] {
+  const ids = new Set<string>();
+  const r = sh(argvOf(rt, ["list", "-q"]));
+  if (r.code === 0) for (const id of r.stdout.split("\n")) if (id.trim()) ids.add(id.trim());
+  if (existsSync(rt.root)) for (const id of readdirSync(rt.root)) ids.add(id);
+  return [...ids];
+}
+
+/** `run` deletes the container unless --keep; verify rather than trust, and tidy if not. */
+function ensureGone(rt: Runtime, id: string): void {
+  if (!knownContainers(rt).includes(id)) return;
+  console.warn(`warning: ${rt.name} kept container ${id} after run; deleting it`);
+  must(argvOf(rt, ["delete", "--force", id]));
+}
+
+// ---------------------------------------------------------------- interruption
+
+let interrupted: string | undefined;
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(sig, () => {
+    if (!interrupted) console.error(`\n${sig}: stopping after the current command, then cleaning up`);
+    interrupted = sig;
+  });
+}
+
+/** Lets a pending signal handler run (spawnSync blocks the event loop) and stops if one did. */
+async function checkpoint(): Promise<void> {
+  await Bun.sleep(0);
+  if (interrupted) throw new CommandError(`interrupted by ${interrupted}`);
+}
+
+// ---------------------------------------------------------------- statistics
+
+interface Stat {
+  n: number;
+  median: number;
+  p90: number;
+  min: number;
+  max: number;
+}
+
+function quantile(sorted: number[], q: number): number {
+  // Nearest rank: an observed value, no interpolation.
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+function stat(samples: number[]): Stat | null {
+  if (samples.length === 0) return null;
+  const s = [...samples].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { n: s.length, median, p90: quantile(s, 0.9), min: s[0]!, max: s[s.length - 1]! };
+}
+
+// ---------------------------------------------------------------- benchmark
+
+const OPS = ["run", "create", "start", "state", "exec", "kill+delete"] as const;
+type Op = (typeof OPS)[number];
+
+interface Samples {
+  ms: Record<Op, number[]>;
+  /** Peak RSS of the runtime process tree during `run`, KiB. */
+  runPeakRssKiB: number[];
+  /** VmRSS of the container's init while it waits for `start`, KiB. */
+  initRssKiB: number[];
+}
+
+const emptySamples = (): Samples => ({
+  ms: { run: [], create: [], start: [], state: [], exec: [], "kill+delete": [] },
+  runPeakRssKiB: [],
+  initRssKiB: [],
+});
+
+/** Any failure of bunc aborts (it is what we measure); runc/crun failing here are only skipped. */
+function probe(rt: Runtime, tmp: string): void {
+  const id = `${rt.name}-probe`;
+  const argv = argvOf(rt, ["run", "--bundle", bundleFor(tmp, id, ["/bin/true"]), id]);
+  const r = sh(argv);
+  if (r.code === 0) {
+    ensureGone(rt, id);
+    return;
+  }
+  if (rt.name === "bunc") throw new CommandError(describe(argv, r));
+  rt.skipped = `${argv.join(" ")} failed: ${r.stderr.trim() || `exit code ${r.code}`}`;
+  sh(argvOf(rt, ["delete", "--force", id]));
+}
+
+function timeRun(rt: Runtime, tmp: string, i: number, s: Samples): void {
+  const id = `${rt.name}-run-${i}`;
+  const r = must(argvOf(rt, ["run", "--bundle", bundleFor(tmp, id, ["/bin/true"]), id]));
+  s.ms.run.push(r.ms);
+  ensureGone(rt, id);
+}
+
+function timeLifecycle(rt: Runtime, tmp: string, i: number, s: Samples): void {
+  const id = `${rt.name}-lc-${i}`;
+  const bundle = bundleFor(tmp, id, ["/bin/sleep", "1000"]);
+
+  const created = must(argvOf(rt, ["create", "--bundle", bundle, id]));
+  s.ms.create.push(created.ms);
+  // Untimed look at the waiting init: pid for the RSS figure and for cleanup.
+  const { st: c } = state(rt, id);
+  expectStatus(rt, id, c, "created", "create");
+  rt.pids.add(c.pid);
+  s.initRssKiB.push(vmRssKiB(c.pid));
+
+  s.ms.start.push(must(argvOf(rt, ["start", id])).ms);
+
+  const { r: sr, st } = state(rt, id);
+  s.ms.state.push(sr.ms);
+  expectStatus(rt, id, st, "running", "start");
+
+  if (rt.name !== "bunc") s.ms.exec.push(must(argvOf(rt, ["exec", id, "/bin/true"])).ms);
+
+  // kill + (poll until stopped) + delete, timed as one figure.
+  const t0 = process.hrtime.bigint();
+  must(argvOf(rt, ["kill", id, "KILL"]));
+  for (let polls = 0; state(rt, id).st.status !== "stopped"; polls++) {
+    if (polls > 2000) throw new CommandError(`${rt.name}: ${id} not stopped 2000 polls after kill KILL`);
+    Bun.sleepSync(1);
+  }
+  must(argvOf(rt, ["delete", id]));
+  s.ms["kill+delete"].push(Number(process.hrtime.bigint() - t0) / 1e6);
+}
+
+/** Peak RSS of one `run`, from /usr/bin/time when present, else from the child's rusage. */
+function measureRunRss(rt: Runtime, tmp: string, i: number, s: Samples, timeBin: string | null): void {
+  const id = `${rt.name}-rss-${i}`;
+  const argv = argvOf(rt, ["run", "--bundle", bundleFor(tmp, id, ["/bin/true"]), id]);
+  if (timeBin) {
+    const out = join(tmp, "time.out");
+    must([timeBin, "-f", "%M", "-o", out, ...argv]);
+    s.runPeakRssKiB.push(Number(readFileSync(out, "utf8").trim().split("\n").pop()));
+  } else {
+    s.runPeakRssKiB.push(must(argv).maxRssBytes / 1024);
+  }
+  ensureGone(rt, id);
+}
+
+/** Rotates who goes first each round so no runtime always follows the same neighbour. */
+function roundRobin(rts: Runtime[], i: number): Runtime[] {
+  const k = i % rts.length;
+  return [...rts.slice(k), ...rts.slice(0, k)];
+}
+
+// ---------------------------------------------------------------- cleanup
+
+const warnings: string[] = [];
+
+function cleanup(tmp: string, rts: Runtime[]): void {
+  for (const rt of rts) {
+    if (!existsSync(rt.root)) continue;
+    for (const id of knownContainers(rt)) {
+      const r = sh(argvOf(rt, ["delete", "--force", id]));
+      if (r.code !== 0) warnings.push(`cleanup: ${rt.name} delete --force ${id}: ${r.stderr.trim()}`);
+    }
+    // Belt and braces: a pid we recorded that is still in one of our cgroups is ours.
+    for (const pid of rt.pids) {
+      try {
+        if (readFileSync(`/proc/${pid}/cgroup`, "utf8").includes(`/${CG_PARENT}/`)) {
+          process.kill(pid, "SIGKILL");
+          warnings.push(`cleanup: ${rt.name} left pid ${pid} alive after delete --force; killed it`);
+        }
+      } catch {
+        // gone already
+      }
+    }
+  }
+  // Each stage runs even if an earlier one threw.
+  for (const stage of [removeCgroupParents, () => removeTmp(tmp)]) {
+    try {
+      stage();
+    } catch (e) {
+      warnings.push(`cleanup: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** rmdir /sys/fs/cgroup/<hierarchy>/bunc-bench-<pid> and what runtimes left under it, deepest first. */
+function removeCgroupParents(): void {
+  const rmTree = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rmTree(join(dir, e.name));
+    // Emptying a cgroup after SIGKILL is asynchronous: retry EBUSY briefly.
+    for (let tries = 0; ; tries++) {
+      try {
+        rmdirSync(dir);
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EBUSY" || tries >= 50) {
+          warnings.push(`cleanup: rmdir ${dir}: ${(e as Error).message}`);
+          return;
+        }
+        Bun.sleepSync(20);
+      }
+    }
+  };
+  for (const h of readdirSync(CGROUP_FS)) {
+    const parent = join(CGROUP_FS, h, CG_PARENT);
+    if (existsSync(parent)) rmTree(parent);
+  }
+}
+
+/** rm -rf the temp dir, unless something is still mounted inside it (rm would walk into it). */
+function removeTmp(tmp: string): void {
+  const mounted = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[4])
+    .filter((m): m is string => !!m && (m === tmp || m.startsWith(`${tmp}/`)));
+  if (mounted.length > 0) {
+    warnings.push(`cleanup: left ${tmp} in place, still mounted inside it: ${mounted.join(", ")}`);
+    return;
+  }
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------- report
+
+const fmtMs = (x: number | undefined) => (x === undefined ? "" : x.toFixed(1));
+const fmtMiB = (kib: number | undefined) => (kib === undefined ? "n/a" : `${(kib / 1024).toFixed(1)} MiB`);
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  return rows
+    .map((r) =>
+      r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "),
+    )
+    .join("\n");
+}
+
+interface Report {
+  date: string;
+  host: { kernel: string; bun: string };
+  runs: number;
+  runtimes: {
+    name: string;
+    path: string;
+    version: string;
+    wrapper?: string;
+    skipped?: string;
+    binaryBytes: number;
+    ms: Partial<Record<Op, Stat | null>>;
+    runPeakRssKiB: Stat | null;
+    initRssKiB: Stat | null;
+  }[];
+  crunWrapperMs?: Stat | null;
+  warnings: string[];
+}
+
+function report(rts: Runtime[], samples: Map<string, Samples>, wrapperMs: number[]): Report {
+  return {
+    date: new Date().toISOString(),
+    host: { kernel: readFileSync("/proc/sys/kernel/osrelease", "utf8").trim(), bun: Bun.version },
+    runs: RUNS,
+    runtimes: rts.map((rt) => {
+      const s = samples.get(rt.name) ?? emptySamples();
+      const ms: Partial<Record<Op, Stat | null>> = {};
+      for (const op of OPS) ms[op] = stat(s.ms[op]);
+      return {
+        name: rt.name,
+        path: rt.path,
+        version: sh([rt.path, "--version"]).stdout.split("\n")[0] ?? "",
+        ...(rt.wrapper.length
+          ? { wrapper: rt.wrapper.map((a) => (a.includes(" ") ? `'${a}'` : a)).join(" ") }
+          : {}),
+        ...(rt.skipped ? { skipped: rt.skipped } : {}),
+        binaryBytes: statSync(rt.path).size,
+        ms,
+        runPeakRssKiB: stat(s.runPeakRssKiB),
+        initRssKiB: stat(s.initRssKiB),
+      };
+    }),
+    ...(wrapperMs.length ? { crunWrapperMs: stat(wrapperMs) } : {}),
+    warnings,
+  };
+}
+
+function print(rep: Report): void {
+  const live = rep.runtimes.filter((r) => !r.skipped);
+  const head = ["", ...live.flatMap((r) => [`${r.name} median`, "p90"])];
+  const rows = [head];
+  for (const op of OPS) {
+    rows.push([
+      op,
+      ...live.flatMap((r) => {
+        const st = r.ms[op];
+        if (op === "exec" && r.name === "bunc") return ["n/a", ""];
+        return [fmtMs(st?.median), fmtMs(st?.p90)];
+      }),
+    ]);
+  }
+  console.log(`\nwall time in ms, ${rep.runs} interleaved runs per runtime (kernel ${rep.host.kernel})\n`);
+  console.log(table(rows));
+  console.log("\nexec: n/a for bunc (no exec verb yet); runc/crun exec of /bin/true shown for reference");
+
+  const mem = [
+    ["", ...live.map((r) => r.name)],
+    ["peak RSS of `run` (median)", ...live.map((r) => fmtMiB(r.runPeakRssKiB?.median))],
+    ["init RSS while created (median)", ...live.map((r) => fmtMiB(r.initRssKiB?.median))],
+    [
+      "binary size",
+      ...rep.runtimes.filter((r) => !r.skipped).map((r) => `${(r.binaryBytes / 2 ** 20).toFixed(1)} MiB`),
+    ],
+  ];
+  console.log(`\n${table(mem)}`);
+  console.log(
+    "\npeak RSS: ru_maxrss of the runtime command, i.e. the largest process of its tree that it reaped\n" +
+      "(runtime, its init, the container process); init RSS: VmRSS of state.pid between create and start.",
+  );
+  for (const r of rep.runtimes) {
+    console.log(`\n${r.name}: ${r.path} (${r.version})`);
+    if (r.wrapper) console.log(`  run as: ${r.wrapper} ${r.path} ...`);
+    if (r.skipped) console.log(`  SKIPPED: ${r.skipped}`);
+    if (r.skipped) console.log(`  binary size ${(r.binaryBytes / 2 ** 20).toFixed(1)} MiB`);
+  }
+  if (rep.crunWrapperMs) {
+    console.log(
+      `  crun figures include the wrapper; the wrapper alone (exec /bin/true) takes median ${fmtMs(rep.crunWrapperMs.median)} ms, p90 ${fmtMs(rep.crunWrapperMs.p90)} ms`,
+    );
+  }
+  for (const w of rep.warnings) console.log(`warning: ${w}`);
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) throw new Error("run as root: the runtimes need it");
+  const tmp = mkdtempSync(join(tmpdir(), "bunc-bench-"));
+  let rts: Runtime[] = [];
+  const samples = new Map<string, Samples>();
+  const wrapperMs: number[] = [];
+  let failed = false;
+  try {
+    rts = makeRuntimes(tmp);
+    console.log(
+      `temp dir ${tmp}; cgroup parent /${CG_PARENT}; runtimes: ${rts.map((r) => r.name).join(", ")}`,
+    );
+    await makeBundleBase(tmp);
+    for (const rt of rts) probe(rt, tmp);
+    for (const rt of rts) if (rt.skipped) console.warn(`skipping ${rt.name}: ${rt.skipped}`);
+    const live = rts.filter((r) => !r.skipped);
+    for (const rt of live) samples.set(rt.name, emptySamples());
+    const crun = live.find((r) => r.wrapper.length > 0);
+
+    console.log(`run /bin/true x${RUNS}`);
+    for (let i = 0; i < RUNS; i++) {
+      for (const rt of roundRobin(live, i)) {
+        timeRun(rt, tmp, i, samples.get(rt.name)!);
+        await checkpoint();
+      }
+      // What the crun figures pay for the mount-namespace wrapper alone.
+      if (crun) wrapperMs.push(must([...crun.wrapper, "/bin/true"]).ms);
+    }
+    console.log(`create/start/state/exec/kill+delete of /bin/sleep 1000 x${RUNS}`);
+    for (let i = 0; i < RUNS; i++) {
+      for (const rt of roundRobin(live, i)) {
+        timeLifecycle(rt, tmp, i, samples.get(rt.name)!);
+        await checkpoint();
+      }
+    }
+    const timeBin = existsSync("/usr/bin/time") ? "/usr/bin/time" : null;
+    const rssRuns = Math.min(RUNS, 10);
+    console.log(`peak RSS of run x${rssRuns} (${timeBin ? "/usr/bin/time -f %M" : "rusage maxRSS"})`);
+    for (let i = 0; i < rssRuns; i++) {
+      for (const rt of roundRobin(live, i)) {
+        measureRunRss(rt, tmp, i, samples.get(rt.name)!, timeBin);
+        await checkpoint();
+      }
+    }
+  } catch (e) {
+    failed = true;
+    console.error(`\nbenchmark aborted: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    cleanup(tmp, rts);
+  }
+  if (failed) {
+    for (const w of warnings) console.error(`warning: ${w}`);
+    return 1;
+  }
+  const rep = report(rts, samples, wrapperMs);
+  print(rep);
+  if (opts.json) {
+    writeFileSync(opts.json, `${JSON.stringify(rep, null, 2)}\n`);
+    console.log(`\nJSON written to ${opts.json}`);
+  }
+  return 0;
+}
+
+process.exit(await main());

@@ -1,0 +1,140 @@
+// Real containers for the integration tests: the built dist/bunc, a state
+// root and cgroup parent owned by this test process, and a cleanup that
+// removes everything they made, even when a test failed.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { defaultSpec } from "../../src/spec/default.ts";
+import type { Config } from "../../src/spec/config.ts";
+import { makeRootfs } from "../fixtures/rootfs.ts";
+
+export const BUNC = resolve(import.meta.dir, "../../dist/bunc");
+
+export const isRoot = process.getuid?.() === 0;
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const CGROUP_MOUNTS = "/sys/fs/cgroup";
+
+export class TestEnv {
+  readonly dir = mkdtempSync("/tmp/bunc-test-");
+  readonly root = join(this.dir, "state");
+  readonly rootfs = join(this.dir, "rootfs");
+  /** Every container's cgroup goes below this parent, which the test owns. */
+  readonly cgroupParent = `/bunc-test-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  private n = 0;
+
+  async setup(): Promise<void> {
+    await makeRootfs(this.rootfs);
+  }
+
+  private calls = 0;
+
+  /**
+   * Runs bunc with its output in files: a created container inherits the
+   * caller's stdio, so pipes would stay open as long as the container lives.
+   */
+  bunc(args: readonly string[], opts: { stdin?: string; env?: Record<string, string>; cwd?: string } = {}): Result {
+    const base = join(this.dir, `call-${++this.calls}`);
+    const r = Bun.spawnSync([BUNC, "--root", this.root, ...args], {
+      stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
+      stdout: Bun.file(`${base}.out`),
+      stderr: Bun.file(`${base}.err`),
+      env: opts.env ?? { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      cwd: opts.cwd ?? this.dir,
+    });
+    const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
+    return { code: r.exitCode ?? -1, stdout: read(`${base}.out`), stderr: read(`${base}.err`) };
+  }
+
+  /** bunc that must succeed; returns stdout. */
+  ok(args: readonly string[], opts: { stdin?: string } = {}): string {
+    const r = this.bunc(args, opts);
+    if (r.code !== 0) throw new Error(`bunc ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  id(prefix = "c"): string {
+    return `${prefix}${++this.n}-${process.pid}`;
+  }
+
+  /** A bundle running `args` with the default spec, terminal off, cgroup under our parent. */
+  bundle(id: string, args: readonly string[], edit?: (c: Config) => void): string {
+    const dir = join(this.dir, "bundles", id);
+    mkdirSync(dir, { recursive: true });
+    const config = defaultSpec();
+    config.process.terminal = false;
+    config.process.args = [...args];
+    config.root.path = this.rootfs;
+    config.linux = { ...config.linux, cgroupsPath: `${this.cgroupParent}/${id}` };
+    edit?.(config);
+    writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+    return dir;
+  }
+
+  /** The container's cgroup directory in each mounted hierarchy. */
+  cgroupDirs(id: string): string[] {
+    return this.hierarchies().map((h) => `${h}${this.cgroupParent}/${id}`);
+  }
+
+  hierarchies(): string[] {
+    return readdirSync(CGROUP_MOUNTS)
+      .map((n) => join(CGROUP_MOUNTS, n))
+      .filter((p) => existsSync(join(p, "cgroup.procs")));
+  }
+
+  state(id: string): { status: string; pid: number; [k: string]: unknown } {
+    return JSON.parse(this.ok(["state", id]));
+  }
+
+  async waitStatus(id: string, status: string, ms = 5000): Promise<void> {
+    const end = Date.now() + ms;
+    let last = "";
+    while (Date.now() < end) {
+      // The container may not exist yet (a run still creating it).
+      const r = this.bunc(["state", id]);
+      last = r.code === 0 ? JSON.parse(r.stdout).status : r.stderr.trim();
+      if (last === status) return;
+      await Bun.sleep(10);
+    }
+    throw new Error(`container ${id} did not reach ${status}: ${last}`);
+  }
+
+  /** What this env left on the machine: state dirs, cgroups, mounts. */
+  leftovers(): string[] {
+    const found: string[] = [];
+    if (existsSync(this.root)) for (const e of readdirSync(this.root)) found.push(`state dir ${e}`);
+    for (const h of this.hierarchies()) {
+      const p = `${h}${this.cgroupParent}`;
+      if (!existsSync(p)) continue;
+      for (const e of readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) found.push(`cgroup ${p}/${e.name}`);
+    }
+    for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+      if (line.includes(this.dir)) found.push(`mount ${line}`);
+    }
+    return found;
+  }
+
+  async cleanup(): Promise<void> {
+    if (existsSync(this.root)) {
+      for (const id of readdirSync(this.root)) this.bunc(["delete", "--force", id]);
+    }
+    for (const h of this.hierarchies()) {
+      const p = `${h}${this.cgroupParent}`;
+      if (!existsSync(p)) continue;
+      for (const e of readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) rmdirSync(join(p, e.name));
+      rmdirSync(p);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a container in the foreground and returns its output. */
+export function runIn(env: TestEnv, args: readonly string[], edit?: (c: Config) => void, stdin?: string): Result {
+  const id = env.id("run");
+  const bundle = env.bundle(id, args, edit);
+  return env.bunc(["run", "--bundle", bundle, id], stdin === undefined ? {} : { stdin });
+}

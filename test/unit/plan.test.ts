@@ -1,0 +1,171 @@
+import { describe, expect, test } from "bun:test";
+import { planProcess } from "../../src/container/plan.ts";
+import { defaultSpec } from "../../src/spec/default.ts";
+import { ConfigError } from "../../src/spec/errors.ts";
+import { parseConfig } from "../../src/spec/validate.ts";
+
+type Json = Record<string, unknown>;
+
+/** A config as parseConfig returns it, from JSON text so that numbers are parsed as they would be. */
+function configWith(processExtra: string): ReturnType<typeof parseConfig> {
+  return parseConfig(`{
+    "ociVersion": "1.2.0",
+    "root": { "path": "rootfs" },
+    "process": { "user": { "uid": 1000, "gid": 100 }, "args": ["sh", "-c", "true"], "cwd": "/work"${processExtra} }
+  }`);
+}
+
+function configErrorOf(f: () => unknown): ConfigError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error("no error thrown");
+}
+
+const MASK = ((1n << 5n) | (1n << 10n) | (1n << 29n)).toString();
+
+describe("planProcess", () => {
+  test("the default spec", () => {
+    const plan = planProcess(defaultSpec());
+    expect(MASK).toBe("536871968");
+    expect(plan).toEqual({
+      args: ["sh"],
+      env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+      cwd: "/",
+      uid: 0,
+      gid: 0,
+      groups: [],
+      umask: 18,
+      caps: [MASK, MASK, MASK, "0", "0"],
+      noNewPrivileges: true,
+      rlimits: [[7, "1024", "1024"]],
+      terminal: true,
+      consoleSize: null,
+    });
+  });
+
+  test("a minimal process: defaults", () => {
+    const plan = planProcess(configWith(""));
+    expect(plan).toEqual({
+      args: ["sh", "-c", "true"],
+      env: [],
+      cwd: "/work",
+      uid: 1000,
+      gid: 100,
+      groups: [],
+      umask: 0o022,
+      caps: ["0", "0", "0", "0", "0"],
+      noNewPrivileges: false,
+      rlimits: [],
+      terminal: false,
+      consoleSize: null,
+    });
+  });
+
+  test("umask, groups and console size are carried over", () => {
+    const c = configWith(
+      ', "terminal": true, "consoleSize": { "height": 24, "width": 80 }',
+    ) as unknown as Json;
+    const user = (c.process as Json).user as Json;
+    user.umask = 0o077;
+    user.additionalGids = [5, 10];
+    const plan = planProcess(c as unknown as ReturnType<typeof parseConfig>);
+    expect(plan.umask).toBe(63);
+    expect(plan.groups).toEqual([5, 10]);
+    expect(plan.consoleSize).toEqual({ rows: 24, cols: 80 });
+  });
+
+  test("umask 0 is kept, not replaced by the default", () => {
+    const c = configWith("");
+    c.process.user.umask = 0;
+    expect(planProcess(c).umask).toBe(0);
+  });
+
+  test("capability masks per set, as decimal strings", () => {
+    const plan = planProcess(
+      configWith(`, "capabilities": {
+        "bounding": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"],
+        "effective": ["CAP_CHOWN"],
+        "permitted": ["CAP_CHECKPOINT_RESTORE", "CAP_SYS_ADMIN"],
+        "inheritable": [],
+        "ambient": ["CAP_SETFCAP", "CAP_MAC_OVERRIDE"]
+      }`),
+    );
+    expect(plan.caps).toEqual([
+      MASK,
+      "1",
+      ((1n << 40n) | (1n << 21n)).toString(),
+      "0",
+      ((1n << 31n) | (1n << 32n)).toString(),
+    ]);
+    expect(plan.caps[2]).toBe("1099513724928");
+    expect(plan.caps[4]).toBe("6442450944");
+  });
+
+  test("a capability listed twice counts once", () => {
+    const plan = planProcess(configWith(', "capabilities": { "bounding": ["CAP_KILL", "CAP_KILL"] }'));
+    expect(plan.caps[0]).toBe("32");
+  });
+
+  test("unknown capability refused with its path", () => {
+    const e = configErrorOf(() =>
+      planProcess(configWith(', "capabilities": { "bounding": ["CAP_FLY", "CAP_KILL"] }')),
+    );
+    expect(e.path).toBe("process.capabilities.bounding[0]");
+    expect(e.message).toBe('process.capabilities.bounding[0]: unknown capability "CAP_FLY"');
+  });
+
+  test("unknown capability in a later set and index", () => {
+    const e = configErrorOf(() =>
+      planProcess(configWith(', "capabilities": { "ambient": ["CAP_KILL", "kill"] }')),
+    );
+    expect(e.path).toBe("process.capabilities.ambient[1]");
+  });
+
+  test("rlimits: resource numbers and limits as strings", () => {
+    const plan = planProcess(
+      configWith(`, "rlimits": [
+        { "type": "RLIMIT_NOFILE", "soft": 1024, "hard": 4096 },
+        { "type": "RLIMIT_CORE", "soft": 0, "hard": 18446744073709551615 },
+        { "type": "RLIMIT_NPROC", "soft": 18446744073709551615, "hard": 18446744073709551615 },
+        { "type": "RLIMIT_MEMLOCK", "soft": 9007199254740993, "hard": 9007199254740993 }
+      ]`),
+    );
+    expect(plan.rlimits).toEqual([
+      [7, "1024", "4096"],
+      [4, "0", "18446744073709551615"],
+      [6, "18446744073709551615", "18446744073709551615"],
+      // 2^53 + 1 is not a double: JSON.parse rounds it to 2^53
+      [8, "9007199254740992", "9007199254740992"],
+    ]);
+  });
+
+  test("rlimit soft above hard is refused with its path", () => {
+    const e = configErrorOf(() =>
+      planProcess(configWith(', "rlimits": [{ "type": "RLIMIT_NOFILE", "soft": 2048, "hard": 1024 }]')),
+    );
+    expect(e.path).toBe("process.rlimits[0]");
+    expect(e.message).toBe("process.rlimits[0]: soft limit 2048 is above the hard limit 1024");
+  });
+
+  test("unknown rlimit type is refused with its path", () => {
+    const e = configErrorOf(() =>
+      planProcess(
+        configWith(`, "rlimits": [
+          { "type": "RLIMIT_NOFILE", "soft": 1, "hard": 1 },
+          { "type": "RLIMIT_BOGUS", "soft": 1, "hard": 1 }
+        ]`),
+      ),
+    );
+    expect(e.path).toBe("process.rlimits[1].type");
+    expect(e.message).toBe("process.rlimits[1].type: unknown resource RLIMIT_BOGUS");
+  });
+
+  test("rlimit type without the RLIMIT_ prefix is refused by the schema", () => {
+    const e = configErrorOf(() => configWith(', "rlimits": [{ "type": "NOFILE", "soft": 1, "hard": 1 }]'));
+    expect(e.path).toBe("process.rlimits[0].type");
+  });
+});
