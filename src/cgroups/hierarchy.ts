@@ -15,6 +15,22 @@ export interface Hierarchy {
 
 export type Layout = "v1" | "v2" | "hybrid";
 
+// v1 super options that are not controllers.
+const V1_OPTIONS = new Set([
+  "rw",
+  "ro",
+  "relatime",
+  "noatime",
+  "nosuid",
+  "nodev",
+  "noexec",
+  "xattr",
+  "clone_children",
+  "noprefix",
+  "cpuset_v2_mode",
+  "favordynmods",
+]);
+
 const unescapeOctal = (s: string) =>
   s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 
@@ -40,18 +56,7 @@ export function parseHierarchies(mountinfo: string, selfCgroup: string): Hierarc
       out.push({ version: 2, mountpoint, mountRoot, controllers: [], ownPath: own.get("") ?? "/" });
       continue;
     }
-    const known = new Set([
-      "rw",
-      "ro",
-      "relatime",
-      "noatime",
-      "nosuid",
-      "nodev",
-      "noexec",
-      "xattr",
-      "clone_children",
-    ]);
-    const controllers = superOpts.split(",").filter((o) => !known.has(o) && !o.startsWith("release_agent="));
+    const controllers = superOpts.split(",").filter((o) => !V1_OPTIONS.has(o) && !o.startsWith("release_agent="));
     const key = [...controllers].sort().join(",");
     if (controllers.length === 0 || seen.has(key)) continue;
     seen.add(key);

@@ -11,7 +11,7 @@ export const DEFAULT_PARENT = "/bunc";
  * runtime), none: /bunc/<id>. Throws on a path that climbs with "..".
  */
 export function cgroupPathFor(cgroupsPath: string | undefined, id: string, h: Hierarchy): string {
-  const wanted = cgroupsPath ?? `${DEFAULT_PARENT}/${id}`;
+  const wanted = cgroupsPath || `${DEFAULT_PARENT}/${id}`;
   if (wanted.split("/").includes(".."))
     throw new Error(`linux.cgroupsPath: must not contain ".." (${wanted})`);
   if (wanted.includes(":"))
@@ -24,6 +24,6 @@ export function cgroupPathFor(cgroupsPath: string | undefined, id: string, h: Hi
 /** The directory on the host for a cgroup path, or undefined when the mount does not show it. */
 export function dirFor(h: Hierarchy, cgroupPath: string): string | undefined {
   const rel = posix.relative(h.mountRoot, cgroupPath);
-  if (rel.startsWith("..")) return undefined;
+  if (rel === ".." || rel.startsWith("../")) return undefined;
   return posix.join(h.mountpoint, rel);
 }

@@ -37,7 +37,7 @@ const UNSUPPORTED: readonly string[] = [
 function present(value: unknown): boolean {
   if (value === undefined || value === null || value === "") return false;
   if (Array.isArray(value)) return value.length > 0;
-  if (typeof value === "object") return Object.keys(value).length > 0;
+  if (typeof value === "object") return Object.values(value).some(present);
   return true;
 }
 
@@ -53,7 +53,9 @@ function lookup(config: Config, path: string): unknown {
 export function firstUnsupported(config: Config): string | undefined {
   const found = UNSUPPORTED.find((path) => present(lookup(config, path)));
   if (found) return found;
-  const i = (config.mounts ?? []).findIndex((m) => present(m.uidMappings) || present(m.gidMappings));
-  if (i >= 0) return `mounts[${i}].uidMappings`;
+  for (const [i, m] of (config.mounts ?? []).entries()) {
+    if (present(m.uidMappings)) return `mounts[${i}].uidMappings`;
+    if (present(m.gidMappings)) return `mounts[${i}].gidMappings`;
+  }
   return undefined;
 }

@@ -1,7 +1,16 @@
 // Real containers for the integration tests: the built dist/bunc, a state
 // root and cgroup parent owned by this test process, and a cleanup that
 // removes everything they made, even when a test failed.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { defaultSpec } from "../../src/spec/default.ts";
 import type { Config } from "../../src/spec/config.ts";
@@ -37,7 +46,10 @@ export class TestEnv {
    * Runs bunc with its output in files: a created container inherits the
    * caller's stdio, so pipes would stay open as long as the container lives.
    */
-  bunc(args: readonly string[], opts: { stdin?: string; env?: Record<string, string>; cwd?: string } = {}): Result {
+  bunc(
+    args: readonly string[],
+    opts: { stdin?: string; env?: Record<string, string>; cwd?: string } = {},
+  ): Result {
     const base = join(this.dir, `call-${++this.calls}`);
     const r = Bun.spawnSync([BUNC, "--root", this.root, ...args], {
       stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
@@ -110,7 +122,8 @@ export class TestEnv {
     for (const h of this.hierarchies()) {
       const p = `${h}${this.cgroupParent}`;
       if (!existsSync(p)) continue;
-      for (const e of readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) found.push(`cgroup ${p}/${e.name}`);
+      for (const e of readdirSync(p, { withFileTypes: true }))
+        if (e.isDirectory()) found.push(`cgroup ${p}/${e.name}`);
     }
     for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
       if (line.includes(this.dir)) found.push(`mount ${line}`);
@@ -125,7 +138,8 @@ export class TestEnv {
     for (const h of this.hierarchies()) {
       const p = `${h}${this.cgroupParent}`;
       if (!existsSync(p)) continue;
-      for (const e of readdirSync(p, { withFileTypes: true })) if (e.isDirectory()) rmdirSync(join(p, e.name));
+      for (const e of readdirSync(p, { withFileTypes: true }))
+        if (e.isDirectory()) rmdirSync(join(p, e.name));
       rmdirSync(p);
     }
     rmSync(this.dir, { recursive: true, force: true });
@@ -133,7 +147,12 @@ export class TestEnv {
 }
 
 /** Runs a container in the foreground and returns its output. */
-export function runIn(env: TestEnv, args: readonly string[], edit?: (c: Config) => void, stdin?: string): Result {
+export function runIn(
+  env: TestEnv,
+  args: readonly string[],
+  edit?: (c: Config) => void,
+  stdin?: string,
+): Result {
   const id = env.id("run");
   const bundle = env.bundle(id, args, edit);
   return env.bunc(["run", "--bundle", bundle, id], stdin === undefined ? {} : { stdin });

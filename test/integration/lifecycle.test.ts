@@ -19,7 +19,10 @@ function outDir(id: string): string {
   return dir;
 }
 const bindOut = (dir: string) => (c: { mounts?: unknown[] }) => {
-  c.mounts = [...(c.mounts ?? []), { destination: "/out", type: "bind", source: dir, options: ["rbind", "rw"] }];
+  c.mounts = [
+    ...(c.mounts ?? []),
+    { destination: "/out", type: "bind", source: dir, options: ["rbind", "rw"] },
+  ];
 };
 
 describe.skipIf(!isRoot)("lifecycle", () => {
@@ -62,7 +65,12 @@ describe.skipIf(!isRoot)("lifecycle", () => {
 
   test("kill sends the named signal; delete of a running container needs --force", async () => {
     const id = env.id();
-    env.ok(["create", "--bundle", env.bundle(id, ["sh", "-c", "trap 'exit 7' USR1; while :; do sleep 0.05; done"]), id]);
+    env.ok([
+      "create",
+      "--bundle",
+      env.bundle(id, ["sh", "-c", "trap 'exit 7' USR1; while :; do sleep 0.05; done"]),
+      id,
+    ]);
     env.ok(["start", id]);
     await Bun.sleep(200);
     const refused = env.bunc(["delete", id]);
@@ -81,7 +89,12 @@ describe.skipIf(!isRoot)("lifecycle", () => {
   test("kill accepts SIGTERM, TERM and 15, and the default is TERM", async () => {
     for (const sig of ["SIGTERM", "TERM", "15", undefined]) {
       const id = env.id();
-      env.ok(["create", "--bundle", env.bundle(id, ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.05; done"]), id]);
+      env.ok([
+        "create",
+        "--bundle",
+        env.bundle(id, ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.05; done"]),
+        id,
+      ]);
       env.ok(["start", id]);
       await Bun.sleep(150);
       env.ok(sig ? ["kill", id, sig] : ["kill", id]);
@@ -106,7 +119,9 @@ describe.skipIf(!isRoot)("lifecycle", () => {
     const { pid } = env.state(id);
     for (const d of env.cgroupDirs(id)) expect(existsSync(d)).toBe(true);
     env.ok(["delete", id]);
-    expect(existsSync(`/proc/${pid}/stat`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z")).toBe(false);
+    expect(
+      existsSync(`/proc/${pid}/stat`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z"),
+    ).toBe(false);
     for (const d of env.cgroupDirs(id)) expect(existsSync(d)).toBe(false);
     expect(existsSync(join(env.root, id))).toBe(false);
   });
@@ -115,15 +130,22 @@ describe.skipIf(!isRoot)("lifecycle", () => {
     const id = env.id();
     const out = outDir(id);
     const script = "sleep 100 & sleep 100 & echo started > /out/s; wait";
-    env.ok(["create", "--bundle", env.bundle(id, ["sh", "-c", script], (c) => {
-      bindOut(out)(c);
-      // Without a pid namespace the children would outlive sh: --all must reach them.
-      c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== "pid");
-    }), id]);
+    env.ok([
+      "create",
+      "--bundle",
+      env.bundle(id, ["sh", "-c", script], (c) => {
+        bindOut(out)(c);
+        // Without a pid namespace the children would outlive sh: --all must reach them.
+        c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== "pid");
+      }),
+      id,
+    ]);
     env.ok(["start", id]);
     for (let i = 0; i < 100 && !existsSync(join(out, "s")); i++) await Bun.sleep(20);
     const procs = () =>
-      readFileSync(`${env.cgroupDirs(id).find((d) => d.includes("/pids/"))}/cgroup.procs`, "utf8").split("\n").filter(Boolean);
+      readFileSync(`${env.cgroupDirs(id).find((d) => d.includes("/pids/"))}/cgroup.procs`, "utf8")
+        .split("\n")
+        .filter(Boolean);
     expect(procs().length).toBe(3);
     env.ok(["kill", "--all", id, "KILL"]);
     for (let i = 0; i < 100 && procs().length > 0; i++) await Bun.sleep(20);
@@ -137,7 +159,9 @@ describe.skipIf(!isRoot)("lifecycle", () => {
 
     const id = env.id();
     const bundle = env.bundle(id, ["sleep", "100"]);
-    const child = Bun.spawn([BUNC, "--root", env.root, "run", "--bundle", bundle, id], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = Bun.spawn([BUNC, "--root", env.root, "run", "--bundle", bundle, id], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     await env.waitStatus(id, "running");
     env.ok(["kill", id, "KILL"]);
     expect(await child.exited).toBe(137);
@@ -148,7 +172,9 @@ describe.skipIf(!isRoot)("lifecycle", () => {
   test("run passes on the signals it receives", async () => {
     const id = env.id();
     const bundle = env.bundle(id, ["sh", "-c", "trap 'exit 9' TERM; while :; do sleep 0.05; done"]);
-    const child = Bun.spawn([BUNC, "--root", env.root, "run", "--bundle", bundle, id], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = Bun.spawn([BUNC, "--root", env.root, "run", "--bundle", bundle, id], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     await env.waitStatus(id, "running");
     await Bun.sleep(100);
     child.kill("SIGTERM");
@@ -178,7 +204,9 @@ describe.skipIf(!isRoot)("lifecycle", () => {
     const id = env.id();
     const bundle = env.bundle(id, ["sleep", "100"]);
     const procs = Array.from({ length: 4 }, () =>
-      Bun.spawn([BUNC, "--root", env.root, "create", "--bundle", bundle, id], { stdio: ["ignore", "pipe", "pipe"] }),
+      Bun.spawn([BUNC, "--root", env.root, "create", "--bundle", bundle, id], {
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
     );
     const codes = await Promise.all(procs.map((p) => p.exited));
     expect(codes.filter((c) => c === 0).length).toBe(1);
@@ -214,7 +242,17 @@ describe.skipIf(!isRoot)("lifecycle", () => {
   test("--log with --log-format json records the error as runc does", () => {
     const log = join(env.dir, "log.json");
     writeFileSync(log, "");
-    const r = Bun.spawnSync([BUNC, "--root", env.root, "--log", log, "--log-format", "json", "start", "missing"]);
+    const r = Bun.spawnSync([
+      BUNC,
+      "--root",
+      env.root,
+      "--log",
+      log,
+      "--log-format",
+      "json",
+      "start",
+      "missing",
+    ]);
     expect(r.exitCode).toBe(1);
     const last = JSON.parse(readFileSync(log, "utf8").trim().split("\n").pop() ?? "{}");
     expect(last.level).toBe("error");

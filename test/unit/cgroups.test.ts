@@ -290,3 +290,21 @@ describe("devices", () => {
     expect(v1Line({ allow: true, type: "b", major: 0, minor: 0, access: "r" })).toBe("b 0:0 r");
   });
 });
+
+describe("edge cases", () => {
+  test("an empty cgroupsPath means the default, not the runtime's own cgroup", () => {
+    expect(cgroupPathFor("", "c1", hierarchy())).toBe("/bunc/c1");
+  });
+
+  test("a first component that only starts with .. is inside the mount", () => {
+    expect(dirFor(hierarchy(), "/..foo")).toBe("/sys/fs/cgroup/devices/..foo");
+  });
+
+  test("v1 mount options are not taken for controllers", () => {
+    const mountinfo =
+      "34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset,noprefix,cpuset_v2_mode\n";
+    const [h] = parseHierarchies(mountinfo, "3:cpuset:/x\n");
+    expect(h?.controllers).toEqual(["cpuset"]);
+    expect(h?.ownPath).toBe("/x");
+  });
+});

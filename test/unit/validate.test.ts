@@ -247,3 +247,30 @@ describe("defaultSpec", () => {
     expect(defaultSpec().process.args).toEqual(["sh"]);
   });
 });
+
+describe("parseConfig: edge cases", () => {
+  test("mount gidMappings are refused by their own path", () => {
+    const e = errorOf(
+      withChange((c) => {
+        c.mounts = [{ destination: "/x", gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }];
+      }),
+    );
+    expect(e.message).toBe("mounts[0].gidMappings: not supported by bunc yet");
+  });
+
+  test("an object whose values are all empty asks for nothing", () => {
+    expect(() =>
+      parseConfig(
+        JSON.stringify(
+          withChange((c) => {
+            c.hooks = { prestart: [] };
+          }),
+        ),
+      ),
+    ).not.toThrow();
+  });
+
+  test("ociVersion with a leading zero is not semver", () => {
+    expect(errorOf(withChange((c) => (c.ociVersion = "1.03.0"))).path).toBe("ociVersion");
+  });
+});
