@@ -1,0 +1,250 @@
+// What the process sees inside a container, checked from inside and outside.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cpSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { isRoot, runIn, TestEnv } from "./harness.ts";
+
+const env = new TestEnv();
+beforeAll(() => env.setup());
+afterAll(async () => {
+  const left = env.leftovers();
+  await env.cleanup();
+  expect(left).toEqual([]);
+});
+
+const sh = (script: string) => ["sh", "-c", script];
+
+function mountOf(mountinfo: string, target: string): { opts: string[]; fstype: string; superOpts: string[] } {
+  for (const line of mountinfo.split("\n")) {
+    const [pre, post] = line.split(" - ");
+    const f = pre?.split(" ") ?? [];
+    if (f[4] === target && post) {
+      const [fstype = "", , superOpts = ""] = post.split(" ");
+      return { opts: (f[5] ?? "").split(","), fstype, superOpts: superOpts.split(",") };
+    }
+  }
+  throw new Error(`no mount at ${target} in:\n${mountinfo}`);
+}
+
+describe.skipIf(!isRoot)("namespaces", () => {
+  test("the process is PID 1 with its own hostname and new namespaces", () => {
+    const r = runIn(
+      env,
+      sh("echo $$; hostname; for n in pid mnt uts ipc net cgroup; do readlink /proc/self/ns/$n; done"),
+    );
+    expect(r.code).toBe(0);
+    const [pid, hostname, ...ns] = r.stdout.trim().split("\n");
+    expect(pid).toBe("1");
+    expect(hostname).toBe("bunc");
+    const host = ["pid", "mnt", "uts", "ipc", "net", "cgroup"].map((n) => readlinkSync(`/proc/self/ns/${n}`));
+    expect(ns).toHaveLength(6);
+    ns.forEach((inside, i) => expect(inside).not.toBe(host[i]));
+  });
+
+  test("namespaces given by path are joined, including pid", async () => {
+    const a = env.id("ns");
+    env.ok(["run", "--detach", "--bundle", env.bundle(a, ["sleep", "100"]), a]);
+    const pidA = env.state(a).pid;
+    const types = ["pid", "network", "ipc", "uts", "mount", "cgroup"] as const;
+    const file = {
+      pid: "pid",
+      network: "net",
+      ipc: "ipc",
+      uts: "uts",
+      mount: "mnt",
+      cgroup: "cgroup",
+    } as const;
+    const r = runIn(env, sh("for n in pid net ipc uts cgroup; do readlink /proc/self/ns/$n; done"), (c) => {
+      c.linux!.namespaces = types.map((type) =>
+        type === "mount" ? { type } : { type, path: `/proc/${pidA}/ns/${file[type]}` },
+      );
+      delete c.hostname;
+      // /proc belongs to the joined pid namespace: mount it again for ours.
+    });
+    expect(r.stderr).toBe("");
+    const expected = ["pid", "net", "ipc", "uts", "cgroup"].map((n) => readlinkSync(`/proc/${pidA}/ns/${n}`));
+    expect(r.stdout.trim().split("\n")).toEqual(expected);
+    env.ok(["delete", "--force", a]);
+  });
+
+  test("without a uts namespace a hostname is refused", () => {
+    const r = runIn(env, ["true"], (c) => {
+      c.linux!.namespaces = c.linux!.namespaces!.filter((n) => n.type !== "uts");
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("hostname: cannot set a hostname without a uts namespace");
+  });
+
+  test("the cgroup namespace is rooted at the container's cgroup", () => {
+    const r = runIn(env, ["cat", "/proc/self/cgroup"]);
+    expect(r.code).toBe(0);
+    for (const line of r.stdout.trim().split("\n")) expect(line).toMatch(/:\/$/);
+  });
+});
+
+describe.skipIf(!isRoot)("root filesystem and mounts", () => {
+  test("pivot_root: only the rootfs is visible, read-only when asked", () => {
+    const r = runIn(env, sh("ls /; echo --; touch /x 2>&1; echo rc=$?; cat /proc/self/mountinfo"));
+    const [listing = "", rest = ""] = r.stdout.split("--\n");
+    expect(listing.trim().split("\n")).toEqual(readdirSync(env.rootfs).sort());
+    expect(rest).toContain("Read-only file system\nrc=1");
+    expect(mountOf(rest, "/").opts).toContain("ro");
+    // No mount point outside what the config asked for: the old root is gone.
+    const points = rest
+      .split("\n")
+      .filter((l) => l.includes(" - "))
+      .map((l) => l.split(" ")[4] ?? "");
+    for (const p of points) expect(p).toMatch(/^\/(proc|dev|sys)?(\/|$)/);
+  });
+
+  test("root.path relative to the bundle, writable when readonly is false", () => {
+    const id = env.id();
+    const bundle = env.bundle(id, sh("echo hi > /made && cat /made"), (c) => {
+      c.root = { path: "rootfs", readonly: false };
+    });
+    cpSync(env.rootfs, join(bundle, "rootfs"), { recursive: true, verbatimSymlinks: true });
+    const r = env.bunc(["run", "--bundle", bundle, id]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("hi\n");
+    expect(readFileSync(join(bundle, "rootfs/made"), "utf8")).toBe("hi\n");
+  });
+
+  test("the config's mounts with their options", () => {
+    const host = join(env.dir, "hostdir");
+    mkdirSync(join(host, "sub"), { recursive: true });
+    writeFileSync(join(host, "file"), "host file\n");
+    const r = runIn(
+      env,
+      sh(
+        "cat /mnt/ro/file; touch /mnt/ro/x 2>/dev/null || echo ro-refused; touch /mnt/rw/made && echo rw-ok; cat /one; cat /proc/self/mountinfo",
+      ),
+      (c) => {
+        c.mounts!.push(
+          { destination: "/mnt/ro", type: "bind", source: host, options: ["rbind", "ro", "nosuid", "nodev"] },
+          { destination: "/mnt/rw", type: "bind", source: host, options: ["bind"] },
+          { destination: "/one", type: "bind", source: join(host, "file"), options: ["bind", "ro"] },
+          {
+            destination: "/mnt/tmp",
+            type: "tmpfs",
+            source: "tmpfs",
+            options: ["noexec", "mode=700", "size=2m"],
+          },
+        );
+      },
+    );
+    expect(r.stderr).toBe("");
+    const out = r.stdout;
+    expect(out).toStartWith("host file\nro-refused\nrw-ok\nhost file\n");
+    expect(readFileSync(join(host, "made"), "utf8")).toBe("");
+    const ro = mountOf(out, "/mnt/ro");
+    expect(ro.opts).toEqual(expect.arrayContaining(["ro", "nosuid", "nodev"]));
+    expect(mountOf(out, "/mnt/rw").opts).toContain("rw");
+    expect(mountOf(out, "/one").opts).toContain("ro");
+    const tmp = mountOf(out, "/mnt/tmp");
+    expect(tmp.fstype).toBe("tmpfs");
+    expect(tmp.opts).toContain("noexec");
+    expect(tmp.superOpts).toEqual(expect.arrayContaining(["size=2048k", "mode=700"]));
+    expect(mountOf(out, "/proc").fstype).toBe("proc");
+    expect(mountOf(out, "/sys").opts).toContain("ro");
+    expect(mountOf(out, "/dev/pts").fstype).toBe("devpts");
+    expect(mountOf(out, "/dev/mqueue").fstype).toBe("mqueue");
+    expect(mountOf(out, "/dev/shm").superOpts).toContain("size=65536k");
+    expect(mountOf(out, "/sys/fs/cgroup").opts).toContain("ro");
+    expect(mountOf(out, "/sys/fs/cgroup/memory").opts).toContain("ro");
+  });
+
+  test("the default /dev nodes and links", () => {
+    const r = runIn(
+      env,
+      sh(
+        "for f in null zero full random urandom tty; do stat -c '%n %F %t:%T %a' /dev/$f; done; for l in fd stdin stdout stderr ptmx; do echo /dev/$l $(readlink /dev/$l); done; echo x > /dev/null && head -c 3 /dev/zero | wc -c",
+      ),
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim().split("\n")).toEqual([
+      "/dev/null character special file 1:3 666",
+      "/dev/zero character special file 1:5 666",
+      "/dev/full character special file 1:7 666",
+      "/dev/random character special file 1:8 666",
+      "/dev/urandom character special file 1:9 666",
+      "/dev/tty character special file 5:0 666",
+      "/dev/fd /proc/self/fd",
+      "/dev/stdin /proc/self/fd/0",
+      "/dev/stdout /proc/self/fd/1",
+      "/dev/stderr /proc/self/fd/2",
+      "/dev/ptmx pts/ptmx",
+      "3",
+    ]);
+  });
+
+  test("masked and read-only paths", () => {
+    const r = runIn(
+      env,
+      sh(
+        "cat /proc/kcore | wc -c; ls /sys/firmware | wc -l; echo 1 > /proc/sys/kernel/domainname 2>/dev/null || echo ro; cat /proc/self/mountinfo",
+      ),
+    );
+    expect(r.stdout).toStartWith("0\n0\nro\n");
+    expect(mountOf(r.stdout, "/proc/sys").opts).toContain("ro");
+    expect(mountOf(r.stdout, "/sys/firmware").fstype).toBe("tmpfs");
+  });
+});
+
+describe.skipIf(!isRoot)("process", () => {
+  test("args, env, cwd, uid, gid and additional gids", () => {
+    const r = runIn(env, ["sh", "-c", 'echo "$FOO|$0|$1"; pwd; id -u; id -g; id -G', "zero", "one"], (c) => {
+      c.process.env = ["PATH=/bin", "FOO=bar baz"];
+      c.process.cwd = "/tmp";
+      c.process.user = { uid: 1000, gid: 1001, additionalGids: [5, 1002] };
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim().split("\n")).toEqual(["bar baz|zero|one", "/tmp", "1000", "1001", "1001 5 1002"]);
+  });
+
+  test("capabilities, no_new_privs, rlimits and signal dispositions as configured", () => {
+    const r = runIn(
+      env,
+      sh("grep -E '^(Cap|NoNewPrivs|SigIgn|SigBlk)' /proc/self/status; grep 'open files' /proc/self/limits"),
+    );
+    const status = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split("\n")
+        .filter((l) => l.includes(":\t"))
+        .map((l) => l.split(":\t") as [string, string]),
+    );
+    const mask = ((1n << 5n) | (1n << 10n) | (1n << 29n)).toString(16).padStart(16, "0");
+    expect(status.CapBnd).toBe(mask);
+    expect(status.CapEff).toBe(mask);
+    expect(status.CapPrm).toBe(mask);
+    expect(status.CapInh).toBe("0000000000000000");
+    expect(status.CapAmb).toBe("0000000000000000");
+    expect(status.NoNewPrivs).toBe("1");
+    expect(status.SigIgn).toBe("0000000000000000");
+    expect(status.SigBlk).toBe("0000000000000000");
+    expect(r.stdout).toMatch(/Max open files\s+1024\s+1024/);
+  });
+
+  test("a program not found fails create with a clear error", () => {
+    const r = runIn(env, ["no-such-program"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('bunc: process.args[0]: executable file "no-such-program" not found in $PATH\n');
+  });
+
+  test("a terminal: the process gets a pty as its controlling terminal and /dev/console", () => {
+    const r = runIn(
+      env,
+      sh("tty; test -t 0 && echo stdin-is-tty; stat -c %t /dev/console; read line; echo got $line"),
+      (c) => {
+        c.process.terminal = true;
+      },
+      "typed\n",
+    );
+    expect(r.code).toBe(0);
+    const lines = r.stdout.replaceAll("\r", "").trim().split("\n");
+    expect(lines).toContain("/dev/pts/0");
+    expect(lines).toContain("stdin-is-tty");
+    expect(lines).toContain("88");
+    expect(lines).toContain("got typed");
+  });
+});
