@@ -174,3 +174,6 @@ int bunc_get_winsize(int fd, uint32_t *out)
 	out[1] = ws.ws_col;
 	return 0;
 }
+
+/* The CLONE_NEW* type of a namespace fd (NS_GET_NSTYPE). */
+int bunc_ns_type(int fd) { RET(ioctl(fd, _IO(0xb7, 0x3))); }

@@ -56,7 +56,9 @@ export function parseHierarchies(mountinfo: string, selfCgroup: string): Hierarc
       out.push({ version: 2, mountpoint, mountRoot, controllers: [], ownPath: own.get("") ?? "/" });
       continue;
     }
-    const controllers = superOpts.split(",").filter((o) => !V1_OPTIONS.has(o) && !o.startsWith("release_agent="));
+    const controllers = superOpts
+      .split(",")
+      .filter((o) => !V1_OPTIONS.has(o) && !o.startsWith("release_agent="));
     const key = [...controllers].sort().join(",");
     if (controllers.length === 0 || seen.has(key)) continue;
     seen.add(key);

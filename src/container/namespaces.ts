@@ -29,7 +29,7 @@ export function planNamespaces(config: Config): NamespacePlan {
   const seen = new Set<string>();
   let cloneFlags = 0;
   let newCgroupns = false;
-  const wanted: { path: string; type: number; where: string }[] = [];
+  const wanted: { path: string; type: number; name: NamespaceType; where: string }[] = [];
   list.forEach((ns, i) => {
     const where = `linux.namespaces[${i}]`;
     if (seen.has(ns.type)) throw new ConfigError(`${where}.type`, `namespace ${ns.type} is listed twice`);
@@ -37,7 +37,7 @@ export function planNamespaces(config: Config): NamespacePlan {
     if (ns.type === "user" || ns.type === "time") {
       throw new ConfigError(`${where}.type`, `${ns.type} namespaces are not supported by bunc yet`);
     }
-    if (ns.path) wanted.push({ path: ns.path, type: FLAG[ns.type], where: `${where}.path` });
+    if (ns.path) wanted.push({ path: ns.path, type: FLAG[ns.type], name: ns.type, where: `${where}.path` });
     else if (ns.type === "cgroup") newCgroupns = true;
     else cloneFlags |= FLAG[ns.type];
   });
@@ -55,6 +55,8 @@ export function planNamespaces(config: Config): NamespacePlan {
       const fd = sys.bunc_openat2(-100, cstr(w.path), O.RDONLY | O.CLOEXEC, 0, 0);
       if (fd < 0) throw new ConfigError(w.where, `cannot open ${w.path}: ${sys.bunc_strerror(-fd)}`);
       joins.push({ fd, type: w.type });
+      if (sys.bunc_ns_type(fd) !== w.type)
+        throw new ConfigError(w.where, `${w.path} is not a ${w.name} namespace`);
     }
   } catch (e) {
     closeJoins({ cloneFlags, joins, newCgroupns });

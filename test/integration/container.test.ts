@@ -38,7 +38,7 @@ describe.skipIf(!isRoot)("namespaces", () => {
     expect(hostname).toBe("bunc");
     const host = ["pid", "mnt", "uts", "ipc", "net", "cgroup"].map((n) => readlinkSync(`/proc/self/ns/${n}`));
     expect(ns).toHaveLength(6);
-    ns.forEach((inside, i) => expect(inside).not.toBe(host[i]));
+    for (const [i, inside] of ns.entries()) expect(inside).not.toBe(host[i]);
   });
 
   test("namespaces given by path are joined, including pid", async () => {

@@ -1,0 +1,116 @@
+// Each container gets its own cgroup in every hierarchy of this host (here:
+// the hybrid layout), joined by its process and removed by delete.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { isRoot, TestEnv } from "./harness.ts";
+
+const env = new TestEnv();
+beforeAll(() => env.setup());
+afterAll(async () => {
+  const left = env.leftovers();
+  await env.cleanup();
+  expect(left).toEqual([]);
+});
+
+function cgroupOf(pid: number): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n")) {
+    const [, controllers = "", path = ""] = line.split(":");
+    out.set(controllers, path);
+  }
+  return out;
+}
+
+describe.skipIf(!isRoot)("cgroups", () => {
+  test("the container's process is in its own cgroup in every hierarchy; delete removes it", async () => {
+    const id = env.id("cg");
+    env.ok(["create", "--bundle", env.bundle(id, ["sleep", "100"]), id]);
+    const { pid } = env.state(id);
+    const dirs = env.cgroupDirs(id);
+    expect(dirs.length).toBeGreaterThanOrEqual(2);
+    for (const d of dirs) expect(existsSync(d)).toBe(true);
+    // The waiting init joins only when it starts, so tiny limits cannot break it.
+    for (const path of cgroupOf(pid).values()) expect(path).not.toContain(id);
+    env.ok(["start", id]);
+    // start returns once the init is released; it joins just before execve.
+    for (let i = 0; i < 200 && cgroupOf(pid).get("pids") !== `${env.cgroupParent}/${id}`; i++)
+      await Bun.sleep(5);
+    const paths = cgroupOf(pid);
+    for (const path of paths.values()) expect(path).toBe(`${env.cgroupParent}/${id}`);
+    expect(paths.size).toBe(dirs.length);
+    for (const d of dirs) expect(readFileSync(`${d}/cgroup.procs`, "utf8").trim()).toBe(String(pid));
+    env.ok(["delete", "--force", id]);
+    for (const d of dirs) expect(existsSync(d)).toBe(false);
+  });
+
+  test("devices: deny all, then the default allow list", () => {
+    const id = env.id("dev");
+    env.ok(["create", "--bundle", env.bundle(id, ["true"]), id]);
+    const devices = env.cgroupDirs(id).find((d) => d.includes("/devices/"));
+    expect(devices).toBeDefined();
+    expect(readFileSync(`${devices}/devices.list`, "utf8").trim().split("\n").sort()).toEqual(
+      [
+        "b *:* m",
+        "c *:* m",
+        "c 1:3 rwm",
+        "c 1:5 rwm",
+        "c 1:7 rwm",
+        "c 1:8 rwm",
+        "c 1:9 rwm",
+        "c 136:* rwm",
+        "c 5:0 rwm",
+        "c 5:2 rwm",
+      ].sort(),
+    );
+    env.ok(["delete", id]);
+  });
+
+  test("device rules are enforced inside the container", () => {
+    const id = env.id("devuse");
+    const bundle = env.bundle(
+      id,
+      ["sh", "-c", "head -c 1 /dev/kmsg 2>&1 || echo denied; echo x > /dev/null && echo null-ok"],
+      (c) => {
+        c.mounts!.push({ destination: "/dev/kmsg", type: "bind", source: "/dev/kmsg", options: ["bind"] });
+      },
+    );
+    const r = env.bunc(["run", "--bundle", bundle, id]);
+    expect(r.stdout).toContain("Operation not permitted");
+    expect(r.stdout).toContain("null-ok");
+  });
+
+  test("a relative cgroupsPath goes below bunc's own cgroup", () => {
+    const id = env.id("rel");
+    // The test process's own cgroup is "/" here, so the relative path lands at /<path>.
+    const own = cgroupOf(process.pid).get("pids") ?? "/";
+    env.ok([
+      "create",
+      "--bundle",
+      env.bundle(id, ["true"], (c) => {
+        c.linux!.cgroupsPath = `${env.cgroupParent.slice(1)}/${id}`;
+      }),
+      id,
+    ]);
+    const expected = `/sys/fs/cgroup/pids${own === "/" ? "" : own}${env.cgroupParent}/${id}`;
+    expect(existsSync(expected)).toBe(true);
+    env.ok(["delete", id]);
+    expect(existsSync(expected)).toBe(false);
+  });
+
+  test("a cgroupsPath already in use by other processes is refused", () => {
+    const first = env.id("busy");
+    env.ok(["run", "--detach", "--bundle", env.bundle(first, ["sleep", "100"]), first]);
+    const second = env.id("busy");
+    const r = env.bunc([
+      "create",
+      "--bundle",
+      env.bundle(second, ["true"], (c) => {
+        c.linux!.cgroupsPath = `${env.cgroupParent}/${first}`;
+      }),
+      second,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("is in use by other processes");
+    env.ok(["delete", "--force", first]);
+  });
+});

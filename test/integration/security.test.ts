@@ -1,0 +1,89 @@
+// What must hold against a hostile local user or container process: the C
+// object never comes from a shared temp dir, the init runs from a sealed
+// read-only view of bunc, with an environment of its own.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { O } from "../../src/sys/constants.ts";
+import { sys } from "../../src/sys/lib.ts";
+import { cstr } from "../../src/sys/mem.ts";
+import { BUNC, isRoot, TestEnv } from "./harness.ts";
+
+const env = new TestEnv();
+beforeAll(() => env.setup());
+afterAll(async () => {
+  const left = env.leftovers();
+  await env.cleanup();
+  expect(left).toEqual([]);
+});
+
+const EROFS = 30;
+
+describe.skipIf(!isRoot)("security", () => {
+  test("the C object is loaded from a sealed memfd, never from TMPDIR, even with planted libraries there", async () => {
+    const tmp = join(env.dir, "hostile-tmp");
+    mkdirSync(tmp);
+    const marker = join(env.dir, "planted-ran");
+    // A library that announces itself when loaded, planted under the names
+    // Bun's default extraction uses for embedded shared objects.
+    const src = join(env.dir, "evil.c");
+    writeFileSync(
+      src,
+      `#include <stdio.h>\n__attribute__((constructor)) static void evil(void) { FILE *f = fopen("${marker}", "w"); if (f) fclose(f); }\n`,
+    );
+    const evil = join(env.dir, "evil.so");
+    expect(Bun.spawnSync(["cc", "-shared", "-fPIC", "-o", evil, src]).exitCode).toBe(0);
+    const bytes = readFileSync(evil);
+    for (const name of [
+      ".bun-0-libbunc.so",
+      `.bun-${process.getuid?.()}-0000000000000000.so`,
+      "libbunc.so",
+    ]) {
+      writeFileSync(join(tmp, name), bytes, { mode: 0o600 });
+    }
+    const before = readdirSync(tmp).sort();
+
+    const id = env.id("sec");
+    const bundle = env.bundle(id, ["true"]);
+    const environment = { PATH: "/usr/bin:/bin", TMPDIR: tmp };
+    const r = env.bunc(["create", "--bundle", bundle, id], { env: environment });
+    expect(r.stderr).toBe("");
+    const { pid } = env.state(id);
+    const maps = readFileSync(`/proc/${pid}/maps`, "utf8");
+    expect(maps).toContain("/memfd:bunc (deleted)");
+    expect(maps).not.toContain(tmp);
+    expect(maps).not.toContain("/tmp/.bun-");
+    Bun.spawnSync([BUNC, "--root", env.root, "state", id], { env: environment });
+    expect(existsSync(marker)).toBe(false);
+    expect(readdirSync(tmp).sort()).toEqual(before);
+    env.ok(["delete", id]);
+  });
+
+  test("the init's binary cannot be reopened for writing, even after the user's program replaced it", async () => {
+    const id = env.id("seal");
+    env.ok(["create", "--bundle", env.bundle(id, ["sleep", "100"]), id]);
+    const { pid } = env.state(id);
+    // What a container process would hold on to: a path fd of the init's exe.
+    const exe = sys.bunc_openat2(-100, cstr(`/proc/${pid}/exe`), O.PATH | O.CLOEXEC, 0, 0);
+    expect(exe).toBeGreaterThan(0);
+    env.ok(["start", id]);
+    await Bun.sleep(100);
+    const write = sys.bunc_openat2(-100, cstr(`/proc/self/fd/${exe}`), O.WRONLY | O.CLOEXEC, 0, 0);
+    if (write >= 0) sys.bunc_close(write);
+    sys.bunc_close(exe);
+    expect(write).toBe(-EROFS);
+    env.ok(["delete", "--force", id]);
+  });
+
+  test("the init starts with an empty environment", () => {
+    const id = env.id("env");
+    const bundle = env.bundle(id, ["true"]);
+    const r = env.bunc(["create", "--bundle", bundle, id], {
+      env: { PATH: "/usr/bin:/bin", BUN_OPTIONS: "--smol", SECRET: "x" },
+    });
+    expect(r.code).toBe(0);
+    const { pid } = env.state(id);
+    expect(readFileSync(`/proc/${pid}/environ`, "utf8")).toBe("");
+    env.ok(["delete", id]);
+  });
+});
