@@ -29,6 +29,7 @@ struct bunc_spawn {
 	uint64_t argv;         /* char ** */
 	uint64_t envp;         /* char ** */
 	uint64_t errbuf;       /* char[BUNC_ERRLEN] */
+	int64_t cgroup_fd;     /* cgroup2 directory to start the init in, or -1 */
 };
 
 struct bunc_rlimit {

@@ -6,6 +6,7 @@
 #include "bunc.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -22,10 +23,21 @@ static void child_fail(int errfd, const char *what)
 	_exit(127);
 }
 
-static long raw_clone(unsigned long flags)
+/* fork-style clone (no new stack: the child continues here). With a cgroup
+ * fd the child starts in that cgroup2 directory (CLONE_INTO_CGROUP), which
+ * unlike a later cgroup.procs write takes no lock that waits for an RCU
+ * grace period. */
+static long raw_clone(uint64_t flags, int64_t cgroup_fd)
 {
-	/* fork-style clone: no new stack, child continues here. */
-	return syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+	if (cgroup_fd < 0)
+		return syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+	struct clone_args args;
+	memset(&args, 0, sizeof args);
+	args.flags = (flags & ~(uint64_t)CSIGNAL) | CLONE_INTO_CGROUP;
+	/* With CLONE_PARENT the child inherits our exit signal; clone3 wants 0. */
+	args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+	args.cgroup = (uint64_t)cgroup_fd;
+	return syscall(SYS_clone3, &args, sizeof args);
 }
 
 static void place_fds(const struct bunc_spawn *req, int errfd)
@@ -92,7 +104,7 @@ int bunc_spawn(const struct bunc_spawn *req, int32_t *out_pid)
 	/* Joining a pid namespace only affects children, so that case needs a
 	 * second process: the first joins, then clones the init as our sibling
 	 * (CLONE_PARENT) so that we can wait for it. */
-	long pid = raw_clone(pidjoin ? 0 : req->clone_flags);
+	long pid = pidjoin ? raw_clone(0, -1) : raw_clone(req->clone_flags, req->cgroup_fd);
 	if (pid < 0) {
 		int err = errno;
 		close(errpipe[0]);
@@ -108,7 +120,7 @@ int bunc_spawn(const struct bunc_spawn *req, int32_t *out_pid)
 		join_namespaces(req, errpipe[1]);
 		if (!pidjoin)
 			exec_init(req, errpipe[1]);
-		long init = syscall(SYS_clone, req->clone_flags | CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+		long init = raw_clone(req->clone_flags | CLONE_PARENT, req->cgroup_fd);
 		if (init < 0)
 			child_fail(errpipe[1], "clone into the joined pid namespace");
 		if (init == 0)

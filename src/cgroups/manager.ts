@@ -6,7 +6,7 @@ import { dirname, posix } from "node:path";
 import type { DeviceRule } from "../spec/config.ts";
 import type { CgroupState } from "../spec/state.ts";
 import { deviceEntries, v1Line } from "./devices.ts";
-import { type Hierarchy, hostHierarchies } from "./hierarchy.ts";
+import { hostHierarchies } from "./hierarchy.ts";
 import { cgroupPathFor, DEFAULT_PARENT, dirFor } from "./path.ts";
 
 function mkdirTracked(dir: string, made: string[]): void {
@@ -26,12 +26,6 @@ function fillCpuset(dir: string): void {
   }
 }
 
-function applyDevices(dir: string, rules: readonly DeviceRule[] | undefined): void {
-  for (const e of deviceEntries(rules)) {
-    writeFileSync(`${dir}/${e.allow ? "devices.allow" : "devices.deny"}`, v1Line(e));
-  }
-}
-
 /** Where the container's cgroup goes in every hierarchy; creates nothing. */
 export function planCgroup(
   id: string,
@@ -48,35 +42,65 @@ export function planCgroup(
     path = cgroupPathFor(cgroupsPath, id, h);
     const dir = dirFor(h, path);
     if (!dir) throw new Error(`linux.cgroupsPath: ${path} is outside the ${h.mountpoint} mount`);
-    return { dir, mountpoint: h.mountpoint, controllers: h.controllers };
+    return { dir, mountpoint: h.mountpoint, version: h.version, controllers: [...h.controllers] };
   });
-  return { path, dirs: dirs.map(({ dir, mountpoint }) => ({ dir, mountpoint })) };
+  return { path, dirs };
 }
 
-const hasController = (mountpoint: string, name: string, hierarchies: readonly Hierarchy[]) =>
-  hierarchies.some((h) => h.mountpoint === mountpoint && h.controllers.includes(name));
-
-/** Makes the planned directories and applies the device rules; undoes its own work on failure. */
-export function createCgroup(
-  cg: CgroupState,
-  devices: readonly DeviceRule[] | undefined,
-  hierarchies = hostHierarchies(),
-): void {
+/**
+ * Makes the planned directories (copying cpuset cpus/mems into new ones);
+ * returns what it made, for removeMade. Undoes its own work on failure.
+ */
+export function makeCgroupDirs(cg: CgroupState): string[] {
   const made: string[] = [];
   try {
-    for (const { dir, mountpoint } of cg.dirs) {
+    for (const { dir, controllers } of cg.dirs) {
       const before = made.length;
       mkdirTracked(dir, made);
       if (made.length === before && readFileSync(`${dir}/cgroup.procs`, "utf8").trim() !== "") {
         throw new Error(`linux.cgroupsPath: cgroup ${dir} is in use by other processes`);
       }
-      if (hasController(mountpoint, "cpuset", hierarchies)) for (const d of made.slice(before)) fillCpuset(d);
-      if (hasController(mountpoint, "devices", hierarchies)) applyDevices(dir, devices);
+      if (controllers.includes("cpuset")) for (const d of made.slice(before)) fillCpuset(d);
     }
+    return made;
   } catch (e) {
     for (const d of made.reverse()) rmdirSync(d);
     throw e;
   }
+}
+
+export function applyDeviceRules(cg: CgroupState, rules: readonly DeviceRule[] | undefined): void {
+  for (const { dir, controllers } of cg.dirs) {
+    if (!controllers.includes("devices")) continue;
+    for (const e of deviceEntries(rules)) {
+      writeFileSync(`${dir}/${e.allow ? "devices.allow" : "devices.deny"}`, v1Line(e));
+    }
+  }
+}
+
+/**
+ * How the init joins its cgroup. A cgroup.procs write makes the kernel lock
+ * every thread group, which waits for an RCU grace period (~10 ms). A v1
+ * `tasks` write of "0" moves just the calling thread, without that lock,
+ * and execve then leaves only that thread: that is the late join, just
+ * before execve. A cgroup2 directory without memory or pids controllers
+ * cannot hurt a tiny limit, so the init is simply started in it
+ * (CLONE_INTO_CGROUP, also lock-free); with them, the init joins late
+ * through cgroup.procs and pays the grace period.
+ */
+export function joinPlan(cg: CgroupState): { late: string[]; startIn: string | null } {
+  const late: string[] = [];
+  let startIn: string | null = null;
+  for (const { dir, version } of cg.dirs) {
+    if (version === 1) {
+      late.push(`${dir}/tasks`);
+      continue;
+    }
+    const controllers = readFileSync(`${dir}/cgroup.controllers`, "utf8").split(/\s+/);
+    if (controllers.includes("memory") || controllers.includes("pids")) late.push(`${dir}/cgroup.procs`);
+    else startIn = dir;
+  }
+  return { late, startIn };
 }
 
 export function cgroupPids(cg: CgroupState): number[] {
@@ -94,24 +118,41 @@ export function cgroupPids(cg: CgroupState): number[] {
 }
 
 function removeTree(dir: string): void {
-  if (!existsSync(dir)) return;
+  try {
+    rmdirSync(dir);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return;
+    if (code !== "EBUSY" && code !== "ENOTEMPTY") throw e;
+  }
+  // Cgroups the container made below its own go first.
   for (const e of readdirSync(dir, { withFileTypes: true }))
     if (e.isDirectory()) removeTree(`${dir}/${e.name}`);
   rmdirSync(dir);
 }
 
+async function rmdirRetrying(remove: () => void): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      remove();
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EBUSY" || attempt >= 200) throw e;
+      await Bun.sleep(5);
+    }
+  }
+}
+
+/** Removes directories makeCgroupDirs made (after a failed create). */
+export async function removeMade(made: readonly string[]): Promise<void> {
+  for (const d of [...made].reverse()) await rmdirRetrying(() => removeTree(d));
+}
+
 /** Removes the cgroup (and any the container made below it), waiting briefly for exiting processes. */
 export async function destroyCgroup(cg: CgroupState): Promise<void> {
   for (const { dir } of cg.dirs) {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        removeTree(dir);
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EBUSY" || attempt >= 200) throw e;
-        await Bun.sleep(5);
-      }
-    }
+    await rmdirRetrying(() => removeTree(dir));
     // The default parent is ours; leave it only while other containers use it.
     if (posix.dirname(cg.path) === DEFAULT_PARENT) {
       try {

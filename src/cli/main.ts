@@ -1,8 +1,9 @@
 // The command line: runc's global options, then a citty subcommand.
 import { defineCommand, runCommand, showUsage } from "citty";
 import { commands } from "./commands/index.ts";
-import { logError } from "./log.ts";
-import { takeGlobals } from "./options.ts";
+import { debug, setDebugSink } from "../debug.ts";
+import { logDebug, logError } from "./log.ts";
+import { globals, takeGlobals } from "./options.ts";
 import { versionText } from "./version.ts";
 
 const main = defineCommand({
@@ -13,6 +14,7 @@ const main = defineCommand({
 export async function cli(argv: readonly string[]): Promise<void> {
   try {
     const rest = takeGlobals(argv);
+    if (globals.debug) setDebugSink(logDebug);
     const verb = rest[0];
     if (verb === "--version" || verb === "-v") {
       process.stdout.write(versionText());
@@ -28,6 +30,7 @@ export async function cli(argv: readonly string[]): Promise<void> {
       await showUsage(await sub(), main);
       return;
     }
+    debug(`bunc ${verb}`);
     await runCommand(main, { rawArgs: [...rest] });
   } catch (e) {
     logError((e as Error).message);

@@ -2,13 +2,15 @@
 // the init and hand it its plan; on any failure undo all of it.
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
-import { createCgroup, destroyCgroup, planCgroup } from "../cgroups/manager.ts";
+import { debug } from "../debug.ts";
+import { applyDeviceRules, joinPlan, makeCgroupDirs, planCgroup, removeMade } from "../cgroups/manager.ts";
 import { receiveMessage, sendMessage } from "../init/channel.ts";
-import type { InitReply } from "../init/plan.ts";
+import type { InitPlan, InitReply } from "../init/plan.ts";
 import type { Config } from "../spec/config.ts";
 import type { StoredState } from "../spec/state.ts";
 import { parseConfig } from "../spec/validate.ts";
 import { OCI_VERSION } from "../spec/version.ts";
+import { O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
@@ -62,6 +64,20 @@ function checkConsole(config: Config, hasConsole: boolean): void {
   }
 }
 
+/** Runs act with an fd of dir (or null when there is none). */
+function withDirFd<T>(dir: string | null, act: (fd: number | null) => T): T {
+  if (dir === null) return act(null);
+  const fd = check(
+    sys.bunc_openat2(-100, cstr(dir), O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0, 0),
+    `open ${dir}`,
+  );
+  try {
+    return act(fd);
+  } finally {
+    sys.bunc_close(fd);
+  }
+}
+
 /** Kills and reaps a half-made init. */
 function killInit(pid: number): void {
   sys.bunc_kill(pid, 9);
@@ -70,6 +86,7 @@ function killInit(pid: number): void {
 }
 
 export async function createContainer(store: Store, o: CreateOptions): Promise<Created> {
+  debug(`create ${o.id}`);
   const bundle = posix.resolve(o.bundle);
   const config = loadConfig(bundle);
   const foregroundTty = o.console === "foreground" && (config.process.terminal ?? false);
@@ -78,8 +95,9 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
   const namespaces = planNamespaces(config);
   const cgroup = planCgroup(o.id, config.linux?.cgroupsPath);
   const fifo = store.fifo(o.id);
-  const plan = planInit({ config, bundle, rootfs, cgroup, fifo, namespaces });
+  const planned = planInit({ config, bundle, rootfs, cgroup, fifo, namespaces });
 
+  debug("config validated and planned");
   const lock = store.reserve(o.id);
   let state: StoredState = {
     ociVersion: OCI_VERSION,
@@ -95,7 +113,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     annotations: config.annotations ?? {},
     cgroup,
   };
-  let cgroupMade = false;
+  let made: string[] = [];
   let pid = -1;
   const channel = new Int32Array(2);
   const [ours, theirs] = foregroundTty
@@ -103,17 +121,31 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     : [-1, typeof o.console === "number" ? o.console : -1];
   try {
     store.write(state);
-    createCgroup(cgroup, config.linux?.resources?.devices);
-    cgroupMade = true;
-    check(sys.bunc_mkfifo(cstr(fifo), 0o622), `mkfifo ${fifo}`);
+    made = makeCgroupDirs(cgroup);
+    const join = joinPlan(cgroup);
     check(sys.bunc_socketpair(channel), "socketpair");
-    pid = spawnInit({ namespaces, channelFd: channel[1] ?? -1, consoleFd: theirs >= 0 ? theirs : null });
+    pid = withDirFd(join.startIn, (cgroupFd) =>
+      spawnInit({
+        namespaces,
+        channelFd: channel[1] ?? -1,
+        consoleFd: theirs >= 0 ? theirs : null,
+        cgroupFd,
+      }),
+    );
+    debug(`init ${pid} spawned`);
     sys.bunc_close(channel[1] ?? -1);
     channel[1] = -1;
+    // The init starts up (a Bun start-up) while the rest is set up; it
+    // waits for its plan before touching anything.
+    applyDeviceRules(cgroup, config.linux?.resources?.devices);
+    check(sys.bunc_mkfifo(cstr(fifo), 0o622), `mkfifo ${fifo}`);
+    debug(`cgroup ${cgroup.path} made`);
+    const plan: InitPlan = { ...planned, cgroupJoin: join.late };
     sendMessage(channel[0] ?? -1, plan);
     const reply = receiveMessage<InitReply>(channel[0] ?? -1);
     if (!reply) throw new Error("container init exited before it was ready");
     if ("error" in reply) throw new Error(reply.error);
+    debug("init ready");
     const pidStartTime = processStartTime(pid);
     if (pidStartTime === null) throw new Error("container init exited before it was ready");
     state = { ...state, pid, pidStartTime, creating: false };
@@ -123,7 +155,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     return { state, config, master };
   } catch (e) {
     if (pid > 0) killInit(pid);
-    if (cgroupMade) await destroyCgroup(cgroup);
+    await removeMade(made);
     store.remove(o.id);
     throw e;
   } finally {

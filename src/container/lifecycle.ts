@@ -2,6 +2,7 @@
 import { readSync, unlinkSync } from "node:fs";
 import { constants } from "node:os";
 import { cgroupPids, destroyCgroup } from "../cgroups/manager.ts";
+import { debug } from "../debug.ts";
 import type { Status, StoredState } from "../spec/state.ts";
 import { O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
@@ -41,6 +42,7 @@ export function startContainer(store: Store, id: string): StoredState {
       sys.bunc_close(fd);
     }
     unlinkSync(fifo);
+    debug(`started ${id}`);
     return state;
   } finally {
     lock.release();
@@ -113,8 +115,10 @@ export async function deleteContainer(store: Store, id: string, force: boolean):
     // Without a pid namespace, processes can outlive the init: kill the rest too.
     signalAll(state, 9);
     await waitGone(state);
+    debug(`processes of ${id} gone`);
     await destroyCgroup(state.cgroup);
     store.remove(id);
+    debug(`deleted ${id}`);
   } finally {
     lock.release();
   }

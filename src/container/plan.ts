@@ -155,7 +155,15 @@ export interface PlanInputs {
   readonly namespaces: NamespacePlan;
 }
 
-export function planInit({ config, bundle, rootfs, cgroup, fifo, namespaces }: PlanInputs): InitPlan {
+/** Everything but how to join the cgroup, which is known once it exists. */
+export function planInit({
+  config,
+  bundle,
+  rootfs,
+  cgroup,
+  fifo,
+  namespaces,
+}: PlanInputs): Omit<InitPlan, "cgroupJoin"> {
   const mounts = config.mounts ?? [];
   const steps = mounts.flatMap((m, i) => planMount(m, i, bundle, cgroup));
   const devBound = mounts.some((m) => withSlash(m.destination) === "/dev" && isBind(m));
@@ -171,7 +179,6 @@ export function planInit({ config, bundle, rootfs, cgroup, fifo, namespaces }: P
     maskedPaths: config.linux?.maskedPaths ?? [],
     readonlyPaths: config.linux?.readonlyPaths ?? [],
     fifo,
-    cgroupProcs: cgroup.dirs.map(({ dir }) => `${dir}/cgroup.procs`),
     newCgroupns: namespaces.newCgroupns,
     capLast: capLast(),
     process: planProcess(config),

@@ -29,6 +29,8 @@ export interface SpawnRequest {
   readonly namespaces: NamespacePlan;
   readonly channelFd: number;
   readonly consoleFd: number | null;
+  /** A cgroup2 directory fd to start the init in. */
+  readonly cgroupFd: number | null;
 }
 
 /** Returns the init's pid once it has exec'd. */
@@ -45,7 +47,7 @@ export function spawnInit(req: SpawnRequest): number {
   // caller's environment must not reach a process that runs as root.
   const envp = new CStrings([]);
   const err = Buffer.alloc(ERRLEN);
-  const request = new BigUint64Array([
+  const request = new BigInt64Array([
     BigInt(req.namespaces.cloneFlags),
     addr(joins),
     BigInt(req.namespaces.joins.length),
@@ -55,6 +57,7 @@ export function spawnInit(req: SpawnRequest): number {
     argv.address,
     envp.address,
     addr(err),
+    BigInt(req.cgroupFd ?? -1),
   ]);
   const pid = new Int32Array(1);
   const rc = sys.bunc_spawn(request, pid);

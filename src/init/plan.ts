@@ -47,8 +47,8 @@ export interface InitPlan {
   readonly maskedPaths: readonly string[];
   readonly readonlyPaths: readonly string[];
   readonly fifo: string;
-  /** cgroup.procs files the init writes itself into just before execve. */
-  readonly cgroupProcs: readonly string[];
+  /** cgroup files the init writes "0" into just before execve (see cgroups/manager.ts joinFiles). */
+  readonly cgroupJoin: readonly string[];
   readonly newCgroupns: boolean;
   readonly capLast: number;
   readonly process: ProcessPlan;

@@ -4,7 +4,14 @@ import * as v from "valibot";
 
 export const CgroupState = v.object({
   path: v.string(),
-  dirs: v.array(v.object({ dir: v.string(), mountpoint: v.string() })),
+  dirs: v.array(
+    v.object({
+      dir: v.string(),
+      mountpoint: v.string(),
+      version: v.picklist([1, 2]),
+      controllers: v.array(v.string()),
+    }),
+  ),
 });
 
 export const StoredState = v.object({

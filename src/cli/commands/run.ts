@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { debug } from "../../debug.ts";
 import { connectConsoleSocket, exitCodeOf, relayTerminal, waitForeground } from "../../container/console.ts";
 import { createContainer } from "../../container/create.ts";
 import { deleteContainer, startContainer } from "../../container/lifecycle.ts";
@@ -35,6 +36,7 @@ export default defineCommand({
     }
     if (ctx.args.detach) return;
     const status = master === undefined ? waitForeground(state.pid) : await relayTerminal(master, state.pid);
+    debug(`container exited: status ${status}`);
     if (!ctx.args.keep) await deleteContainer(s, id, true);
     process.exitCode = exitCodeOf(status);
   },
