@@ -177,3 +177,6 @@ int bunc_get_winsize(int fd, uint32_t *out)
 
 /* The CLONE_NEW* type of a namespace fd (NS_GET_NSTYPE). */
 int bunc_ns_type(int fd) { RET(ioctl(fd, _IO(0xb7, 0x3))); }
+
+/* bpf(2) with an attr the TypeScript side laid out. */
+int bunc_bpf(int cmd, void *attr, uint32_t size) { RET(syscall(SYS_bpf, cmd, attr, size)); }

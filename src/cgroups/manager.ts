@@ -5,7 +5,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { dirname, posix } from "node:path";
 import type { DeviceRule } from "../spec/config.ts";
 import type { CgroupState } from "../spec/state.ts";
+import { O } from "../sys/constants.ts";
+import { check } from "../sys/errors.ts";
+import { sys } from "../sys/lib.ts";
+import { cstr } from "../sys/mem.ts";
 import { deviceEntries, v1Line } from "./devices.ts";
+import { attachDeviceFilter } from "./ebpf.ts";
 import { hostHierarchies } from "./hierarchy.ts";
 import { cgroupPathFor, DEFAULT_PARENT, dirFor } from "./path.ts";
 
@@ -32,11 +37,6 @@ export function planCgroup(
   cgroupsPath: string | undefined,
   hierarchies = hostHierarchies(),
 ): CgroupState {
-  if (!hierarchies.some((h) => h.controllers.includes("devices"))) {
-    throw new Error(
-      "linux.resources.devices: this host has no v1 devices controller; the cgroup v2 eBPF device filter is not supported by bunc yet",
-    );
-  }
   let path = "";
   const dirs = hierarchies.map((h) => {
     path = cgroupPathFor(cgroupsPath, id, h);
@@ -69,11 +69,26 @@ export function makeCgroupDirs(cg: CgroupState): string[] {
   }
 }
 
+/**
+ * Device rules go to the v1 devices controller and, as an eBPF filter, to
+ * the cgroup2 directory (on a hybrid host both apply the same rules).
+ */
 export function applyDeviceRules(cg: CgroupState, rules: readonly DeviceRule[] | undefined): void {
-  for (const { dir, controllers } of cg.dirs) {
-    if (!controllers.includes("devices")) continue;
-    for (const e of deviceEntries(rules)) {
-      writeFileSync(`${dir}/${e.allow ? "devices.allow" : "devices.deny"}`, v1Line(e));
+  const entries = deviceEntries(rules);
+  for (const { dir, version, controllers } of cg.dirs) {
+    if (version === 1 && controllers.includes("devices")) {
+      for (const e of entries)
+        writeFileSync(`${dir}/${e.allow ? "devices.allow" : "devices.deny"}`, v1Line(e));
+    } else if (version === 2 && rules?.length) {
+      const fd = check(
+        sys.bunc_openat2(-100, cstr(dir), O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0, 0),
+        `open ${dir}`,
+      );
+      try {
+        attachDeviceFilter(fd, entries);
+      } finally {
+        sys.bunc_close(fd);
+      }
     }
   }
 }

@@ -43,6 +43,7 @@ const symbols = {
   bunc_set_winsize: { args: [i32, u32, u32], returns: i32 },
   bunc_get_winsize: { args: [i32, ptr], returns: i32 },
   bunc_ns_type: { args: [i32], returns: i32 },
+  bunc_bpf: { args: [i32, ptr, u32], returns: i32 },
   bunc_strerror: { args: [i32], returns: cstring },
 } as const;
 

@@ -1,7 +1,12 @@
 // Each container gets its own cgroup in every hierarchy of this host (here:
 // the hybrid layout), joined by its process and removed by delete.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
+import { deviceEntries } from "../../src/cgroups/devices.ts";
+import { attachDeviceFilter, attachedDevicePrograms } from "../../src/cgroups/ebpf.ts";
+import { O } from "../../src/sys/constants.ts";
+import { sys } from "../../src/sys/lib.ts";
+import { cstr } from "../../src/sys/mem.ts";
 import { isRoot, TestEnv } from "./harness.ts";
 
 const env = new TestEnv();
@@ -122,3 +127,45 @@ describe.skipIf(!isRoot)("cgroups", () => {
     env.ok(["delete", "--force", first]);
   });
 });
+
+describe.skipIf(!isRoot || !existsSync("/sys/fs/cgroup/unified/cgroup.procs"))(
+  "cgroup v2 device filter (eBPF)",
+  () => {
+    const v2 = "/sys/fs/cgroup/unified";
+
+    test("the container's cgroup2 directory gets the device filter", () => {
+      const id = env.id("bpf");
+      env.ok(["create", "--bundle", env.bundle(id, ["true"]), id]);
+      const fd = sys.bunc_openat2(-100, cstr(`${v2}${env.cgroupParent}/${id}`), O.RDONLY | O.DIRECTORY, 0, 0);
+      expect(fd).toBeGreaterThan(0);
+      expect(attachedDevicePrograms(fd)).toBe(1);
+      sys.bunc_close(fd);
+      env.ok(["delete", id]);
+    });
+
+    test("the filter alone enforces deny-all plus the default allow list", async () => {
+      // A cgroup2 directory of our own; the process's v1 devices cgroup stays
+      // the root (allow all), so any denial comes from the eBPF program.
+      const dir = `${v2}${env.cgroupParent}-bpf`;
+      mkdirSync(dir, { recursive: true });
+      try {
+        const fd = sys.bunc_openat2(-100, cstr(dir), O.RDONLY | O.DIRECTORY, 0, 0);
+        attachDeviceFilter(fd, deviceEntries([{ allow: false, access: "rwm" }]));
+        sys.bunc_close(fd);
+        const script = `echo $$ > ${dir}/cgroup.procs; head -c1 /dev/kmsg >/dev/null 2>&1; echo kmsg=$?; echo > /dev/null; echo null=$?; head -c1 /dev/urandom | wc -c`;
+        const r = Bun.spawnSync(["sh", "-c", script]);
+        expect(r.stdout.toString()).toBe("kmsg=1\nnull=0\n1\n");
+      } finally {
+        for (let i = 0; i < 100; i++) {
+          try {
+            rmdirSync(dir);
+            break;
+          } catch {
+            await Bun.sleep(10);
+          }
+        }
+      }
+      expect(existsSync(dir)).toBe(false);
+    });
+  },
+);
