@@ -1,0 +1,52 @@
+// The init path runs in every container: it must not load the CLI
+// framework, the validation library or tar (design.md, issue targets).
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+
+const SRC = resolve(import.meta.dir, "../../src");
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const specs = [
+    ...text.matchAll(
+      /(?:^|\n)\s*import\s+(?!type\b)[^"']*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g,
+    ),
+  ];
+  return specs.map((m) => m[1] ?? m[2] ?? "");
+}
+
+function graph(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [entry];
+  while (todo.length) {
+    const file = todo.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const spec of importsOf(file)) {
+      if (spec.startsWith(".")) todo.push(resolve(dirname(file), spec));
+      else seen.add(spec);
+    }
+  }
+  return seen;
+}
+
+test("the init imports only the init, rootfs and sys modules and builtins", () => {
+  const modules = [...graph(`${SRC}/init/main.ts`)];
+  const outside = modules.filter(
+    (m) =>
+      !m.startsWith("node:") &&
+      !m.startsWith("bun:") &&
+      !/\/src\/(init|rootfs|sys)\//.test(m) &&
+      !m.endsWith(".so"),
+  );
+  expect(outside).toEqual([]);
+  expect(modules.some((m) => m.endsWith("/src/sys/lib.ts"))).toBe(true);
+});
+
+test("the entry point reaches the init before any CLI code", () => {
+  const main = readFileSync(`${SRC}/main.ts`, "utf8");
+  expect(main.indexOf('import("./init/main.ts")')).toBeGreaterThan(0);
+  expect(main.indexOf('import("./init/main.ts")')).toBeLessThan(main.indexOf('import("./cli/main.ts")'));
+  expect(importsOf(`${SRC}/main.ts`).filter((s) => !s.startsWith("./"))).toEqual([]);
+});

@@ -1,0 +1,55 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { processStartTime, statusOf } from "../../src/container/status.ts";
+import type { StoredState } from "../../src/spec/state.ts";
+
+const dir = mkdtempSync("/tmp/bunc-status-");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function state(over: Partial<StoredState>): StoredState {
+  return {
+    ociVersion: "1.3.0",
+    id: "x",
+    pid: 0,
+    pidStartTime: "",
+    creatorPid: 0,
+    creating: false,
+    bundle: "/b",
+    rootfs: "/b/rootfs",
+    created: new Date().toISOString(),
+    owner: "",
+    annotations: {},
+    cgroup: { path: "/bunc/x", dirs: [] },
+    ...over,
+  };
+}
+
+// This test process stands in for a live init or creator: its start time is real.
+const me = process.pid;
+const myStart = processStartTime(me) ?? "";
+
+describe("statusOf", () => {
+  test("the start time of a live process is read, a missing one is null", () => {
+    expect(myStart).toMatch(/^\d+$/);
+    expect(processStartTime(0)).toBeNull();
+    expect(processStartTime(2 ** 22 + 7)).toBeNull();
+  });
+
+  test("creating while the creator lives; stopped once it died without finishing", () => {
+    expect(statusOf(state({ creating: true, creatorPid: me }), join(dir, "none"))).toBe("creating");
+    expect(statusOf(state({ creating: true, creatorPid: 2 ** 22 + 7 }), join(dir, "none"))).toBe("stopped");
+  });
+
+  test("created while the exec fifo waits, running once it is gone", () => {
+    const fifo = join(dir, "exec.fifo");
+    writeFileSync(fifo, "");
+    expect(statusOf(state({ pid: me, pidStartTime: myStart }), fifo)).toBe("created");
+    rmSync(fifo);
+    expect(statusOf(state({ pid: me, pidStartTime: myStart }), fifo)).toBe("running");
+  });
+
+  test("a reused pid (another start time) is not the container's init", () => {
+    expect(statusOf(state({ pid: me, pidStartTime: "1" }), join(dir, "none"))).toBe("stopped");
+  });
+});
