@@ -6,14 +6,22 @@
 // Needs root. Everything it makes (temp dir, containers, the cgroup parents
 // /bunc-bench-<pid> in every hierarchy) is removed on exit, failure or SIGINT.
 import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
   existsSync,
+  fstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
+  realpathSync,
   rmdirSync,
   rmSync,
   statSync,
+  unlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -51,17 +59,40 @@ interface Result {
 
 class CommandError extends Error {}
 
+let captureSeq = 0;
+
+/**
+ * An unlinked scratch file for a command's output. Not a pipe: `create` hands
+ * its stdio on to the container process, so a pipe would not see EOF (and
+ * spawnSync would not return) until the container died.
+ */
+function captureFd(): number {
+  const path = join(tmpdir(), `.bunc-bench-${process.pid}-${captureSeq++}`);
+  const fd = openSync(path, "w+", 0o600);
+  unlinkSync(path);
+  return fd;
+}
+
+function drain(fd: number): string {
+  const buf = Buffer.alloc(fstatSync(fd).size);
+  readSync(fd, buf, 0, buf.length, 0);
+  closeSync(fd);
+  return buf.toString();
+}
+
 /** Runs argv synchronously; the timed span is just the spawn-to-exit of the command. */
 function sh(argv: string[]): Result {
+  const out = captureFd();
+  const err = captureFd();
   const t0 = process.hrtime.bigint();
-  const r = Bun.spawnSync(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync(argv, { stdin: "ignore", stdout: out, stderr: err });
   const t1 = process.hrtime.bigint();
   return {
     ms: Number(t1 - t0) / 1e6,
     code: r.exitCode,
     signal: r.signalCode === undefined || r.signalCode === null ? undefined : String(r.signalCode),
-    stdout: r.stdout.toString(),
-    stderr: r.stderr.toString(),
+    stdout: drain(out),
+    stderr: drain(err),
     maxRssBytes: r.resourceUsage.maxRSS,
   };
 }
@@ -92,8 +123,10 @@ interface Runtime {
   /** argv put in front of the runtime binary (crun's mount-namespace wrapper). */
   wrapper: string[];
   skipped?: string;
-  /** Recorded container pids, so cleanup can make sure none survives. */
-  pids: Set<number>;
+  /** For the report, taken before cleanup removes bunc's copy. */
+  shownPath: string;
+  version: string;
+  binaryBytes: number;
 }
 
 /** Full argv for `<runtime> --root ROOT ...args`. */
@@ -119,8 +152,13 @@ function hybridUnifiedMounts(): string[] {
 function makeRuntimes(tmp: string): Runtime[] {
   if (!existsSync(BUNC))
     throw new Error(`${BUNC} is missing: build it with ./node_modules/.bin/bun build.ts`);
+  // A private copy, so a rebuild of dist/bunc during the run cannot mix two
+  // builds (one build's state.json read by another).
+  const bunc = join(tmp, "bunc");
+  copyFileSync(BUNC, bunc);
+  chmodSync(bunc, 0o755);
   const found: [string, string | null][] = [
-    ["bunc", BUNC],
+    ["bunc", bunc],
     ["runc", which("runc")],
     ["crun", which("crun")],
   ];
@@ -133,11 +171,19 @@ function makeRuntimes(tmp: string): Runtime[] {
     const unified = hybridUnifiedMounts();
     if (name === "crun" && unified.length > 0) {
       // crun 1.8 refuses the hybrid layout; hide cgroup2 from it in a private
-      // mount namespace so it sees only the v1 hierarchies, as runc and bunc use.
+      // mount namespace so that it sees only the v1 hierarchies.
       const script = `${unified.map((m) => `umount ${m}`).join(" && ")} && exec "$0" "$@"`;
       wrapper = ["unshare", "-m", "sh", "-c", script];
     }
-    rts.push({ name, path, root, wrapper, pids: new Set() });
+    rts.push({
+      name,
+      path,
+      root,
+      wrapper,
+      shownPath: name === "bunc" ? `${BUNC} (run from a copy)` : realpathSync(path),
+      version: sh([path, "--version"]).stdout.split("\n")[0] ?? "",
+      binaryBytes: statSync(path).size,
+    });
   }
   return rts;
 }
@@ -167,11 +213,11 @@ function bundleFor(tmp: string, id: string, args: string[]): string {
   return dir;
 }
 
-async function makeBundleBase(tmp: string): Promise<void> {
+async function makeBundleBase(tmp: string, bunc: Runtime): Promise<void> {
   await makeRootfs(join(tmp, "rootfs"));
   const specDir = join(tmp, "spec");
   mkdirSync(specDir);
-  must([BUNC, "spec", "--bundle", specDir]);
+  must([bunc.path, "spec", "--bundle", specDir]);
   const cfg = JSON.parse(readFileSync(join(specDir, "config.json"), "utf8")) as Record<string, unknown>;
   // crun 1.8 rejects any ociVersion without "1.0" in it ("unknown version
   // specified"); bunc and runc accept 1.0.2, so all three share one config.
@@ -296,7 +342,7 @@ function probe(rt: Runtime, tmp: string): void {
     return;
   }
   if (rt.name === "bunc") throw new CommandError(describe(argv, r));
-  rt.skipped = `${argv.join(" ")} failed: ${r.stderr.trim() || `exit code ${r.code}`}`;
+  rt.skipped = `\`run\` of /bin/true failed: ${r.stderr.trim() || `exit code ${r.code}`}`;
   sh(argvOf(rt, ["delete", "--force", id]));
 }
 
@@ -313,10 +359,9 @@ function timeLifecycle(rt: Runtime, tmp: string, i: number, s: Samples): void {
 
   const created = must(argvOf(rt, ["create", "--bundle", bundle, id]));
   s.ms.create.push(created.ms);
-  // Untimed look at the waiting init: pid for the RSS figure and for cleanup.
+  // Untimed look at the waiting init, for its RSS.
   const { st: c } = state(rt, id);
   expectStatus(rt, id, c, "created", "create");
-  rt.pids.add(c.pid);
   s.initRssKiB.push(vmRssKiB(c.pid));
 
   s.ms.start.push(must(argvOf(rt, ["start", id])).ms);
@@ -369,26 +414,49 @@ function cleanup(tmp: string, rts: Runtime[]): void {
       const r = sh(argvOf(rt, ["delete", "--force", id]));
       if (r.code !== 0) warnings.push(`cleanup: ${rt.name} delete --force ${id}: ${r.stderr.trim()}`);
     }
-    // Belt and braces: a pid we recorded that is still in one of our cgroups is ours.
-    for (const pid of rt.pids) {
-      try {
-        if (readFileSync(`/proc/${pid}/cgroup`, "utf8").includes(`/${CG_PARENT}/`)) {
-          process.kill(pid, "SIGKILL");
-          warnings.push(`cleanup: ${rt.name} left pid ${pid} alive after delete --force; killed it`);
-        }
-      } catch {
-        // gone already
-      }
-    }
   }
   // Each stage runs even if an earlier one threw.
-  for (const stage of [removeCgroupParents, () => removeTmp(tmp)]) {
+  for (const stage of [killStragglers, removeCgroupParents, () => removeTmp(tmp)]) {
     try {
       stage();
     } catch (e) {
       warnings.push(`cleanup: ${(e as Error).message}`);
     }
   }
+}
+
+/** Our cgroup parent in every hierarchy that has one. */
+function cgroupParents(): string[] {
+  return readdirSync(CGROUP_FS)
+    .map((h) => join(CGROUP_FS, h, CG_PARENT))
+    .filter((p) => existsSync(p));
+}
+
+/**
+ * Belt and braces after `delete --force`: whatever still lives under our
+ * cgroup parent was started here (a runtime may fail to delete, e.g. on a
+ * state it cannot read), so kill it. Zombies do not count: killed inits are
+ * reparented to pid 1, which may reap them late.
+ */
+function killStragglers(): void {
+  const walk = (dir: string): void => {
+    for (const line of readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n")) {
+      const pid = Number(line);
+      if (!pid) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        if (/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2))) continue;
+        process.kill(pid, "SIGKILL");
+        warnings.push(
+          `cleanup: pid ${pid} (${stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))}) outlived delete --force in ${dir}; killed it`,
+        );
+      } catch {
+        // gone already
+      }
+    }
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) walk(join(dir, e.name));
+  };
+  for (const parent of cgroupParents()) walk(parent);
 }
 
 /** rmdir /sys/fs/cgroup/<hierarchy>/bunc-bench-<pid> and what runtimes left under it, deepest first. */
@@ -409,10 +477,7 @@ function removeCgroupParents(): void {
       }
     }
   };
-  for (const h of readdirSync(CGROUP_FS)) {
-    const parent = join(CGROUP_FS, h, CG_PARENT);
-    if (existsSync(parent)) rmTree(parent);
-  }
+  for (const parent of cgroupParents()) rmTree(parent);
 }
 
 /** rm -rf the temp dir, unless something is still mounted inside it (rm would walk into it). */
@@ -472,13 +537,13 @@ function report(rts: Runtime[], samples: Map<string, Samples>, wrapperMs: number
       for (const op of OPS) ms[op] = stat(s.ms[op]);
       return {
         name: rt.name,
-        path: rt.path,
-        version: sh([rt.path, "--version"]).stdout.split("\n")[0] ?? "",
+        path: rt.shownPath,
+        version: rt.version,
         ...(rt.wrapper.length
           ? { wrapper: rt.wrapper.map((a) => (a.includes(" ") ? `'${a}'` : a)).join(" ") }
           : {}),
         ...(rt.skipped ? { skipped: rt.skipped } : {}),
-        binaryBytes: statSync(rt.path).size,
+        binaryBytes: rt.binaryBytes,
         ms,
         runPeakRssKiB: stat(s.runPeakRssKiB),
         initRssKiB: stat(s.initRssKiB),
@@ -511,10 +576,7 @@ function print(rep: Report): void {
     ["", ...live.map((r) => r.name)],
     ["peak RSS of `run` (median)", ...live.map((r) => fmtMiB(r.runPeakRssKiB?.median))],
     ["init RSS while created (median)", ...live.map((r) => fmtMiB(r.initRssKiB?.median))],
-    [
-      "binary size",
-      ...rep.runtimes.filter((r) => !r.skipped).map((r) => `${(r.binaryBytes / 2 ** 20).toFixed(1)} MiB`),
-    ],
+    ["binary size", ...live.map((r) => `${(r.binaryBytes / 2 ** 20).toFixed(1)} MiB`)],
   ];
   console.log(`\n${table(mem)}`);
   console.log(
@@ -523,14 +585,15 @@ function print(rep: Report): void {
   );
   for (const r of rep.runtimes) {
     console.log(`\n${r.name}: ${r.path} (${r.version})`);
+    if (r.skipped)
+      console.log(`  SKIPPED: ${r.skipped}\n  binary size ${(r.binaryBytes / 2 ** 20).toFixed(1)} MiB`);
     if (r.wrapper) console.log(`  run as: ${r.wrapper} ${r.path} ...`);
-    if (r.skipped) console.log(`  SKIPPED: ${r.skipped}`);
-    if (r.skipped) console.log(`  binary size ${(r.binaryBytes / 2 ** 20).toFixed(1)} MiB`);
-  }
-  if (rep.crunWrapperMs) {
-    console.log(
-      `  crun figures include the wrapper; the wrapper alone (exec /bin/true) takes median ${fmtMs(rep.crunWrapperMs.median)} ms, p90 ${fmtMs(rep.crunWrapperMs.p90)} ms`,
-    );
+    if (r.wrapper && rep.crunWrapperMs) {
+      const w = rep.crunWrapperMs;
+      console.log(
+        `  its figures include the wrapper, which alone (exec /bin/true) takes median ${fmtMs(w.median)} ms, p90 ${fmtMs(w.p90)} ms`,
+      );
+    }
   }
   for (const w of rep.warnings) console.log(`warning: ${w}`);
 }
@@ -549,7 +612,7 @@ async function main(): Promise<number> {
     console.log(
       `temp dir ${tmp}; cgroup parent /${CG_PARENT}; runtimes: ${rts.map((r) => r.name).join(", ")}`,
     );
-    await makeBundleBase(tmp);
+    await makeBundleBase(tmp, rts[0]!);
     for (const rt of rts) probe(rt, tmp);
     for (const rt of rts) if (rt.skipped) console.warn(`skipping ${rt.name}: ${rt.skipped}`);
     const live = rts.filter((r) => !r.skipped);
@@ -589,7 +652,7 @@ async function main(): Promise<number> {
   }
   if (failed) {
     for (const w of warnings) console.error(`warning: ${w}`);
-    return 1;
+    return interrupted ? 130 : 1;
   }
   const rep = report(rts, samples, wrapperMs);
   print(rep);
