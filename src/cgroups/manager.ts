@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { dirname, posix } from "node:path";
 import type { DeviceRule } from "../spec/config.ts";
-import type { CgroupState } from "../spec/state.ts";
+import type { CgroupState, Remains } from "../spec/state.ts";
 import { O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
@@ -118,7 +118,10 @@ export function joinPlan(cg: CgroupState): { late: string[]; startIn: string | n
   return { late, startIn };
 }
 
-export function cgroupPids(cg: CgroupState): number[] {
+/** What removing or signalling a cgroup needs: also readable from a damaged state. */
+type CgroupDirs = Remains["cgroup"];
+
+export function cgroupPids(cg: CgroupDirs): number[] {
   const pids = new Set<number>();
   for (const { dir } of cg.dirs) {
     let text = "";
@@ -165,7 +168,7 @@ export async function removeMade(made: readonly string[]): Promise<void> {
 }
 
 /** Removes the cgroup (and any the container made below it), waiting briefly for exiting processes. */
-export async function destroyCgroup(cg: CgroupState): Promise<void> {
+export async function destroyCgroup(cg: CgroupDirs): Promise<void> {
   for (const { dir } of cg.dirs) {
     await rmdirRetrying(() => removeTree(dir));
     // The default parent is ours; leave it only while other containers use it.

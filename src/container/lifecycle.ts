@@ -1,22 +1,18 @@
 // start, kill and delete of an existing container.
 import { readSync, unlinkSync } from "node:fs";
 import { constants } from "node:os";
+import * as v from "valibot";
 import { cgroupPids, destroyCgroup } from "../cgroups/manager.ts";
 import { debug } from "../debug.ts";
-import type { Status, StoredState } from "../spec/state.ts";
+import { type Remains, Remains as RemainsSchema, type Status, type StoredState } from "../spec/state.ts";
 import { O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
-import { isAlive, statusOf } from "./status.ts";
-import { ContainerNotFound, type Store } from "./store.ts";
+import { currentStatus, isAlive } from "./status.ts";
+import { ContainerNotFound, DamagedState, type Store } from "./store.ts";
 
 const ESRCH = 3;
-
-export function currentStatus(store: Store, id: string): { state: StoredState; status: Status } {
-  const state = store.read(id);
-  return { state, status: statusOf(state, store.fifo(id)) };
-}
 
 /** Releases a created container's init by reading its exec fifo. */
 export function startContainer(store: Store, id: string): StoredState {
@@ -62,7 +58,7 @@ export function parseSignal(text: string): number {
   throw new Error(`invalid signal ${JSON.stringify(text)}`);
 }
 
-function signalAll(state: StoredState, signal: number): void {
+function signalAll(state: Remains, signal: number): void {
   const pids = new Set(cgroupPids(state.cgroup));
   // A created container's init joins its cgroup only when it starts.
   if (isAlive(state.pid, state.pidStartTime)) pids.add(state.pid);
@@ -85,12 +81,24 @@ export function killContainer(store: Store, id: string, signal: number, all: boo
   }
 }
 
-async function waitGone(state: StoredState): Promise<void> {
+async function waitGone(state: Remains): Promise<void> {
   for (let i = 0; i < 2000; i++) {
     if (!isAlive(state.pid, state.pidStartTime) && cgroupPids(state.cgroup).length === 0) return;
     await Bun.sleep(i < 20 ? 1 : 10);
   }
   throw new Error(`processes of container ${state.id} did not exit after SIGKILL`);
+}
+
+/** --force on a state.json bunc cannot read (another version wrote it): end what it names. */
+async function deleteDamaged(store: Store, id: string, raw: unknown): Promise<void> {
+  const parsed = v.safeParse(RemainsSchema, { ...(raw as object), id });
+  const state: Remains = parsed.success
+    ? parsed.output
+    : { id, pid: 0, pidStartTime: "", cgroup: { path: "", dirs: [] } };
+  signalAll(state, 9);
+  await waitGone(state);
+  await destroyCgroup(state.cgroup);
+  store.remove(id);
 }
 
 /** Removes a stopped container; a created one is killed first, a running one only with force. */
@@ -104,8 +112,12 @@ export async function deleteContainer(store: Store, id: string, force: boolean):
     } catch (e) {
       // Holding the lock, a directory without state can only be a create
       // that died before writing any: nothing else of it exists.
-      if (!(e instanceof ContainerNotFound)) throw e;
-      store.remove(id);
+      if (e instanceof ContainerNotFound) {
+        store.remove(id);
+        return;
+      }
+      if (!(e instanceof DamagedState) || !force) throw e;
+      await deleteDamaged(store, id, e.raw);
       return;
     }
     if (status === "creating") throw new Error(`cannot delete container ${id}: it is being created`);

@@ -3,6 +3,7 @@
 // exec fifo is still waiting for `start`.
 import { existsSync, readFileSync } from "node:fs";
 import type { StateOutput, Status, StoredState } from "../spec/state.ts";
+import type { Store } from "./store.ts";
 
 /** Start time of a live (not zombie) process, or null. */
 export function processStartTime(pid: number): string | null {
@@ -27,6 +28,11 @@ export function statusOf(s: StoredState, fifo: string): Status {
   if (s.creating) return processStartTime(s.creatorPid) !== null ? "creating" : "stopped";
   if (!isAlive(s.pid, s.pidStartTime)) return "stopped";
   return existsSync(fifo) ? "created" : "running";
+}
+
+export function currentStatus(store: Store, id: string): { state: StoredState; status: Status } {
+  const state = store.read(id);
+  return { state, status: statusOf(state, store.fifo(id)) };
 }
 
 export function stateOutput(s: StoredState, status: Status): StateOutput {

@@ -18,6 +18,16 @@ export class ContainerNotFound extends Error {
   }
 }
 
+export class DamagedState extends Error {
+  constructor(
+    id: string,
+    reason: string,
+    readonly raw: unknown,
+  ) {
+    super(`state of container ${id} is damaged (${reason}); delete --force removes it`);
+  }
+}
+
 /** Holds a container's lock until released (or the process exits). */
 export class Lock {
   constructor(private fd: number) {}
@@ -78,8 +88,14 @@ export class Store {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new ContainerNotFound(id);
       throw e;
     }
-    const parsed = v.safeParse(StoredStateSchema, JSON.parse(text));
-    if (!parsed.success) throw new Error(`state of container ${id} is damaged: ${parsed.issues[0].message}`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new DamagedState(id, (e as Error).message, undefined);
+    }
+    const parsed = v.safeParse(StoredStateSchema, raw);
+    if (!parsed.success) throw new DamagedState(id, parsed.issues[0].message, raw);
     return parsed.output;
   }
 

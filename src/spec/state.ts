@@ -32,7 +32,26 @@ export const StoredState = v.object({
   cgroup: CgroupState,
 });
 
+/**
+ * The part of a state.json needed to end a container's processes and remove
+ * its cgroup, read leniently: for `delete --force` of a state another
+ * version of bunc wrote.
+ */
+export const Remains = v.object({
+  id: v.string(),
+  pid: v.fallback(v.number(), 0),
+  pidStartTime: v.fallback(v.string(), ""),
+  cgroup: v.fallback(
+    v.object({ path: v.fallback(v.string(), ""), dirs: v.array(v.object({ dir: v.string() })) }),
+    {
+      path: "",
+      dirs: [],
+    },
+  ),
+});
+
 export type CgroupState = v.InferOutput<typeof CgroupState>;
+export type Remains = v.InferOutput<typeof Remains>;
 export type StoredState = v.InferOutput<typeof StoredState>;
 
 export type Status = "creating" | "created" | "running" | "stopped";

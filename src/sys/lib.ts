@@ -72,4 +72,13 @@ function load() {
   }
 }
 
-export const sys = load().symbols;
+type Symbols = ReturnType<typeof load>["symbols"];
+let loaded: Symbols | undefined;
+
+// Loaded on first use: `state` and `list` never make a system call of ours.
+export const sys: Symbols = new Proxy({} as Symbols, {
+  get: (_, name) => {
+    loaded ??= load().symbols;
+    return loaded[name as keyof Symbols];
+  },
+});

@@ -182,3 +182,28 @@ describe("command line", () => {
     expect(existsSync(join(env.root, id))).toBe(false);
   });
 });
+
+describe.skipIf(!isRoot)("damaged state", () => {
+  test("delete --force ends and removes a container whose state.json bunc cannot read", async () => {
+    const id = env.id("damaged");
+    env.ok(["create", "--bundle", env.bundle(id, ["sleep", "100"]), id]);
+    const { pid } = env.state(id);
+    const file = join(env.root, id, "state.json");
+    // As an older bunc might have written it: a field renamed, another missing.
+    const old = JSON.parse(readFileSync(file, "utf8"));
+    old.cgroup.dirs = old.cgroup.dirs.map((d: { dir: string }) => ({ dir: d.dir }));
+    delete old.creating;
+    writeFileSync(file, JSON.stringify(old));
+    const state = env.bunc(["state", id]);
+    expect(state.code).toBe(1);
+    expect(state.stderr).toContain(`state of container ${id} is damaged`);
+    expect(env.bunc(["delete", id]).code).toBe(1);
+    env.ok(["delete", "--force", id]);
+    for (let i = 0; i < 100 && existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, "utf8") !== ""; i++) {
+      await Bun.sleep(10);
+    }
+    expect(existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, "utf8") : "").toBe("");
+    expect(existsSync(join(env.root, id))).toBe(false);
+    for (const d of env.cgroupDirs(id)) expect(existsSync(d)).toBe(false);
+  });
+});

@@ -1,7 +1,6 @@
 import { statSync } from "node:fs";
 import { defineCommand } from "citty";
-import { currentStatus } from "../../container/lifecycle.ts";
-import { stateOutput } from "../../container/status.ts";
+import { currentStatus, stateOutput } from "../../container/status.ts";
 import type { StateOutput } from "../../spec/state.ts";
 import { rejectUnknownFlags, store } from "../command.ts";
 import { ownerName, table } from "../table.ts";

@@ -1,6 +1,5 @@
 import { defineCommand } from "citty";
-import { currentStatus } from "../../container/lifecycle.ts";
-import { stateOutput } from "../../container/status.ts";
+import { currentStatus, stateOutput } from "../../container/status.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
 
 export default defineCommand({
