@@ -199,7 +199,11 @@ describe.skipIf(!isRoot)("damaged state", () => {
     expect(state.stderr).toContain(`state of container ${id} is damaged`);
     expect(env.bunc(["delete", id]).code).toBe(1);
     env.ok(["delete", "--force", id]);
-    for (let i = 0; i < 100 && existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, "utf8") !== ""; i++) {
+    for (
+      let i = 0;
+      i < 100 && existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, "utf8") !== "";
+      i++
+    ) {
       await Bun.sleep(10);
     }
     expect(existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, "utf8") : "").toBe("");
