@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 // The command line: runc's global options, then a citty subcommand.
 import { defineCommand, runCommand, showUsage } from "citty";
 import { commands } from "./commands/index.ts";
@@ -17,7 +18,7 @@ export async function cli(argv: readonly string[]): Promise<void> {
     if (globals.debug) setDebugSink(logDebug);
     const verb = rest[0];
     if (verb === "--version" || verb === "-v") {
-      process.stdout.write(versionText());
+      writeSync(1, versionText());
       return;
     }
     if (verb === undefined || verb === "--help" || verb === "-h" || verb === "help") {
@@ -36,4 +37,6 @@ export async function cli(argv: readonly string[]): Promise<void> {
     logError((e as Error).message);
     process.exitCode = 1;
   }
+  // Output is written synchronously; skip the runtime's teardown.
+  process.exit();
 }

@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { statSync, writeSync } from "node:fs";
 import { defineCommand } from "citty";
 import { currentStatus, stateOutput } from "../../container/status.ts";
 import type { StateOutput } from "../../spec/state.ts";
@@ -27,12 +27,12 @@ export default defineCommand({
       }
     }
     if (ctx.args.quiet) {
-      for (const st of states) process.stdout.write(`${st.id}\n`);
+      for (const st of states) writeSync(1, `${st.id}\n`);
     } else if (format === "json") {
-      process.stdout.write(`${JSON.stringify(states)}\n`);
+      writeSync(1, `${JSON.stringify(states)}\n`);
     } else {
       const rows = states.map((st) => [st.id, String(st.pid), st.status, st.bundle, st.created, st.owner]);
-      process.stdout.write(table(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], rows));
+      writeSync(1, table(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], rows));
     }
   },
 });

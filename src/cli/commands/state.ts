@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import { defineCommand } from "citty";
 import { currentStatus, stateOutput } from "../../container/status.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
@@ -8,6 +9,6 @@ export default defineCommand({
   run(ctx) {
     rejectUnknownFlags(ctx);
     const { state, status } = currentStatus(store(), idOf(ctx.args));
-    process.stdout.write(`${JSON.stringify(stateOutput(state, status), null, 2)}\n`);
+    writeSync(1, `${JSON.stringify(stateOutput(state, status), null, 2)}\n`);
   },
 });
