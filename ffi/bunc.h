@@ -59,6 +59,12 @@ struct bunc_final {
 	uint64_t argv;         /* char ** */
 	uint64_t envp;         /* char ** */
 	uint64_t errbuf;       /* char[BUNC_ERRLEN] */
+	uint64_t personality;  /* UINT64_MAX: leave as is */
+	uint64_t ioprio;       /* UINT64_MAX: leave as is */
+	uint64_t sched_attr;   /* struct sched_attr *, or 0 */
+	uint64_t cpus_initial; /* cpu mask bytes before joining the cgroup, or 0 */
+	uint64_t cpus_final;   /* cpu mask bytes after joining it, or 0 */
+	uint64_t cpus_size;    /* bytes in each mask */
 };
 
 int bunc_spawn(const struct bunc_spawn *req, int32_t *out_pid);

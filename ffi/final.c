@@ -166,12 +166,38 @@ static void reset_process(void)
 	}
 }
 
+static int set_affinity(const struct bunc_final *r, uint64_t mask, const char *what)
+{
+	if (mask && syscall(SYS_sched_setaffinity, 0, (size_t)r->cpus_size, (void *)(uintptr_t)mask) < 0)
+		return fail((char *)(uintptr_t)r->errbuf, what);
+	return 0;
+}
+
+/* Per-thread attributes, set on the thread that execs (before credentials
+ * drop the capabilities some of them need). */
+static int set_scheduling(const struct bunc_final *r)
+{
+	char *errbuf = (char *)(uintptr_t)r->errbuf;
+	if (r->personality != UINT64_MAX && syscall(SYS_personality, (unsigned long)r->personality) < 0)
+		return fail(errbuf, "personality");
+	/* ioprio_set(IOPRIO_WHO_PROCESS, 0 = this thread, value) */
+	if (r->ioprio != UINT64_MAX && syscall(SYS_ioprio_set, 1, 0, (int)r->ioprio) < 0)
+		return fail(errbuf, "ioprio_set (process.ioPriority)");
+	if (r->sched_attr && syscall(SYS_sched_setattr, 0, (void *)(uintptr_t)r->sched_attr, 0) < 0)
+		return fail(errbuf, "sched_setattr (process.scheduler)");
+	return 0;
+}
+
 int bunc_exec_final(const struct bunc_final *r)
 {
 	char *errbuf = (char *)(uintptr_t)r->errbuf;
 	int rc;
 
+	if ((rc = set_affinity(r, r->cpus_initial, "sched_setaffinity (process.execCPUAffinity.initial)")) < 0)
+		return rc;
 	if ((rc = join_cgroups(r)) < 0)
+		return rc;
+	if ((rc = set_affinity(r, r->cpus_final, "sched_setaffinity (process.execCPUAffinity.final)")) < 0)
 		return rc;
 	if (r->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
 		return fail(errbuf, "unshare cgroup namespace");
@@ -181,6 +207,8 @@ int bunc_exec_final(const struct bunc_final *r)
 		return rc;
 	if (chdir((const char *)(uintptr_t)r->cwd) < 0)
 		return fail(errbuf, "chdir to process.cwd");
+	if ((rc = set_scheduling(r)) < 0)
+		return rc;
 	if ((rc = set_credentials(r)) < 0)
 		return rc;
 	if (r->umask != UINT64_MAX)

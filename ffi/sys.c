@@ -12,9 +12,11 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -180,3 +182,23 @@ int bunc_ns_type(int fd) { RET(ioctl(fd, _IO(0xb7, 0x3))); }
 
 /* bpf(2) with an attr the TypeScript side laid out. */
 int bunc_bpf(int cmd, void *attr, uint32_t size) { RET(syscall(SYS_bpf, cmd, attr, size)); }
+
+/* The soft and hard limit of a resource of this process. */
+int bunc_getrlimit(int resource, uint64_t *out)
+{
+	struct rlimit lim;
+	if (getrlimit(resource, &lim) < 0)
+		return -errno;
+	out[0] = lim.rlim_cur;
+	out[1] = lim.rlim_max;
+	return 0;
+}
+
+/* The filesystem type (statfs f_type) of an fd, to check that a /proc is procfs. */
+long bunc_fs_magic(int fd)
+{
+	struct statfs st;
+	if (fstatfs(fd, &st) < 0)
+		return -errno;
+	return (long)(unsigned long)st.f_type;
+}

@@ -15,6 +15,7 @@ import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 import { consoleSocketPair, receiveMaster } from "./console.ts";
+import { checkRlimits } from "./limits.ts";
 import { closeJoins, planNamespaces } from "./namespaces.ts";
 import { planInit } from "./plan.ts";
 import { spawnInit } from "./spawn.ts";
@@ -96,6 +97,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
   const cgroup = planCgroup(o.id, config.linux?.cgroupsPath);
   const fifo = store.fifo(o.id);
   const planned = planInit({ config, bundle, rootfs, cgroup, fifo, namespaces });
+  checkRlimits(planned.process);
 
   debug("config validated and planned");
   const lock = store.reserve(o.id);

@@ -9,6 +9,9 @@ import type { Config, Mount } from "../spec/config.ts";
 import { ConfigError } from "../spec/errors.ts";
 import { CAPABILITIES, MS, RLIMITS } from "../sys/constants.ts";
 import type { NamespacePlan } from "./namespaces.ts";
+import { planExecLabel, withMountLabel } from "./lsm.ts";
+import { planSched } from "./sched.ts";
+import { planSysctl } from "./sysctl.ts";
 
 const RLIM_INFINITY = "18446744073709551615";
 const CAP_SETS = ["bounding", "effective", "permitted", "inheritable", "ambient"] as const;
@@ -52,6 +55,8 @@ export function planProcess(config: Config): ProcessPlan {
     rlimits,
     terminal: p.terminal ?? false,
     consoleSize: p.consoleSize ? { rows: p.consoleSize.height, cols: p.consoleSize.width } : null,
+    oomScoreAdj: p.oomScoreAdj ?? null,
+    ...planSched(config),
   };
 }
 
@@ -61,7 +66,7 @@ function isBind(m: Mount): boolean {
   return m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
 }
 
-function planMount(m: Mount, i: number, bundle: string, cgroup: CgroupState): RootfsStep[] {
+function planMount(config: Config, m: Mount, i: number, bundle: string, cgroup: CgroupState): RootfsStep[] {
   const where = `mounts[${i}]`;
   const target = withSlash(m.destination);
   let opts: ReturnType<typeof parseOptions>;
@@ -104,7 +109,7 @@ function planMount(m: Mount, i: number, bundle: string, cgroup: CgroupState): Ro
       target,
       fstype: m.type,
       flags: opts.flags,
-      data: opts.data,
+      data: withMountLabel(config, m.type, opts.data),
       file: false,
     },
     ...propagate,
@@ -165,7 +170,7 @@ export function planInit({
   namespaces,
 }: PlanInputs): Omit<InitPlan, "cgroupJoin"> {
   const mounts = config.mounts ?? [];
-  const steps = mounts.flatMap((m, i) => planMount(m, i, bundle, cgroup));
+  const steps = mounts.flatMap((m, i) => planMount(config, m, i, bundle, cgroup));
   const devBound = mounts.some((m) => withSlash(m.destination) === "/dev" && isBind(m));
   const propagation = config.linux?.rootfsPropagation;
   return {
@@ -175,6 +180,8 @@ export function planInit({
     steps,
     setupDev: !devBound,
     hostname: config.hostname ?? null,
+    sysctl: planSysctl(config),
+    execLabel: planExecLabel(config),
     domainname: config.domainname ?? null,
     maskedPaths: config.linux?.maskedPaths ?? [],
     readonlyPaths: config.linux?.readonlyPaths ?? [],

@@ -1,5 +1,5 @@
 // Packs the final C act's request: cgroup join, limits, credentials, execve.
-import type { ProcessPlan } from "./plan.ts";
+import { MAX_CPUS, type ProcessPlan } from "./plan.ts";
 import { sys } from "../sys/lib.ts";
 import { addr, CStrings, cstr, ERRLEN, errText } from "../sys/mem.ts";
 
@@ -12,6 +12,34 @@ export interface FinalArgs {
   readonly newCgroupns: boolean;
   readonly capLast: number;
   readonly ttyFd: number | null;
+}
+
+/** struct sched_attr (SCHED_ATTR_SIZE_VER1, 56 bytes). */
+function schedAttr([
+  policy,
+  flags,
+  nice,
+  priority,
+  runtime,
+  deadline,
+  period,
+]: readonly string[]): Uint8Array {
+  const b = Buffer.alloc(56);
+  b.writeUInt32LE(56, 0);
+  b.writeUInt32LE(Number(policy), 4);
+  b.writeBigUInt64LE(BigInt(flags ?? 0), 8);
+  b.writeInt32LE(Number(nice), 16);
+  b.writeUInt32LE(Number(priority), 20);
+  b.writeBigUInt64LE(BigInt(runtime ?? 0), 24);
+  b.writeBigUInt64LE(BigInt(deadline ?? 0), 32);
+  b.writeBigUInt64LE(BigInt(period ?? 0), 40);
+  return b;
+}
+
+function cpuMask(cpus: readonly number[]): Uint8Array {
+  const mask = new Uint8Array(MAX_CPUS / 8);
+  for (const c of cpus) mask[c >> 3] = (mask[c >> 3] ?? 0) | (1 << (c & 7));
+  return mask;
 }
 
 /** Returns only on failure, with the reason. */
@@ -30,6 +58,9 @@ export function execFinal(a: FinalArgs): string {
   const argv = new CStrings(p.args);
   const envp = new CStrings(p.env);
   const err = Buffer.alloc(ERRLEN);
+  const sched = p.sched ? schedAttr(p.sched) : null;
+  const cpusInitial = p.cpusInitial ? cpuMask(p.cpusInitial) : null;
+  const cpusFinal = p.cpusFinal ? cpuMask(p.cpusFinal) : null;
   const req = new BigUint64Array([
     BigInt(p.uid),
     BigInt(p.gid),
@@ -51,6 +82,12 @@ export function execFinal(a: FinalArgs): string {
     argv.address,
     envp.address,
     addr(err),
+    p.personality === null ? NONE : BigInt(p.personality),
+    p.ioprio === null ? NONE : BigInt(p.ioprio),
+    sched ? addr(sched) : 0n,
+    cpusInitial ? addr(cpusInitial) : 0n,
+    cpusFinal ? addr(cpusFinal) : 0n,
+    BigInt(MAX_CPUS / 8),
   ]);
   sys.bunc_exec_final(req);
   return errText(err);

@@ -6,6 +6,7 @@ import { writeSync } from "node:fs";
 import { receiveMessage, sendMessage } from "./channel.ts";
 import { execFinal } from "./final.ts";
 import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, type InitPlan } from "./plan.ts";
+import { closeProc, writeProc } from "./proc.ts";
 import { resolveProgram } from "./program.ts";
 import { O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
@@ -16,6 +17,16 @@ import { setupConsole } from "../rootfs/console.ts";
 
 function openHost(path: string, flags: number): number {
   return check(sys.bunc_openat2(-100, cstr(path), flags | O.CLOEXEC, 0, 0), `open ${path}`);
+}
+
+// Settings written through /proc while the host's procfs is still mounted
+// (it shows the init's own namespaces for /proc/sys and /proc/self).
+function applyProcSettings(plan: InitPlan): void {
+  const adj = plan.process.oomScoreAdj;
+  if (adj !== null) writeProc("self/oom_score_adj", String(adj), "process.oomScoreAdj");
+  for (const [key, path, value] of plan.sysctl) writeProc(path, value, `linux.sysctl.${key}`);
+  if (plan.execLabel) writeProc(plan.execLabel.file, plan.execLabel.value, plan.execLabel.what);
+  closeProc();
 }
 
 function run(): never {
@@ -31,6 +42,7 @@ function run(): never {
     // Host paths: open them while the host's tree is still reachable.
     fifo = openHost(plan.fifo, O.PATH);
     cgroupFds = plan.cgroupJoin.map((p) => openHost(p, O.WRONLY));
+    applyProcSettings(plan);
     prepareRootfs(plan);
     if (plan.process.terminal) ttyFd = setupConsole(INIT_CONSOLE_FD, plan.process.consoleSize);
     finishRootfs(plan);

@@ -17,6 +17,9 @@ export type RootfsStep =
   | { readonly op: "remount"; readonly target: string; readonly flags: number }
   | { readonly op: "symlink"; readonly target: string; readonly path: string };
 
+/** CPUs an affinity mask covers (the mask the final act passes has this many bits). */
+export const MAX_CPUS = 1024;
+
 export interface ProcessPlan {
   readonly args: readonly string[];
   readonly env: readonly string[];
@@ -32,6 +35,13 @@ export interface ProcessPlan {
   readonly rlimits: readonly (readonly [number, string, string])[];
   readonly terminal: boolean;
   readonly consoleSize: { readonly rows: number; readonly cols: number } | null;
+  readonly oomScoreAdj: number | null;
+  readonly personality: number | null;
+  readonly ioprio: number | null;
+  /** struct sched_attr fields: policy, flags, nice, priority, runtime, deadline, period (decimal strings). */
+  readonly sched: readonly string[] | null;
+  readonly cpusInitial: readonly number[] | null;
+  readonly cpusFinal: readonly number[] | null;
 }
 
 export interface InitPlan {
@@ -43,6 +53,10 @@ export interface InitPlan {
   /** Create the default /dev nodes and links (no bind mount of /dev). */
   readonly setupDev: boolean;
   readonly hostname: string | null;
+  /** [config key, path under /proc, value]: written from the container's namespaces. */
+  readonly sysctl: readonly (readonly [string, string, string])[];
+  /** The LSM label of the next execve (process.apparmorProfile or selinuxLabel). */
+  readonly execLabel: { readonly file: string; readonly value: string; readonly what: string } | null;
   readonly domainname: string | null;
   readonly maskedPaths: readonly string[];
   readonly readonlyPaths: readonly string[];

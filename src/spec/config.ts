@@ -63,11 +63,46 @@ const Process = v.object({
   rlimits: v.optional(v.array(Rlimit)),
   noNewPrivileges: v.optional(v.boolean()),
   apparmorProfile: v.optional(v.string()),
-  oomScoreAdj: v.optional(v.pipe(v.number(), v.integer())),
+  oomScoreAdj: v.optional(v.pipe(v.number(), v.integer(), v.minValue(-1000), v.maxValue(1000))),
   selinuxLabel: v.optional(v.string()),
-  ioPriority: v.optional(anyObject),
-  scheduler: v.optional(anyObject),
-  execCPUAffinity: v.optional(anyObject),
+  ioPriority: v.optional(
+    v.object({
+      class: v.picklist(["IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"]),
+      priority: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(7)),
+    }),
+  ),
+  scheduler: v.optional(
+    v.object({
+      policy: v.picklist([
+        "SCHED_OTHER",
+        "SCHED_FIFO",
+        "SCHED_RR",
+        "SCHED_BATCH",
+        "SCHED_ISO",
+        "SCHED_IDLE",
+        "SCHED_DEADLINE",
+      ]),
+      nice: v.optional(v.pipe(v.number(), v.integer(), v.minValue(-20), v.maxValue(19))),
+      priority: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(99))),
+      flags: v.optional(
+        v.array(
+          v.picklist([
+            "SCHED_FLAG_RESET_ON_FORK",
+            "SCHED_FLAG_RECLAIM",
+            "SCHED_FLAG_DL_OVERRUN",
+            "SCHED_FLAG_KEEP_POLICY",
+            "SCHED_FLAG_KEEP_PARAMS",
+            "SCHED_FLAG_UTIL_CLAMP_MIN",
+            "SCHED_FLAG_UTIL_CLAMP_MAX",
+          ]),
+        ),
+      ),
+      runtime: v.optional(uint64),
+      deadline: v.optional(uint64),
+      period: v.optional(uint64),
+    }),
+  ),
+  execCPUAffinity: v.optional(v.object({ initial: v.optional(v.string()), final: v.optional(v.string()) })),
 });
 
 export const NamespaceType = v.picklist(["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"]);
@@ -121,7 +156,9 @@ const Linux = v.object({
   maskedPaths: v.optional(v.array(absPath)),
   readonlyPaths: v.optional(v.array(absPath)),
   mountLabel: v.optional(v.string()),
-  personality: v.optional(anyObject),
+  personality: v.optional(
+    v.object({ domain: v.picklist(["LINUX", "LINUX32"]), flags: v.optional(stringList) }),
+  ),
 });
 
 export const Config = v.object({
@@ -152,6 +189,7 @@ export const Config = v.object({
 });
 
 export type Config = v.InferOutput<typeof Config>;
+export type Process = v.InferOutput<typeof Process>;
 export type Mount = v.InferOutput<typeof Mount>;
 export type Capabilities = v.InferOutput<typeof Capabilities>;
 export type NamespaceType = v.InferOutput<typeof NamespaceType>;

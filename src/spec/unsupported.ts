@@ -4,12 +4,6 @@ import type { Config } from "./config.ts";
 
 const UNSUPPORTED: readonly string[] = [
   "hooks",
-  "process.apparmorProfile",
-  "process.selinuxLabel",
-  "process.oomScoreAdj",
-  "process.ioPriority",
-  "process.scheduler",
-  "process.execCPUAffinity",
   "process.user.username",
   "process.commandLine",
   "linux.uidMappings",
@@ -19,10 +13,7 @@ const UNSUPPORTED: readonly string[] = [
   "linux.netDevices",
   "linux.intelRdt",
   "linux.memoryPolicy",
-  "linux.sysctl",
   "linux.seccomp",
-  "linux.mountLabel",
-  "linux.personality",
   "linux.resources.memory",
   "linux.resources.cpu",
   "linux.resources.pids",

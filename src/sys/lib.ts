@@ -44,6 +44,8 @@ const symbols = {
   bunc_get_winsize: { args: [i32, ptr], returns: i32 },
   bunc_ns_type: { args: [i32], returns: i32 },
   bunc_bpf: { args: [i32, ptr, u32], returns: i32 },
+  bunc_getrlimit: { args: [i32, ptr], returns: i32 },
+  bunc_fs_magic: { args: [i32], returns: FFIType.i64_fast },
   bunc_strerror: { args: [i32], returns: cstring },
 } as const;
 

@@ -1,8 +1,17 @@
 // What the process sees inside a container, checked from inside and outside.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
-import { isRoot, runIn, TestEnv } from "./harness.ts";
+import type { Config } from "../../src/spec/config.ts";
+import { BUNC, isRoot, runIn, TestEnv } from "./harness.ts";
 
 const env = new TestEnv();
 beforeAll(() => env.setup());
@@ -246,5 +255,116 @@ describe.skipIf(!isRoot)("process", () => {
     expect(lines).toContain("stdin-is-tty");
     expect(lines).toContain("88");
     expect(lines).toContain("got typed");
+  });
+});
+
+describe.skipIf(!isRoot)("process attributes", () => {
+  /** Runs `script` detached, gives the host side the container's pid, then deletes it. */
+  async function whileRunning(
+    edit: (c: Config) => void,
+    check: (pid: number, out: string) => void,
+  ): Promise<void> {
+    const id = env.id("attr");
+    const out = join(env.dir, `${id}.out`);
+    writeFileSync(out, "");
+    const bundle = env.bundle(
+      id,
+      sh(
+        "cat /proc/self/oom_score_adj; grep -E '^(Cpus_allowed_list)' /proc/self/status; cut -d' ' -f19 /proc/self/stat; uname -m; cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax > /out/sys; exec sleep 100 > /dev/null",
+      ),
+      (c) => {
+        c.mounts!.push({ destination: "/out", type: "bind", source: env.dir, options: ["bind"] });
+        edit(c);
+      },
+    );
+    // Files, not pipes: the detached container keeps its stdio open.
+    const err = `${out}.err`;
+    const r = Bun.spawnSync([BUNC, "--root", env.root, "run", "--detach", "--bundle", bundle, id], {
+      stdout: Bun.file(out),
+      stderr: Bun.file(err),
+    });
+    expect(readFileSync(err, "utf8")).toBe("");
+    expect(r.exitCode).toBe(0);
+    const { pid } = env.state(id);
+    for (let i = 0; i < 100 && !readFileSync(out, "utf8").includes("\n", 40); i++) await Bun.sleep(10);
+    try {
+      check(pid, readFileSync(out, "utf8"));
+    } finally {
+      env.ok(["delete", "--force", id]);
+    }
+  }
+
+  test("oomScoreAdj, execCPUAffinity, scheduler, ioPriority, personality and namespaced sysctls", async () => {
+    await whileRunning(
+      (c) => {
+        c.process.oomScoreAdj = 500;
+        c.process.execCPUAffinity = { initial: "0", final: "1" };
+        c.process.scheduler = { policy: "SCHED_BATCH", nice: 7 };
+        c.process.ioPriority = { class: "IOPRIO_CLASS_BE", priority: 6 };
+        c.linux!.personality = { domain: "LINUX32" };
+        c.linux!.sysctl = { "net.ipv4.ip_forward": "1", "kernel.shmmax": "123456789" };
+      },
+      (pid, out) => {
+        expect(out.trim().split("\n").slice(0, 4)).toEqual(["500", "Cpus_allowed_list:\t1", "7", "i686"]);
+        expect(Bun.spawnSync(["chrt", "-p", String(pid)]).stdout.toString()).toContain("SCHED_BATCH");
+        expect(
+          Bun.spawnSync(["ionice", "-p", String(pid)])
+            .stdout.toString()
+            .trim(),
+        ).toBe("best-effort: prio 6");
+      },
+    );
+    expect(readFileSync(join(env.dir, "sys"), "utf8")).toBe("1\n123456789\n");
+    // The host's own values are untouched.
+    expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8")).toBe("0\n");
+  });
+
+  test("a sysctl no namespace of the container isolates is refused", () => {
+    const r = runIn(env, ["true"], (c) => {
+      c.linux!.sysctl = { "vm.swappiness": "10" };
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "bunc: linux.sysctl.vm.swappiness: is not isolated by a namespace; bunc refuses to change it for the whole host\n",
+    );
+  });
+
+  test("what needs a privilege or an LSM the host lacks is refused by name", () => {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const hasSysResource = ((BigInt(`0x${/CapEff:\s*(\w+)/.exec(status)?.[1]}`) >> 24n) & 1n) === 1n;
+    // Lowering oom_score_adj needs CAP_SYS_RESOURCE.
+    const lowerOom = runIn(env, ["cat", "/proc/self/oom_score_adj"], (c) => {
+      c.process.oomScoreAdj = -500;
+    });
+    if (hasSysResource) expect(lowerOom.stdout).toBe("-500\n");
+    else
+      expect(lowerOom.stderr).toStartWith(
+        'bunc: process.oomScoreAdj: write "-500" to /proc/self/oom_score_adj: ',
+      );
+
+    const hard = Number(Bun.spawnSync(["sh", "-c", "ulimit -Hn"]).stdout.toString());
+    const rlimit = runIn(env, ["true"], (c) => {
+      c.process.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1024, hard: hard + 1 }];
+    });
+    if (hasSysResource) expect(rlimit.code).toBe(0);
+    else {
+      expect(rlimit.stderr).toBe(
+        `bunc: process.rlimits[0]: raising the hard limit of RLIMIT_NOFILE from ${hard} to ${hard + 1} needs CAP_SYS_RESOURCE, which bunc does not hold here\n`,
+      );
+    }
+
+    const apparmor = runIn(env, ["true"], (c) => {
+      c.process.apparmorProfile = "bunc-test";
+    });
+    if (!existsSync("/sys/module/apparmor")) {
+      expect(apparmor.stderr).toBe("bunc: process.apparmorProfile: AppArmor is not enabled on this host\n");
+    }
+    const selinux = runIn(env, ["true"], (c) => {
+      c.process.selinuxLabel = "system_u:system_r:container_t:s0";
+      c.linux!.mountLabel = "system_u:object_r:container_file_t:s0";
+    });
+    if (!existsSync("/sys/fs/selinux/enforce")) {
+      expect(selinux.stderr).toBe("bunc: linux.mountLabel: SELinux is not enabled on this host\n");
+    }
   });
 });

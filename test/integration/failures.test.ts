@@ -74,8 +74,8 @@ describe.skipIf(!isRoot)("config validation", () => {
 
   test("a field bunc does not support yet is refused by name", () =>
     expectRefused((c) => {
-      c.linux!.sysctl = { "net.ipv4.ip_forward": "1" };
-    }, "linux.sysctl: not supported by bunc yet"));
+      c.linux!.intelRdt = { closID: "x" };
+    }, "linux.intelRdt: not supported by bunc yet"));
 
   test("a resource limit other than devices is refused by name", () =>
     expectRefused((c) => {

@@ -25,6 +25,15 @@ function configErrorOf(f: () => unknown): ConfigError {
   throw new Error("no error thrown");
 }
 
+const NO_SCHED = {
+  oomScoreAdj: null,
+  personality: null,
+  ioprio: null,
+  sched: null,
+  cpusInitial: null,
+  cpusFinal: null,
+};
+
 const MASK = ((1n << 5n) | (1n << 10n) | (1n << 29n)).toString();
 
 describe("planProcess", () => {
@@ -44,6 +53,7 @@ describe("planProcess", () => {
       rlimits: [[7, "1024", "1024"]],
       terminal: true,
       consoleSize: null,
+      ...NO_SCHED,
     });
   });
 
@@ -62,6 +72,7 @@ describe("planProcess", () => {
       rlimits: [],
       terminal: false,
       consoleSize: null,
+      ...NO_SCHED,
     });
   });
 
@@ -167,5 +178,28 @@ describe("planProcess", () => {
   test("rlimit type without the RLIMIT_ prefix is refused by the schema", () => {
     const e = configErrorOf(() => configWith(', "rlimits": [{ "type": "NOFILE", "soft": 1, "hard": 1 }]'));
     expect(e.path).toBe("process.rlimits[0].type");
+  });
+});
+
+describe("scheduling attributes", () => {
+  test("ioPriority, scheduler, CPU affinity, personality and oomScoreAdj", () => {
+    const c = configWith(
+      ', "oomScoreAdj": 500, "ioPriority": { "class": "IOPRIO_CLASS_BE", "priority": 3 }, "scheduler": { "policy": "SCHED_BATCH", "nice": 5, "flags": ["SCHED_FLAG_RESET_ON_FORK"] }, "execCPUAffinity": { "initial": "0-1", "final": "1,3-4" }',
+    );
+    c.linux = { personality: { domain: "LINUX32" } };
+    const plan = planProcess(c);
+    expect(plan.oomScoreAdj).toBe(500);
+    expect(plan.ioprio).toBe((2 << 13) | 3);
+    expect(plan.sched).toEqual(["3", "1", "5", "0", "0", "0", "0"]);
+    expect(plan.cpusInitial).toEqual([0, 1]);
+    expect(plan.cpusFinal).toEqual([1, 3, 4]);
+    expect(plan.personality).toBe(8);
+  });
+
+  test("a malformed CPU list names its field", () => {
+    const c = configWith(', "execCPUAffinity": { "final": "2-x" }');
+    expect(() => planProcess(c)).toThrow(
+      'process.execCPUAffinity.final: "2-x" is not a CPU list like "0-3,7"',
+    );
   });
 });

@@ -179,12 +179,12 @@ describe("parseConfig: errors name the JSON path", () => {
 
 describe("parseConfig: unsupported fields are refused by path", () => {
   const cases: [string, (c: Json) => void][] = [
-    ["linux.sysctl", (c) => (c.linux = { sysctl: { "net.ipv4.ip_forward": "1" } })],
+    ["linux.timeOffsets", (c) => (c.linux = { timeOffsets: { monotonic: { secs: 1, nanosecs: 0 } } })],
     ["hooks", (c) => (c.hooks = { prestart: [{ path: "/bin/true" }] })],
     ["linux.resources.memory", (c) => (c.linux = { resources: { memory: { limit: 1 } } })],
     ["linux.resources.pids", (c) => (c.linux = { resources: { pids: { limit: 10 } } })],
-    ["process.apparmorProfile", (c) => (proc(c).apparmorProfile = "x")],
-    ["process.oomScoreAdj", (c) => (proc(c).oomScoreAdj = 0)],
+    ["linux.intelRdt", (c) => (c.linux = { intelRdt: { closID: "x" } })],
+    ["linux.netDevices", (c) => (c.linux = { netDevices: { eth0: {}, eth1: { name: "x" } } })],
     ["process.user.username", (c) => ((proc(c).user as Json).username = "root")],
     ["linux.uidMappings", (c) => (c.linux = { uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] })],
     ["linux.seccomp", (c) => (c.linux = { seccomp: { defaultAction: "SCMP_ACT_ALLOW" } })],
@@ -211,7 +211,7 @@ describe("parseConfig: unsupported fields are refused by path", () => {
   test("an unsupported field is refused only after the schema passes", () => {
     const e = errorOf(
       withChange((c) => {
-        c.linux = { sysctl: { a: "b" } };
+        c.linux = { intelRdt: { closID: "x" } };
         proc(c).cwd = "relative";
       }),
     );

@@ -1,0 +1,81 @@
+// process.ioPriority, process.scheduler, process.execCPUAffinity and
+// linux.personality -> the values the final C act sets on the thread that
+// execs (all of them are per thread, or carried over execve).
+import { MAX_CPUS, type ProcessPlan } from "../init/plan.ts";
+import type { Config } from "../spec/config.ts";
+import { ConfigError } from "../spec/errors.ts";
+
+const IOPRIO_CLASS = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 } as const;
+const IOPRIO_CLASS_SHIFT = 13;
+
+const SCHED_POLICY = {
+  SCHED_OTHER: 0,
+  SCHED_FIFO: 1,
+  SCHED_RR: 2,
+  SCHED_BATCH: 3,
+  SCHED_ISO: 4,
+  SCHED_IDLE: 5,
+  SCHED_DEADLINE: 6,
+} as const;
+
+const SCHED_FLAG = {
+  SCHED_FLAG_RESET_ON_FORK: 0x01,
+  SCHED_FLAG_RECLAIM: 0x02,
+  SCHED_FLAG_DL_OVERRUN: 0x04,
+  SCHED_FLAG_KEEP_POLICY: 0x08,
+  SCHED_FLAG_KEEP_PARAMS: 0x10,
+  SCHED_FLAG_UTIL_CLAMP_MIN: 0x20,
+  SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
+} as const;
+
+const PERSONALITY = { LINUX: 0x0000, LINUX32: 0x0008 } as const;
+
+type SchedPlan = Pick<ProcessPlan, "personality" | "ioprio" | "sched" | "cpusInitial" | "cpusFinal">;
+
+/** "0-3,7" -> [0, 1, 2, 3, 7] */
+export function parseCpuList(list: string, where: string): number[] {
+  const cpus = new Set<number>();
+  for (const part of list.split(",")) {
+    const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
+    if (!m) throw new ConfigError(where, `${JSON.stringify(list)} is not a CPU list like "0-3,7"`);
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (to < from || to >= MAX_CPUS)
+      throw new ConfigError(where, `${JSON.stringify(part)} is not a CPU range below ${MAX_CPUS}`);
+    for (let c = from; c <= to; c++) cpus.add(c);
+  }
+  return [...cpus].sort((a, b) => a - b);
+}
+
+export function planSched(config: Config): SchedPlan {
+  const p = config.process;
+  const personality = config.linux?.personality;
+  if (personality?.flags?.length) {
+    throw new ConfigError(
+      "linux.personality.flags",
+      "no personality flags are defined by the runtime-spec; bunc takes none",
+    );
+  }
+  const s = p.scheduler;
+  const sched = s
+    ? [
+        SCHED_POLICY[s.policy],
+        (s.flags ?? []).reduce((f, name) => f | SCHED_FLAG[name], 0),
+        s.nice ?? 0,
+        s.priority ?? 0,
+        s.runtime ?? 0,
+        s.deadline ?? 0,
+        s.period ?? 0,
+      ].map((n) => BigInt(n).toString())
+    : null;
+  const affinity = p.execCPUAffinity;
+  return {
+    personality: personality ? PERSONALITY[personality.domain] : null,
+    ioprio: p.ioPriority
+      ? (IOPRIO_CLASS[p.ioPriority.class] << IOPRIO_CLASS_SHIFT) | p.ioPriority.priority
+      : null,
+    sched,
+    cpusInitial: affinity?.initial ? parseCpuList(affinity.initial, "process.execCPUAffinity.initial") : null,
+    cpusFinal: affinity?.final ? parseCpuList(affinity.final, "process.execCPUAffinity.final") : null,
+  };
+}

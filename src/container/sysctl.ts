@@ -1,0 +1,43 @@
+// linux.sysctl: only sysctls a namespace of the container isolates, so a
+// container can never change a setting for the whole host.
+import type { Config } from "../spec/config.ts";
+import { ConfigError } from "../spec/errors.ts";
+
+const IPC = new Set([
+  "kernel.msgmax",
+  "kernel.msgmnb",
+  "kernel.msgmni",
+  "kernel.sem",
+  "kernel.shmall",
+  "kernel.shmmax",
+  "kernel.shmmni",
+  "kernel.shm_rmid_forced",
+]);
+const UTS = new Set(["kernel.hostname", "kernel.domainname"]);
+
+function namespaceOf(key: string): "ipc" | "network" | "uts" | null {
+  if (IPC.has(key) || key.startsWith("fs.mqueue.")) return "ipc";
+  if (key.startsWith("net.")) return "network";
+  if (UTS.has(key)) return "uts";
+  return null;
+}
+
+/** [config key, path under /proc, value] for each sysctl. */
+export function planSysctl(config: Config): [string, string, string][] {
+  const types = new Set((config.linux?.namespaces ?? []).map((n) => n.type));
+  return Object.entries(config.linux?.sysctl ?? {}).map(([key, value]) => {
+    const where = `linux.sysctl.${key}`;
+    // Keys come dotted (net.ipv4.ip_forward) or as paths (net/ipv4/conf/eth0.1/forwarding).
+    const dotted = key.replaceAll("/", ".");
+    const ns = namespaceOf(dotted);
+    if (!ns)
+      throw new ConfigError(
+        where,
+        "is not isolated by a namespace; bunc refuses to change it for the whole host",
+      );
+    if (!types.has(ns)) throw new ConfigError(where, `needs the container to have its own ${ns} namespace`);
+    if (!/^[\w.\-/]+$/.test(key) || key.split(/[./]/).includes(".."))
+      throw new ConfigError(where, "is not a sysctl name");
+    return [key, `sys/${key.includes("/") ? key : key.replaceAll(".", "/")}`, value];
+  });
+}
