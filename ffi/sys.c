@@ -202,3 +202,5 @@ long bunc_fs_magic(int fd)
 		return -errno;
 	return (long)(unsigned long)st.f_type;
 }
+
+int bunc_unlinkat(int dirfd, const char *name, int flags) { RET(unlinkat(dirfd, name, flags)); }

@@ -7,7 +7,7 @@ import type { InitPlan, ProcessPlan, RootfsStep } from "../init/plan.ts";
 import { PROPAGATION, parseOptions } from "../rootfs/options.ts";
 import type { Config, Mount } from "../spec/config.ts";
 import { ConfigError } from "../spec/errors.ts";
-import { CAPABILITIES, MS, RLIMITS } from "../sys/constants.ts";
+import { CAPABILITIES, MS, RLIMITS, S_IFBLK, S_IFCHR, S_IFIFO } from "../sys/constants.ts";
 import type { NamespacePlan } from "./namespaces.ts";
 import { planExecLabel, withMountLabel } from "./lsm.ts";
 import { planSched } from "./sched.ts";
@@ -151,6 +151,27 @@ function planCgroupMount(target: string, flags: number, cgroup: CgroupState): Ro
   return steps;
 }
 
+const DEVICE_TYPE = { c: S_IFCHR, u: S_IFCHR, b: S_IFBLK, p: S_IFIFO } as const;
+
+function planDevices(config: Config): InitPlan["devices"] {
+  return (config.linux?.devices ?? []).map((d, i) => {
+    const needsNumbers = d.type !== "p";
+    if (needsNumbers && (d.major === undefined || d.minor === undefined)) {
+      throw new ConfigError(`linux.devices[${i}]`, `a ${d.type} device needs major and minor`);
+    }
+    if (d.path.split("/").includes(".."))
+      throw new ConfigError(`linux.devices[${i}].path`, "must not contain ..");
+    return {
+      path: posix.normalize(d.path),
+      mode: DEVICE_TYPE[d.type] | ((d.fileMode ?? 0o666) & 0o7777),
+      major: d.major ?? 0,
+      minor: d.minor ?? 0,
+      uid: d.uid ?? 0,
+      gid: d.gid ?? 0,
+    };
+  });
+}
+
 export interface PlanInputs {
   readonly config: Config;
   readonly bundle: string;
@@ -179,6 +200,7 @@ export function planInit({
     readonlyRoot: config.root.readonly ?? false,
     steps,
     setupDev: !devBound,
+    devices: planDevices(config),
     hostname: config.hostname ?? null,
     sysctl: planSysctl(config),
     execLabel: planExecLabel(config),

@@ -52,6 +52,15 @@ export interface InitPlan {
   readonly steps: readonly RootfsStep[];
   /** Create the default /dev nodes and links (no bind mount of /dev). */
   readonly setupDev: boolean;
+  /** linux.devices: mode holds the S_IF* type bits. */
+  readonly devices: readonly {
+    readonly path: string;
+    readonly mode: number;
+    readonly major: number;
+    readonly minor: number;
+    readonly uid: number;
+    readonly gid: number;
+  }[];
   readonly hostname: string | null;
   /** [config key, path under /proc, value]: written from the container's namespaces. */
   readonly sysctl: readonly (readonly [string, string, string])[];

@@ -1,6 +1,8 @@
 // The default /dev of a container: the device nodes and links every OCI
 // runtime provides when /dev is not bind-mounted from the host.
 import { existsSync } from "node:fs";
+import { posix } from "node:path";
+import type { InitPlan } from "../init/plan.ts";
 import { S_IFCHR } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
@@ -40,5 +42,25 @@ export function setupDev(rootFd: number): void {
     }
   } finally {
     sys.bunc_close(dev);
+  }
+}
+
+/** linux.devices, created inside the root (after the mounts, so on the /dev tmpfs). */
+export function createDevices(rootFd: number, devices: InitPlan["devices"]): void {
+  for (const d of devices) {
+    const dir = ensureInRoot(rootFd, posix.dirname(d.path), "dir");
+    const name = cstr(posix.basename(d.path));
+    try {
+      let rc = sys.bunc_mknodat(dir, name, d.mode, d.major, d.minor);
+      if (rc === -EEXIST) {
+        // Whatever the image had there (a file, a stale node) gives way.
+        check(sys.bunc_unlinkat(dir, name, 0), `replace ${d.path}`);
+        rc = sys.bunc_mknodat(dir, name, d.mode, d.major, d.minor);
+      }
+      check(rc, `mknod ${d.path}`);
+      check(sys.bunc_fchownat(dir, name, d.uid, d.gid), `chown ${d.path}`);
+    } finally {
+      sys.bunc_close(dir);
+    }
   }
 }

@@ -6,7 +6,7 @@ import { MS, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
-import { setupDev } from "./dev.ts";
+import { createDevices, setupDev } from "./dev.ts";
 import { applyStep, mount, remountReadonly } from "./mount.ts";
 import { maskPaths, readonlyPaths } from "./paths.ts";
 import { pivotRoot } from "./pivot.ts";
@@ -21,6 +21,7 @@ export function prepareRootfs(plan: InitPlan): void {
   try {
     for (const step of plan.steps) applyStep(rootFd, step);
     if (plan.setupDev) setupDev(rootFd);
+    createDevices(rootFd, plan.devices);
   } finally {
     sys.bunc_close(rootFd);
   }

@@ -144,7 +144,19 @@ const Linux = v.object({
   uidMappings: v.optional(v.array(IdMapping)),
   gidMappings: v.optional(v.array(IdMapping)),
   timeOffsets: v.optional(anyObject),
-  devices: v.optional(v.array(v.unknown())),
+  devices: v.optional(
+    v.array(
+      v.object({
+        type: v.picklist(["c", "b", "u", "p"]),
+        path: absPath,
+        major: v.optional(int64),
+        minor: v.optional(int64),
+        fileMode: v.optional(uint32),
+        uid: v.optional(uint32),
+        gid: v.optional(uint32),
+      }),
+    ),
+  ),
   netDevices: v.optional(anyObject),
   cgroupsPath: v.optional(v.string()),
   resources: v.optional(Resources),

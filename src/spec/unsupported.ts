@@ -9,7 +9,6 @@ const UNSUPPORTED: readonly string[] = [
   "linux.uidMappings",
   "linux.gidMappings",
   "linux.timeOffsets",
-  "linux.devices",
   "linux.netDevices",
   "linux.intelRdt",
   "linux.memoryPolicy",

@@ -45,6 +45,7 @@ const symbols = {
   bunc_ns_type: { args: [i32], returns: i32 },
   bunc_bpf: { args: [i32, ptr, u32], returns: i32 },
   bunc_getrlimit: { args: [i32, ptr], returns: i32 },
+  bunc_unlinkat: { args: [i32, ptr, i32], returns: i32 },
   bunc_fs_magic: { args: [i32], returns: FFIType.i64_fast },
   bunc_strerror: { args: [i32], returns: cstring },
 } as const;

@@ -368,3 +368,37 @@ describe.skipIf(!isRoot)("process attributes", () => {
     }
   });
 });
+
+describe.skipIf(!isRoot)("linux.devices", () => {
+  test("char, block and fifo nodes with their mode and owner; access still follows the cgroup rules", () => {
+    const r = runIn(
+      env,
+      sh(
+        "stat -c '%n %F %t:%T %a %u:%g' /dev/fuse /dev/loop9 /dev/sub/pipe; dd if=/dev/loop9 of=/dev/null count=1 2>&1 | head -1",
+      ),
+      (c) => {
+        c.linux!.devices = [
+          { type: "c", path: "/dev/fuse", major: 10, minor: 229, fileMode: 0o640, uid: 1000, gid: 1001 },
+          { type: "b", path: "/dev/loop9", major: 7, minor: 9 },
+          { type: "p", path: "/dev/sub/pipe", fileMode: 0o600 },
+        ];
+      },
+    );
+    expect(r.stderr).toBe("");
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.slice(0, 3)).toEqual([
+      "/dev/fuse character special file a:e5 640 1000:1001",
+      "/dev/loop9 block special file 7:9 666 0:0",
+      "/dev/sub/pipe fifo 0:0 600 0:0",
+    ]);
+    // The default spec denies every device but the standard ones.
+    expect(lines[3]).toContain("Operation not permitted");
+  });
+
+  test("a device without major and minor is refused by its path", () => {
+    const r = runIn(env, ["true"], (c) => {
+      c.linux!.devices = [{ type: "c", path: "/dev/x" }];
+    });
+    expect(r.stderr).toBe("bunc: linux.devices[0]: a c device needs major and minor\n");
+  });
+});
