@@ -65,6 +65,7 @@ struct bunc_final {
 	uint64_t cpus_initial; /* cpu mask bytes before joining the cgroup, or 0 */
 	uint64_t cpus_final;   /* cpu mask bytes after joining it, or 0 */
 	uint64_t cpus_size;    /* bytes in each mask */
+	uint64_t keyring;      /* char *: session keyring to create and join, or 0 */
 };
 
 int bunc_spawn(const struct bunc_spawn *req, int32_t *out_pid);

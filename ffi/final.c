@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -188,6 +189,22 @@ static int set_scheduling(const struct bunc_final *r)
 	return 0;
 }
 
+/* A session keyring of the container's own, so it shares no keys with the
+ * host's session (KEYCTL_JOIN_SESSION_KEYRING makes a new one by name). */
+static int join_keyring(const struct bunc_final *r)
+{
+	const char *name = (const char *)(uintptr_t)r->keyring;
+	if (!name)
+		return 0;
+	long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name);
+	if (id < 0)
+		return fail((char *)(uintptr_t)r->errbuf, "join a session keyring (--no-new-keyring avoids it)");
+	/* Possessor: all; user: view, read, search, link, as runc grants. */
+	if (syscall(SYS_keyctl, KEYCTL_SETPERM, id, 0x3f1b0000) < 0)
+		return fail((char *)(uintptr_t)r->errbuf, "set the session keyring's permissions");
+	return 0;
+}
+
 int bunc_exec_final(const struct bunc_final *r)
 {
 	char *errbuf = (char *)(uintptr_t)r->errbuf;
@@ -208,6 +225,8 @@ int bunc_exec_final(const struct bunc_final *r)
 	if (chdir((const char *)(uintptr_t)r->cwd) < 0)
 		return fail(errbuf, "chdir to process.cwd");
 	if ((rc = set_scheduling(r)) < 0)
+		return rc;
+	if ((rc = join_keyring(r)) < 0)
 		return rc;
 	if ((rc = set_credentials(r)) < 0)
 		return rc;

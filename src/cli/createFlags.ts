@@ -6,16 +6,21 @@ export const createFlags = {
     type: "string",
     description: "unix socket to send the pty master to (process.terminal)",
   },
-  "no-pivot": { type: "boolean", description: "not supported yet" },
-  "no-new-keyring": {
+  // citty reads --no-X as X=false: these are runc's --no-pivot and --no-new-keyring.
+  pivot: {
     type: "boolean",
-    description: "do not create a session keyring (bunc does not create one yet)",
+    default: true,
+    negativeDescription: "move the rootfs onto / and chroot instead of pivot_root (roots on a ramdisk)",
+  },
+  "new-keyring": {
+    type: "boolean",
+    default: true,
+    negativeDescription: "keep the caller's session keyring instead of one named after the container",
   },
   "preserve-fds": { type: "string", description: "not supported yet (only 0)" },
 } as const;
 
-export function refuseUnsupportedCreateFlags(args: { "no-pivot"?: boolean; "preserve-fds"?: string }): void {
-  if (args["no-pivot"]) throw new Error("--no-pivot: not supported by bunc yet");
+export function refuseUnsupportedCreateFlags(args: { "preserve-fds"?: string }): void {
   const preserve = args["preserve-fds"];
   if (preserve !== undefined && preserve !== "0")
     throw new Error("--preserve-fds: not supported by bunc yet");

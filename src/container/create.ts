@@ -32,6 +32,8 @@ export interface CreateOptions {
    * terminal itself and gets the master back.
    */
   readonly console?: number | "foreground" | undefined;
+  readonly noPivot?: boolean | undefined;
+  readonly noNewKeyring?: boolean | undefined;
 }
 
 export interface Created {
@@ -96,7 +98,17 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
   const namespaces = planNamespaces(config);
   const cgroup = planCgroup(o.id, config.linux?.cgroupsPath);
   const fifo = store.fifo(o.id);
-  const planned = planInit({ config, bundle, rootfs, cgroup, fifo, namespaces });
+  const planned = planInit({
+    config,
+    bundle,
+    rootfs,
+    cgroup,
+    fifo,
+    namespaces,
+    id: o.id,
+    noPivot: o.noPivot ?? false,
+    noNewKeyring: o.noNewKeyring ?? false,
+  });
   checkRlimits(planned.process);
 
   debug("config validated and planned");

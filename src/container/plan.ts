@@ -29,7 +29,7 @@ function capMask(names: readonly string[] | undefined, where: string): string {
 
 const limit = (n: number) => (n >= 2 ** 64 - 1 ? RLIM_INFINITY : BigInt(n).toString());
 
-export function planProcess(config: Config): ProcessPlan {
+export function planProcess(config: Config, keyring: string | null = null): ProcessPlan {
   const p = config.process;
   const caps = CAP_SETS.map((set) => capMask(p.capabilities?.[set], `process.capabilities.${set}`));
   const rlimits = (p.rlimits ?? []).map((r, i): [number, string, string] => {
@@ -56,6 +56,7 @@ export function planProcess(config: Config): ProcessPlan {
     terminal: p.terminal ?? false,
     consoleSize: p.consoleSize ? { rows: p.consoleSize.height, cols: p.consoleSize.width } : null,
     oomScoreAdj: p.oomScoreAdj ?? null,
+    keyring,
     ...planSched(config),
   };
 }
@@ -179,23 +180,22 @@ export interface PlanInputs {
   readonly cgroup: CgroupState;
   readonly fifo: string;
   readonly namespaces: NamespacePlan;
+  /** create's --no-pivot and --no-new-keyring, and the container id the keyring is named after. */
+  readonly id: string;
+  readonly noPivot: boolean;
+  readonly noNewKeyring: boolean;
 }
 
 /** Everything but how to join the cgroup, which is known once it exists. */
-export function planInit({
-  config,
-  bundle,
-  rootfs,
-  cgroup,
-  fifo,
-  namespaces,
-}: PlanInputs): Omit<InitPlan, "cgroupJoin"> {
+export function planInit(inputs: PlanInputs): Omit<InitPlan, "cgroupJoin"> {
+  const { config, bundle, rootfs, cgroup, fifo, namespaces } = inputs;
   const mounts = config.mounts ?? [];
   const steps = mounts.flatMap((m, i) => planMount(config, m, i, bundle, cgroup));
   const devBound = mounts.some((m) => withSlash(m.destination) === "/dev" && isBind(m));
   const propagation = config.linux?.rootfsPropagation;
   return {
     rootfs,
+    noPivot: inputs.noPivot,
     rootPropagation: propagation ? (PROPAGATION[propagation] ?? 0) : MS.SLAVE | MS.REC,
     readonlyRoot: config.root.readonly ?? false,
     steps,
@@ -210,7 +210,7 @@ export function planInit({
     fifo,
     newCgroupns: namespaces.newCgroupns,
     capLast: capLast(),
-    process: planProcess(config),
+    process: planProcess(config, inputs.noNewKeyring ? null : inputs.id),
   };
 }
 

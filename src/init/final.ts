@@ -54,6 +54,7 @@ export function execFinal(a: FinalArgs): string {
   const cgFds = new Int32Array(a.cgroupFds.length || 1);
   cgFds.set(a.cgroupFds);
   const cwd = cstr(p.cwd);
+  const keyring = p.keyring === null ? null : cstr(p.keyring);
   const path = cstr(a.path);
   const argv = new CStrings(p.args);
   const envp = new CStrings(p.env);
@@ -88,6 +89,7 @@ export function execFinal(a: FinalArgs): string {
     cpusInitial ? addr(cpusInitial) : 0n,
     cpusFinal ? addr(cpusFinal) : 0n,
     BigInt(MAX_CPUS / 8),
+    keyring ? addr(keyring) : 0n,
   ]);
   sys.bunc_exec_final(req);
   return errText(err);

@@ -42,10 +42,14 @@ export interface ProcessPlan {
   readonly sched: readonly string[] | null;
   readonly cpusInitial: readonly number[] | null;
   readonly cpusFinal: readonly number[] | null;
+  /** Name of the session keyring to make and join (the container id), or null for --no-new-keyring. */
+  readonly keyring: string | null;
 }
 
 export interface InitPlan {
   readonly rootfs: string;
+  /** --no-pivot: move the rootfs onto / and chroot, for roots on a ramdisk where pivot_root fails. */
+  readonly noPivot: boolean;
   /** MS_* propagation for "/" of the new mount namespace. */
   readonly rootPropagation: number;
   readonly readonlyRoot: boolean;

@@ -27,3 +27,16 @@ export function pivotRoot(rootfs: string): void {
     sys.bunc_close(newRoot);
   }
 }
+
+/** --no-pivot: the rootfs mount moved onto "/" and chrooted into, as runc does. */
+export function moveRoot(rootfs: string): void {
+  const newRoot = openDir(rootfs);
+  try {
+    check(sys.bunc_fchdir(newRoot), "chdir to the rootfs");
+    mount(rootfs, "/", "", MS.MOVE, "", "move the rootfs onto /");
+    check(sys.bunc_chroot(cstr(".")), "chroot into the rootfs");
+    check(sys.bunc_fchdir(newRoot), "chdir to the new root");
+  } finally {
+    sys.bunc_close(newRoot);
+  }
+}

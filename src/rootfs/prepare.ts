@@ -9,7 +9,7 @@ import { cstr } from "../sys/mem.ts";
 import { createDevices, setupDev } from "./dev.ts";
 import { applyStep, mount, remountReadonly } from "./mount.ts";
 import { maskPaths, readonlyPaths } from "./paths.ts";
-import { pivotRoot } from "./pivot.ts";
+import { moveRoot, pivotRoot } from "./pivot.ts";
 
 export function prepareRootfs(plan: InitPlan): void {
   mount("", "/", "", plan.rootPropagation, "", "set the propagation of /");
@@ -27,7 +27,8 @@ export function prepareRootfs(plan: InitPlan): void {
   }
   if (plan.hostname !== null) check(sys.bunc_sethostname(cstr(plan.hostname)), "sethostname");
   if (plan.domainname !== null) check(sys.bunc_setdomainname(cstr(plan.domainname)), "setdomainname");
-  pivotRoot(plan.rootfs);
+  if (plan.noPivot) moveRoot(plan.rootfs);
+  else pivotRoot(plan.rootfs);
 }
 
 export function finishRootfs(plan: InitPlan): void {

@@ -402,3 +402,43 @@ describe.skipIf(!isRoot)("linux.devices", () => {
     expect(r.stderr).toBe("bunc: linux.devices[0]: a c device needs major and minor\n");
   });
 });
+
+describe.skipIf(!isRoot)("create options", () => {
+  const keyringOf = (keys: string) => keys.split("\n").find((l) => l.includes("keyring") && l.includes(": "));
+
+  test("each container joins a session keyring named after its id; --no-new-keyring keeps the caller's", () => {
+    const unmaskKeys = (c: Config) => {
+      c.linux!.maskedPaths = c.linux!.maskedPaths!.filter((p) => p !== "/proc/keys");
+    };
+    const id = env.id("keys");
+    const own = env.bunc(["run", "--bundle", env.bundle(id, ["cat", "/proc/keys"], unmaskKeys), id]);
+    expect(own.stderr).toBe("");
+    expect(own.stdout).toMatch(new RegExp(`keyring\\s+${id}: empty`));
+
+    const other = env.id("keys");
+    const kept = env.bunc([
+      "run",
+      "--no-new-keyring",
+      "--bundle",
+      env.bundle(other, ["cat", "/proc/keys"], unmaskKeys),
+      other,
+    ]);
+    expect(kept.stderr).toBe("");
+    expect(kept.stdout).not.toContain(other);
+    expect(keyringOf(kept.stdout)).toBeDefined();
+  });
+
+  test("--no-pivot moves the rootfs onto / and chroots", () => {
+    const id = env.id("nopivot");
+    const r = env.bunc([
+      "run",
+      "--no-pivot",
+      "--bundle",
+      env.bundle(id, sh("ls /; grep ' / / ' /proc/self/mountinfo | wc -l")),
+      id,
+    ]);
+    expect(r.stderr).toBe("");
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.slice(0, -1)).toEqual(readdirSync(env.rootfs).sort());
+  });
+});

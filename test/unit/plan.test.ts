@@ -26,6 +26,7 @@ function configErrorOf(f: () => unknown): ConfigError {
 }
 
 const NO_SCHED = {
+  keyring: null,
   oomScoreAdj: null,
   personality: null,
   ioprio: null,

@@ -26,6 +26,8 @@ export default defineCommand({
       id,
       bundle: ctx.args.bundle,
       pidFile: ctx.args["pid-file"],
+      noPivot: ctx.args.pivot === false,
+      noNewKeyring: ctx.args["new-keyring"] === false,
       console: socket ? connectConsoleSocket(socket) : ctx.args.detach ? undefined : "foreground",
     });
     try {
