@@ -4,6 +4,7 @@
 #include "bunc.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
@@ -204,3 +205,11 @@ long bunc_fs_magic(int fd)
 }
 
 int bunc_unlinkat(int dirfd, const char *name, int flags) { RET(unlinkat(dirfd, name, flags)); }
+
+/* mount_setattr(2) on path (relative to dirfd), recursively when asked. */
+int bunc_mount_setattr(int dirfd, const char *path, int recursive, uint64_t set, uint64_t clr, uint64_t propagation)
+{
+	struct mount_attr attr = {.attr_set = set, .attr_clr = clr, .propagation = propagation};
+	unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+	RET(syscall(SYS_mount_setattr, dirfd, path, flags, &attr, sizeof attr));
+}

@@ -76,7 +76,13 @@ function planMount(config: Config, m: Mount, i: number, bundle: string, cgroup: 
   } catch (e) {
     throw new ConfigError("", (e as Error).message);
   }
-  const propagate = opts.propagation.map((flags): RootfsStep => ({ op: "remount", target, flags }));
+  const { set, clr } = opts.recursiveAttrs;
+  const propagate: RootfsStep[] = [
+    ...(set || clr ? [{ op: "setattr", target, set, clr } as const] : []),
+    ...opts.propagation.map((flags): RootfsStep => ({ op: "remount", target, flags })),
+  ];
+  if (opts.copyUp && m.type !== "tmpfs")
+    throw new ConfigError(`${where}.options`, "tmpcopyup applies to tmpfs mounts only");
   if (m.type === "cgroup") return [...planCgroupMount(target, opts.flags, cgroup), ...propagate];
   if (isBind(m)) {
     if (!m.source) throw new ConfigError(`${where}.source`, "a bind mount needs a source");
@@ -112,6 +118,7 @@ function planMount(config: Config, m: Mount, i: number, bundle: string, cgroup: 
       flags: opts.flags,
       data: withMountLabel(config, m.type, opts.data),
       file: false,
+      copyUp: opts.copyUp,
     },
     ...propagate,
   ];
@@ -197,6 +204,7 @@ export function planInit(inputs: PlanInputs): Omit<InitPlan, "cgroupJoin"> {
     rootfs,
     noPivot: inputs.noPivot,
     rootPropagation: propagation ? (PROPAGATION[propagation] ?? 0) : MS.SLAVE | MS.REC,
+    configuredPropagation: propagation ? (PROPAGATION[propagation] ?? 0) : null,
     readonlyRoot: config.root.readonly ?? false,
     steps,
     setupDev: !devBound,

@@ -12,7 +12,11 @@ export type RootfsStep =
       readonly data: string;
       /** Create the target as a file rather than a directory (bind of a file). */
       readonly file: boolean;
+      /** tmpcopyup: copy what the covered directory held into the new tmpfs. */
+      readonly copyUp?: boolean;
     }
+  /** mount_setattr(AT_RECURSIVE) of MOUNT_ATTR_* on the mount at target and all below it. */
+  | { readonly op: "setattr"; readonly target: string; readonly set: number; readonly clr: number }
   /** Change flags of the mount at target (bind remount, propagation). */
   | { readonly op: "remount"; readonly target: string; readonly flags: number }
   | { readonly op: "symlink"; readonly target: string; readonly path: string };
@@ -50,8 +54,10 @@ export interface InitPlan {
   readonly rootfs: string;
   /** --no-pivot: move the rootfs onto / and chroot, for roots on a ramdisk where pivot_root fails. */
   readonly noPivot: boolean;
-  /** MS_* propagation for "/" of the new mount namespace. */
+  /** MS_* propagation for "/" of the new mount namespace (rslave unless the config says). */
   readonly rootPropagation: number;
+  /** linux.rootfsPropagation, applied again to the new "/" after pivot_root. */
+  readonly configuredPropagation: number | null;
   readonly readonlyRoot: boolean;
   readonly steps: readonly RootfsStep[];
   /** Create the default /dev nodes and links (no bind mount of /dev). */

@@ -1,10 +1,12 @@
 // Carrying out the planned mounts, remounts and symlinks inside the root.
+import { fstatSync } from "node:fs";
 import { posix } from "node:path";
 import type { RootfsStep } from "../init/plan.ts";
 import { MS } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
+import { copyTree } from "./copyup.ts";
 import { ensureInRoot, fdPath } from "./inroot.ts";
 
 const EEXIST = 17;
@@ -23,6 +25,12 @@ export function mount(
 function withTarget(rootFd: number, target: string, kind: "dir" | "file", act: (path: string) => void): void {
   const fd = ensureInRoot(rootFd, target, kind);
   try {
+    // A mount over the root itself (say /proc -> / in the image) would
+    // become the container's root after pivot_root.
+    const [root, at] = [fstatSync(rootFd), fstatSync(fd)];
+    if (target !== "/" && root.dev === at.dev && root.ino === at.ino) {
+      throw new Error(`${target} resolves to the root of the container; refusing to mount over it`);
+    }
     act(fdPath(fd));
   } finally {
     sys.bunc_close(fd);
@@ -32,20 +40,24 @@ function withTarget(rootFd: number, target: string, kind: "dir" | "file", act: (
 export function applyStep(rootFd: number, step: RootfsStep): void {
   switch (step.op) {
     case "mount":
-      withTarget(rootFd, step.target, step.file ? "file" : "dir", (at) =>
-        mount(
-          step.source,
-          at,
-          step.fstype,
-          step.flags,
-          step.data,
-          `mount ${step.fstype || "bind"} on ${step.target}`,
-        ),
-      );
+      withTarget(rootFd, step.target, step.file ? "file" : "dir", (covered) => {
+        const what = `mount ${step.fstype || "bind"} on ${step.target}`;
+        mount(step.source, covered, step.fstype, step.flags, step.data, what);
+        // The fd still reaches the directory the new mount covers.
+        if (step.copyUp) withTarget(rootFd, step.target, "dir", (fresh) => copyTree(covered, fresh));
+      });
       return;
     case "remount":
       withTarget(rootFd, step.target, "dir", (at) =>
         mount("", at, "", step.flags, "", `remount ${step.target}`),
+      );
+      return;
+    case "setattr":
+      withTarget(rootFd, step.target, "dir", (at) =>
+        check(
+          sys.bunc_mount_setattr(-100, cstr(at), 1, step.set, step.clr, 0),
+          `set attributes of ${step.target} and below`,
+        ),
       );
       return;
     case "symlink":

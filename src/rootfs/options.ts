@@ -44,30 +44,56 @@ export const PROPAGATION: Readonly<Record<string, number>> = {
   runbindable: MS.UNBINDABLE | MS.REC,
 };
 
-// Options of config.md that need the new mount API or id-mapping: refused
-// by name rather than passed to the kernel as data.
+// mount_setattr(2) attributes (linux/mount.h).
+export const MOUNT_ATTR = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  ATIME: 0x70,
+  RELATIME: 0x0,
+  NOATIME: 0x10,
+  STRICTATIME: 0x20,
+  NODIRATIME: 0x80,
+  NOSYMFOLLOW: 0x200000,
+} as const;
+
+const A = MOUNT_ATTR;
+
+// The recursive options of config.md: applied to the mount and every
+// mount below it with mount_setattr(AT_RECURSIVE).
+const RECURSIVE: Readonly<Record<string, { set: number; clr: number }>> = {
+  rro: { set: A.RDONLY, clr: 0 },
+  rrw: { set: 0, clr: A.RDONLY },
+  rnosuid: { set: A.NOSUID, clr: 0 },
+  rsuid: { set: 0, clr: A.NOSUID },
+  rnodev: { set: A.NODEV, clr: 0 },
+  rdev: { set: 0, clr: A.NODEV },
+  rnoexec: { set: A.NOEXEC, clr: 0 },
+  rexec: { set: 0, clr: A.NOEXEC },
+  rnodiratime: { set: A.NODIRATIME, clr: 0 },
+  rdiratime: { set: 0, clr: A.NODIRATIME },
+  rnosymfollow: { set: A.NOSYMFOLLOW, clr: 0 },
+  rsymfollow: { set: 0, clr: A.NOSYMFOLLOW },
+  rnoatime: { set: A.NOATIME, clr: A.ATIME },
+  rstrictatime: { set: A.STRICTATIME, clr: A.ATIME },
+  rnorelatime: { set: A.STRICTATIME, clr: A.ATIME },
+  rrelatime: { set: A.RELATIME, clr: A.ATIME },
+  ratime: { set: A.RELATIME, clr: A.ATIME },
+  rnostrictatime: { set: A.RELATIME, clr: A.ATIME },
+};
+
+// Options of config.md that need id-mapping or are not mount attributes:
+// refused by name rather than passed to the kernel as data.
 const NOT_YET = new Set([
-  "tmpcopyup",
   "idmap",
   "ridmap",
   "copy-symlink",
   "src-nofollow",
   "dest-nofollow",
-  ...["ro", "rw", "suid", "nosuid", "dev", "nodev", "exec", "noexec", "sync", "async", "dirsync"].map(
-    (o) => `r${o}`,
-  ),
-  ...[
-    "atime",
-    "noatime",
-    "diratime",
-    "nodiratime",
-    "relatime",
-    "norelatime",
-    "strictatime",
-    "nostrictatime",
-  ].map((o) => `r${o}`),
-  "rsymfollow",
-  "rnosymfollow",
+  "rsync",
+  "rasync",
+  "rdirsync",
 ]);
 
 export interface ParsedOptions {
@@ -77,6 +103,10 @@ export interface ParsedOptions {
   readonly bind: boolean;
   readonly recursive: boolean;
   readonly propagation: readonly number[];
+  /** MOUNT_ATTR_* to set and clear recursively (the r* options); both 0 when none. */
+  readonly recursiveAttrs: { readonly set: number; readonly clr: number };
+  /** tmpcopyup: a tmpfs starts with a copy of what the directory it covers held. */
+  readonly copyUp: boolean;
   readonly data: string;
 }
 
@@ -87,6 +117,8 @@ export function parseOptions(options: readonly string[], where: string): ParsedO
   let recursive = false;
   const propagation: number[] = [];
   const data: string[] = [];
+  const recursiveAttrs = { set: 0, clr: 0 };
+  let copyUp = false;
   for (const o of options) {
     const f = FLAGS[o];
     if (f) {
@@ -106,11 +138,17 @@ export function parseOptions(options: readonly string[], where: string): ParsedO
       recursive ||= o === "rbind";
     } else if (PROPAGATION[o] !== undefined) {
       propagation.push(PROPAGATION[o]);
+    } else if (RECURSIVE[o]) {
+      const r = RECURSIVE[o];
+      recursiveAttrs.set = (recursiveAttrs.set & ~r.clr & ~r.set) | r.set;
+      recursiveAttrs.clr = (recursiveAttrs.clr & ~r.set) | r.clr;
+    } else if (o === "tmpcopyup") {
+      copyUp = true;
     } else if (NOT_YET.has(o)) {
       throw new Error(`${where}: mount option "${o}" is not supported by bunc yet`);
     } else if (o !== "defaults" && o !== "remount" && o !== "") {
       data.push(o);
     }
   }
-  return { flags, cleared, bind, recursive, propagation, data: data.join(",") };
+  return { flags, cleared, bind, recursive, propagation, recursiveAttrs, copyUp, data: data.join(",") };
 }

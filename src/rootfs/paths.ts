@@ -17,7 +17,8 @@ function openOptional(path: string): number | null {
 
 function sysOpen(path: string): number {
   try {
-    return openInRoot(rootFd(), path, O.PATH | O.NOFOLLOW);
+    // Symlinks are followed, inside the root only: the target is what gets masked.
+    return openInRoot(rootFd(), path, O.PATH);
   } catch (e) {
     const errno = (e as { errno?: number }).errno;
     if (errno === ENOENT) return -ENOENT;
@@ -73,7 +74,7 @@ export function readonlyPaths(paths: readonly string[]): void {
     } finally {
       sys.bunc_close(fd);
     }
-    const again = openInRoot(rootFd(), path, O.PATH | O.NOFOLLOW);
+    const again = openInRoot(rootFd(), path, O.PATH);
     try {
       remountReadonly(fdPath(again));
     } finally {

@@ -1,6 +1,8 @@
 // The root filesystem in the order runc builds it: propagation, the rootfs
 // bind, the config's mounts, /dev, hostname, pivot_root; then, from inside,
 // read-only and masked paths and a read-only root.
+import { readFileSync } from "node:fs";
+import { posix } from "node:path";
 import type { InitPlan } from "../init/plan.ts";
 import { MS, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
@@ -13,6 +15,12 @@ import { moveRoot, pivotRoot } from "./pivot.ts";
 
 export function prepareRootfs(plan: InitPlan): void {
   mount("", "/", "", plan.rootPropagation, "", "set the propagation of /");
+  // pivot_root refuses a shared parent, and a shared parent would carry the
+  // rootfs bind back to the host.
+  if (plan.rootPropagation & MS.SHARED) {
+    const parent = mountPointOf(posix.dirname(plan.rootfs));
+    mount("", parent, "", MS.PRIVATE, "", `make ${parent} private`);
+  }
   mount(plan.rootfs, plan.rootfs, "", MS.BIND | MS.REC, "", `bind ${plan.rootfs}`);
   const rootFd = check(
     sys.bunc_openat2(-100, cstr(plan.rootfs), O.PATH | O.DIRECTORY | O.CLOEXEC, 0, 0),
@@ -29,6 +37,26 @@ export function prepareRootfs(plan: InitPlan): void {
   if (plan.domainname !== null) check(sys.bunc_setdomainname(cstr(plan.domainname)), "setdomainname");
   if (plan.noPivot) moveRoot(plan.rootfs);
   else pivotRoot(plan.rootfs);
+  // Propagation applies to the current "/", so it is set again on the new one.
+  if (plan.configuredPropagation !== null) {
+    mount("", "/", "", plan.configuredPropagation, "", "set linux.rootfsPropagation on /");
+  }
+}
+
+/** The mount point (in this mount namespace) that holds path. */
+function mountPointOf(path: string): string {
+  let best = "/";
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const point = line.split(" ")[4]?.replace(/\\040/g, " ");
+    if (
+      point &&
+      (path === point || path.startsWith(point === "/" ? "/" : `${point}/`)) &&
+      point.length > best.length
+    ) {
+      best = point;
+    }
+  }
+  return best;
 }
 
 export function finishRootfs(plan: InitPlan): void {

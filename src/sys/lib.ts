@@ -46,6 +46,7 @@ const symbols = {
   bunc_bpf: { args: [i32, ptr, u32], returns: i32 },
   bunc_getrlimit: { args: [i32, ptr], returns: i32 },
   bunc_unlinkat: { args: [i32, ptr, i32], returns: i32 },
+  bunc_mount_setattr: { args: [i32, ptr, i32, u64, u64, u64], returns: i32 },
   bunc_fs_magic: { args: [i32], returns: FFIType.i64_fast },
   bunc_strerror: { args: [i32], returns: cstring },
 } as const;

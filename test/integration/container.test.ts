@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -440,5 +441,78 @@ describe.skipIf(!isRoot)("create options", () => {
     expect(r.stderr).toBe("");
     const lines = r.stdout.trim().split("\n");
     expect(lines.slice(0, -1)).toEqual(readdirSync(env.rootfs).sort());
+  });
+});
+
+describe.skipIf(!isRoot)("mount extensions", () => {
+  test("recursive attributes reach the mounts below a bind (rro, rnosuid, rnoexec)", () => {
+    const host = join(env.dir, "rbind-src");
+    mkdirSync(join(host, "sub"), { recursive: true });
+    expect(
+      Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", join(host, "sub")]).exitCode,
+    ).toBe(0);
+    try {
+      const r = runIn(
+        env,
+        sh("touch /mnt/r/sub/x 2>&1 | grep -c Read-only; cat /proc/self/mountinfo"),
+        (c) => {
+          c.mounts!.push({
+            destination: "/mnt/r",
+            type: "bind",
+            source: host,
+            options: ["rbind", "rro", "rnosuid", "rnoexec"],
+          });
+        },
+      );
+      expect(r.stderr).toBe("");
+      expect(r.stdout.split("\n")[0]).toBe("1");
+      for (const point of ["/mnt/r", "/mnt/r/sub"]) {
+        expect(mountOf(r.stdout, point).opts).toEqual(expect.arrayContaining(["ro", "nosuid", "noexec"]));
+      }
+    } finally {
+      Bun.spawnSync(["umount", join(host, "sub")]);
+    }
+  });
+
+  test("tmpcopyup: a tmpfs over a directory starts with its contents, owners and modes", () => {
+    const r = runIn(
+      env,
+      sh("stat -c '%a %u:%g' /etc /etc/passwd; head -1 /etc/passwd; echo changed > /etc/new && cat /etc/new"),
+      (c) => {
+        c.mounts!.push({
+          destination: "/etc",
+          type: "tmpfs",
+          source: "tmpfs",
+          options: ["tmpcopyup", "size=1m"],
+        });
+      },
+    );
+    expect(r.stderr).toBe("");
+    const etc = statSync(join(env.rootfs, "etc"));
+    const passwd = statSync(join(env.rootfs, "etc/passwd"));
+    expect(r.stdout).toBe(
+      `${(etc.mode & 0o7777).toString(8)} 0:0\n${(passwd.mode & 0o7777).toString(8)} 0:0\nroot:x:0:0:root:/root:/bin/sh\nchanged\n`,
+    );
+    // The image itself is untouched.
+    expect(existsSync(join(env.rootfs, "etc/new"))).toBe(false);
+  });
+
+  test("tmpcopyup on anything but tmpfs is refused by name", () => {
+    const r = runIn(env, ["true"], (c) => {
+      c.mounts!.push({ destination: "/mnt", type: "bind", source: env.dir, options: ["bind", "tmpcopyup"] });
+    });
+    expect(r.stderr).toBe(`bunc: mounts[${7}].options: tmpcopyup applies to tmpfs mounts only\n`);
+  });
+
+  test("linux.rootfsPropagation: rshared makes the container's / a shared mount, rprivate a private one", () => {
+    const rootLine = (propagation: "rshared" | "rprivate") => {
+      const r = runIn(env, ["cat", "/proc/self/mountinfo"], (c) => {
+        c.linux!.rootfsPropagation = propagation;
+      });
+      expect(r.stderr).toBe("");
+      return r.stdout.split("\n").find((l) => l.split(" ")[4] === "/") ?? "";
+    };
+    expect(rootLine("rshared")).toMatch(/ shared:\d+ /);
+    expect(rootLine("rprivate")).not.toMatch(/shared:|master:/);
   });
 });

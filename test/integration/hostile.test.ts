@@ -37,6 +37,8 @@ interface Ground {
   readonly rootfs: string;
   /** The sentinel on the host: a directory with a file and a subdirectory. */
   readonly host: string;
+  /** A sentinel file on the host, outside the sentinel directory. */
+  readonly hostFile: string;
 }
 
 let grounds = 0;
@@ -44,11 +46,13 @@ function ground(): Ground {
   const dir = join(env.dir, `hostile-${++grounds}`);
   const rootfs = join(dir, "rootfs");
   const host = join(dir, "host");
+  const hostFile = join(dir, "host-file");
   cpSync(env.rootfs, rootfs, { recursive: true, verbatimSymlinks: true });
   mkdirSync(join(host, "sub"), { recursive: true });
   writeFileSync(join(host, "file"), "host file\n");
   writeFileSync(join(host, "sub", "file"), "host sub file\n");
-  return { dir, rootfs, host };
+  writeFileSync(hostFile, "host file\n");
+  return { dir, rootfs, host, hostFile };
 }
 
 /** A relative link target that climbs out of any rootfs on the host, then descends to `hostPath`. */
@@ -93,12 +97,18 @@ function hostMounts(): string[] {
 
 /** The container's mounts as it sees them: [mount point, fstype]. */
 function containerMounts(pid: number): [string, string][] {
+  return containerMountOptions(pid).map(([at, type]) => [at, type]);
+}
+
+/** The container's mounts as it sees them: [mount point, fstype, mount options]. */
+function containerMountOptions(pid: number): [string, string, string[]][] {
   return readFileSync(`/proc/${pid}/mountinfo`, "utf8")
     .split("\n")
     .filter((l) => l.includes(" - "))
     .map((l) => {
       const [pre = "", post = ""] = l.split(" - ");
-      return [pre.split(" ")[4] ?? "", post.split(" ")[0] ?? ""];
+      const f = pre.split(" ");
+      return [f[4] ?? "", post.split(" ")[0] ?? "", (f[5] ?? "").split(",")];
     });
 }
 
@@ -108,8 +118,13 @@ function hostView(g: Ground, bundle: string): Record<string, string[]> {
     ground: tree(g.dir, [g.rootfs]),
     bundle: tree(bundle),
     mounts: hostMounts(),
-    slash: tree("/", readdirSync("/").map((e) => `/${e}`)),
-    slashEntries: readdirSync("/").sort(),
+    slash: [
+      ...tree(
+        "/",
+        readdirSync("/").map((e) => `/${e}`),
+      ),
+      ...readdirSync("/").sort(),
+    ],
     mountsOfEnv: hostMounts().filter((m) => m.includes(env.dir)),
   };
 }
@@ -142,8 +157,7 @@ function hostile(
       expect(hostView(g, bundle)).toEqual(before);
     }
   } finally {
-    const d = env.bunc(["delete", "--force", id]);
-    if (existsSync(join(env.root, id))) throw new Error(`delete ${id} failed: ${d.stderr}`);
+    env.bunc(["delete", "--force", id]);
   }
   expect(hostView(g, bundle)).toEqual(before);
   expect(env.leftovers()).toEqual([]);
@@ -152,7 +166,6 @@ function hostile(
 
 /** Either a refusal, one line and exit 1, or a created container: says which. */
 function created(r: Result): boolean {
-  console.error("OUTCOME", r.code, JSON.stringify(r.stderr));
   if (r.code === 0) {
     expect(r.stderr).toBe("");
     return true;
@@ -184,7 +197,7 @@ describe.skipIf(!isRoot)("a /proc that is a symlink out of the rootfs", () => {
     ["to a host directory by absolute path that also exists in the rootfs", (g) => g.host, true],
     ["to the host's /", () => "/", false],
     ["to the host's /proc through ..", () => climb("/proc"), false],
-    ["to a host directory through ..", (g) => climb(g.host), true],
+    ["to a host directory through .. that also exists in the rootfs", (g) => climb(g.host), true],
   ];
   test.each(cases)("%s: proc is mounted in the rootfs or not at all", (_, link, inRoot) => {
     const g = ground();
@@ -192,15 +205,24 @@ describe.skipIf(!isRoot)("a /proc that is a symlink out of the rootfs", () => {
     const target = link(g);
     symlinkSync(target, join(g.rootfs, "proc"));
     if (inRoot) mirror(g, g.host);
-    const r = hostile(g, () => {}, (pid) => {
-      const procs = containerMounts(pid).filter(([, type]) => type === "proc");
-      expect(procs.length).toBeGreaterThan(0);
-      // Taken in the root, the link leads to the rootfs's copy of the host path.
-      if (inRoot) {
-        expect(procs.map(([at]) => at)).toContain(g.host);
-        expect(existsSync(`/proc/${pid}/root${g.host}/1/status`)).toBe(true);
-      }
-    });
+    const r = hostile(
+      g,
+      () => {},
+      (pid) => {
+        const procs = containerMounts(pid).filter(([, type]) => type === "proc");
+        expect(procs.length).toBeGreaterThan(0);
+        // Taken in the root, the link leads to the rootfs's copy of the host path.
+        if (inRoot) {
+          expect(procs.map(([at]) => at)).toContain(g.host);
+          expect(existsSync(`/proc/${pid}/root${g.host}/1/status`)).toBe(true);
+          // Reached through the link, the proc mount is still masked and read-only where asked.
+          const sys = containerMountOptions(pid).findLast(([at]) => at === `${g.host}/sys`);
+          expect(sys?.[2]).toContain("ro");
+          const keys = statSync(`/proc/${pid}/root${g.host}/keys`);
+          expect(keys.isCharacterDevice() && keys.rdev === 259).toBe(true);
+        }
+      },
+    );
     if (inRoot) expect(created(r)).toBe(true);
     else created(r);
     expect(readdirSync(g.host).sort()).toEqual(["file", "sub"]);
@@ -212,9 +234,19 @@ describe.skipIf(!isRoot)("a /dev that is a symlink out of the rootfs", () => {
     ["/dev a tmpfs, link by absolute path", () => {}, (g) => g.host, false],
     ["/dev a tmpfs, link by absolute path that also exists in the rootfs", () => {}, (g) => g.host, true],
     ["/dev the rootfs's own, link by absolute path", withoutDevTmpfs, (g) => g.host, false],
-    ["/dev the rootfs's own, link by absolute path that exists in the rootfs", withoutDevTmpfs, (g) => g.host, true],
+    [
+      "/dev the rootfs's own, link by absolute path that exists in the rootfs",
+      withoutDevTmpfs,
+      (g) => g.host,
+      true,
+    ],
     ["/dev the rootfs's own, link through ..", withoutDevTmpfs, (g) => climb(g.host), false],
-    ["/dev the rootfs's own, link through .. that exists in the rootfs", withoutDevTmpfs, (g) => climb(g.host), true],
+    [
+      "/dev the rootfs's own, link through .. that exists in the rootfs",
+      withoutDevTmpfs,
+      (g) => climb(g.host),
+      true,
+    ],
   ];
   test.each(cases)("%s: no node or link is made in the host directory", (_, edit, link, inRoot) => {
     const g = ground();
@@ -293,17 +325,25 @@ describe.skipIf(!isRoot)("a bind mount whose destination is a symlink climbing o
   test.each(cases)("%s: the bind lands in the rootfs", (_, inRoot) => {
     const g = ground();
     symlinkSync(climb(g.host), join(g.rootfs, "escape"));
-    symlinkSync(climb(join(g.host, "file")), join(g.rootfs, "escape-file"));
+    symlinkSync(climb(g.hostFile), join(g.rootfs, "escape-file"));
     const source = join(g.dir, "source");
     mkdirSync(source);
     writeFileSync(join(source, "from-source"), "bound\n");
-    const inside = inRoot ? mirror(g, g.host, { file: "rootfs file\n" }) : "";
+    if (inRoot) {
+      mirror(g, g.host, { file: "rootfs file\n" });
+      writeFileSync(join(g.rootfs, g.hostFile), "rootfs file\n");
+    }
     const r = hostile(
       g,
       (c) => {
         c.mounts!.push(
           { destination: "/escape", type: "bind", source, options: ["rbind", "ro"] },
-          { destination: "/escape-file", type: "bind", source: join(source, "from-source"), options: ["bind"] },
+          {
+            destination: "/escape-file",
+            type: "bind",
+            source: join(source, "from-source"),
+            options: ["bind"],
+          },
         );
       },
       (pid) => {
@@ -311,13 +351,20 @@ describe.skipIf(!isRoot)("a bind mount whose destination is a symlink climbing o
         expect(at).toContain(g.host);
         expect(readdirSync(`/proc/${pid}/root${g.host}`)).toEqual(["from-source"]);
         expect(readFileSync(`/proc/${pid}/root${g.host}/from-source`, "utf8")).toBe("bound\n");
+        expect(at).toContain(g.hostFile);
+        expect(readFileSync(`/proc/${pid}/root${g.hostFile}`, "utf8")).toBe("bound\n");
       },
     );
     if (inRoot) expect(created(r)).toBe(true);
     else created(r);
     expect(readdirSync(g.host).sort()).toEqual(["file", "sub"]);
     expect(readFileSync(join(g.host, "file"), "utf8")).toBe("host file\n");
-    if (inRoot) expect(readFileSync(join(inside, "file"), "utf8")).toBe("rootfs file\n");
+    expect(readFileSync(g.hostFile, "utf8")).toBe("host file\n");
+    // Under the binds, the rootfs's own copies are as they were.
+    if (inRoot) {
+      expect(readFileSync(join(g.rootfs, g.host, "file"), "utf8")).toBe("rootfs file\n");
+      expect(readFileSync(join(g.rootfs, g.hostFile), "utf8")).toBe("rootfs file\n");
+    }
     expectWritable(g);
   });
 });
@@ -373,7 +420,13 @@ describe.skipIf(!isRoot)("maskedPaths and readonlyPaths that are symlinks out of
       mirror(g, join(g.host, "sub"), { file: "rootfs sub file\n" });
     }
     const r = hostile(g, (c) => {
-      c.linux!.maskedPaths = [...c.linux!.maskedPaths!, "/masked-dir", "/masked-file", "/via/sub", "/via/file"];
+      c.linux!.maskedPaths = [
+        ...c.linux!.maskedPaths!,
+        "/masked-dir",
+        "/masked-file",
+        "/via/sub",
+        "/via/file",
+      ];
       c.linux!.readonlyPaths = [...c.linux!.readonlyPaths!, "/readonly-dir", "/readonly-file", "/via/sub"];
     });
     created(r);
@@ -383,7 +436,51 @@ describe.skipIf(!isRoot)("maskedPaths and readonlyPaths that are symlinks out of
   });
 });
 
+// Not the host, but the same resolution: a path the config masks or makes
+// read-only must be so in the container, whatever the image made of it.
+describe.skipIf(!isRoot)("maskedPaths and readonlyPaths that are symlinks inside the rootfs", () => {
+  test("what the links name is masked or read-only in the container, or the image is refused", () => {
+    const g = ground();
+    const data = join(g.rootfs, "data");
+    mkdirSync(join(data, "secret-dir"), { recursive: true });
+    mkdirSync(join(data, "ro-dir"));
+    writeFileSync(join(data, "secret"), "secret\n");
+    writeFileSync(join(data, "secret-dir/file"), "secret\n");
+    writeFileSync(join(data, "ro-file"), "kept\n");
+    symlinkSync("/data/secret", join(g.rootfs, "masked-file"));
+    symlinkSync("../../data/secret-dir", join(g.rootfs, "masked-dir"));
+    symlinkSync("/data/ro-dir", join(g.rootfs, "readonly-dir"));
+    symlinkSync("../../data/ro-file", join(g.rootfs, "readonly-file"));
+    const before = tree(data);
+    const r = runHostile(
+      g,
+      [
+        "cat /masked-file 2>/dev/null",
+        "ls /masked-dir/ 2>/dev/null",
+        "cat /masked-dir/file 2>/dev/null",
+        "touch /readonly-dir/new 2>/dev/null && echo readonly-dir-written",
+        "echo more >> /readonly-file 2>/dev/null && echo readonly-file-written",
+        "echo done",
+      ].join("; "),
+      (c) => {
+        c.linux!.maskedPaths = ["/masked-file", "/masked-dir"];
+        c.linux!.readonlyPaths = ["/readonly-dir", "/readonly-file"];
+      },
+    );
+    if (r.code === 0) expect(r.stdout).toBe("done\n");
+    else {
+      expect(r.stderr).toMatch(/^bunc: [^\n]+\n$/);
+      expect(r.code).toBe(1);
+    }
+    expect(tree(data)).toEqual(before);
+  });
+});
+
 describe.skipIf(!isRoot)("a process.cwd through a symlink out of the rootfs", () => {
+  const inWork = (c: Config) => {
+    c.process.cwd = "/work";
+  };
+
   test.each([
     ["by absolute path", "/etc"],
     ["through ..", climb("/etc")],
@@ -391,7 +488,7 @@ describe.skipIf(!isRoot)("a process.cwd through a symlink out of the rootfs", ()
     const g = ground();
     writeFileSync(join(g.rootfs, "etc/in-rootfs"), "");
     symlinkSync(link, join(g.rootfs, "work"));
-    const r = runHostile(g, "/work");
+    const r = runHostile(g, "pwd -P && ls", inWork);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const [pwd, ...listing] = r.stdout.trim().split("\n");
@@ -405,7 +502,7 @@ describe.skipIf(!isRoot)("a process.cwd through a symlink out of the rootfs", ()
     const g = ground();
     mirror(g, g.host, { "in-rootfs": "" });
     symlinkSync(g.host, join(g.rootfs, "work"));
-    const r = runHostile(g, "/work");
+    const r = runHostile(g, "pwd -P && ls", inWork);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe(`${g.host}\nin-rootfs\n`);
   });
@@ -413,19 +510,19 @@ describe.skipIf(!isRoot)("a process.cwd through a symlink out of the rootfs", ()
   test("to a host directory missing from the rootfs: the process never runs in the host directory", () => {
     const g = ground();
     symlinkSync(g.host, join(g.rootfs, "work"));
-    const r = runHostile(g, "/work");
+    const r = runHostile(g, "pwd -P && ls", inWork);
     expect(r.stdout).toBe("");
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/^bunc[^\n]*: [^\n]*cwd[^\n]*\n$/);
   });
 });
 
-/** Runs `pwd -P; ls` in cwd from the test's hostile image, checking the host as `hostile` does. */
-function runHostile(g: Ground, cwd: string): Result {
-  const id = env.id("cwd");
-  const bundle = env.bundle(id, ["sh", "-c", "pwd -P && ls"], (c) => {
+/** Runs a script in the foreground from the test's hostile image, checking the host as `hostile` does. */
+function runHostile(g: Ground, script: string, edit: (c: Config) => void = () => {}): Result {
+  const id = env.id("run");
+  const bundle = env.bundle(id, ["sh", "-c", script], (c) => {
     c.root = { path: g.rootfs, readonly: false };
-    c.process.cwd = cwd;
+    edit(c);
   });
   const before = hostView(g, bundle);
   let r: Result;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { PROPAGATION, parseOptions } from "../../src/rootfs/options.ts";
+import { MOUNT_ATTR, PROPAGATION, parseOptions } from "../../src/rootfs/options.ts";
 import { MS } from "../../src/sys/constants.ts";
 
 const parse = (...options: string[]) => parseOptions(options, "mounts[0].options");
@@ -30,6 +30,8 @@ describe("parseOptions flags", () => {
       bind: false,
       recursive: false,
       propagation: [],
+      recursiveAttrs: { set: 0, clr: 0 },
+      copyUp: false,
       data: "",
     });
   });
@@ -102,6 +104,8 @@ describe("parseOptions flags", () => {
       bind: false,
       recursive: false,
       propagation: [],
+      recursiveAttrs: { set: 0, clr: 0 },
+      copyUp: false,
       data: "",
     });
   });
@@ -171,23 +175,32 @@ describe("parseOptions data", () => {
 });
 
 describe("parseOptions refusals", () => {
+  test.each(["idmap", "ridmap", "copy-symlink", "src-nofollow", "dest-nofollow"])(
+    "%s is refused by name",
+    (option) => {
+      expect(() => parseOptions(["nosuid", option], "mounts[3].options")).toThrow(
+        `mounts[3].options: mount option "${option}" is not supported by bunc yet`,
+      );
+    },
+  );
+});
+
+describe("parseOptions recursive attributes and tmpcopyup", () => {
+  const A = MOUNT_ATTR;
   test.each([
-    "tmpcopyup",
-    "rro",
-    "rrw",
-    "rnosuid",
-    "rnoexec",
-    "rnoatime",
-    "rrelatime",
-    "rnosymfollow",
-    "idmap",
-    "ridmap",
-    "copy-symlink",
-    "src-nofollow",
-    "dest-nofollow",
-  ])("%s is refused by name", (option) => {
-    expect(() => parseOptions(["nosuid", option], "mounts[3].options")).toThrow(
-      `mounts[3].options: mount option "${option}" is not supported by bunc yet`,
-    );
+    [["rro"], A.RDONLY, 0],
+    [["rro", "rrw"], 0, A.RDONLY],
+    [["rrw", "rro"], A.RDONLY, 0],
+    [["rnosuid", "rnodev", "rnoexec"], A.NOSUID | A.NODEV | A.NOEXEC, 0],
+    [["rnoatime"], A.NOATIME, A.ATIME],
+    [["rnoatime", "rrelatime"], A.RELATIME, A.ATIME],
+    [["rstrictatime", "rnosymfollow"], A.STRICTATIME | A.NOSYMFOLLOW, A.ATIME],
+    [["rsuid", "rexec", "rdiratime"], 0, A.NOSUID | A.NOEXEC | A.NODIRATIME],
+  ] as [string[], number, number][])("%p", (opts, set, clr) => {
+    expect(parseOptions(opts, "x").recursiveAttrs).toEqual({ set, clr });
+  });
+
+  test("tmpcopyup", () => {
+    expect(parseOptions(["tmpcopyup", "mode=755"], "x")).toMatchObject({ copyUp: true, data: "mode=755" });
   });
 });
