@@ -99,8 +99,8 @@ describe.skipIf(!isRoot)("config validation", () => {
 
   test("a mount option that is not supported yet", () =>
     expectRefused((c) => {
-      c.mounts!.push({ destination: "/x", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup"] });
-    }, 'mounts[7].options: mount option "tmpcopyup" is not supported by bunc yet'));
+      c.mounts!.push({ destination: "/x", type: "tmpfs", source: "tmpfs", options: ["idmap"] });
+    }, 'mounts[7].options: mount option "idmap" is not supported by bunc yet'));
 
   test("invalid JSON", () =>
     expectRefused(
