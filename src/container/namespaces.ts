@@ -17,6 +17,16 @@ const FLAG: Record<NamespaceType, number> = {
   time: CLONE.NEWTIME,
 };
 
+/** The namespace types bunc can create or join. */
+export const SUPPORTED_NAMESPACES: readonly NamespaceType[] = [
+  "cgroup",
+  "ipc",
+  "mount",
+  "network",
+  "pid",
+  "uts",
+];
+
 export interface NamespacePlan {
   /** New namespaces made by clone; cgroup is left out: the init unshares it after joining its cgroup. */
   readonly cloneFlags: number;
@@ -34,7 +44,7 @@ export function planNamespaces(config: Config): NamespacePlan {
     const where = `linux.namespaces[${i}]`;
     if (seen.has(ns.type)) throw new ConfigError(`${where}.type`, `namespace ${ns.type} is listed twice`);
     seen.add(ns.type);
-    if (ns.type === "user" || ns.type === "time") {
+    if (!SUPPORTED_NAMESPACES.includes(ns.type)) {
       throw new ConfigError(`${where}.type`, `${ns.type} namespaces are not supported by bunc yet`);
     }
     if (ns.path) wanted.push({ path: ns.path, type: FLAG[ns.type], name: ns.type, where: `${where}.path` });

@@ -96,6 +96,12 @@ const NOT_YET = new Set([
   "rdirsync",
 ]);
 
+/** Every option parseOptions takes (besides filesystem data such as mode=755): for `features`. */
+export function knownMountOptions(): string[] {
+  const words = [...Object.keys(FLAGS), ...Object.keys(RECURSIVE), ...Object.keys(PROPAGATION)];
+  return [...words, "bind", "rbind", "tmpcopyup", "defaults", "remount"].sort();
+}
+
 export interface ParsedOptions {
   readonly flags: number;
   /** Flags explicitly cleared, so that a bind remount does not keep them. */

@@ -10,4 +10,5 @@ export const commands = {
   delete: () => load(import("./delete.ts")),
   list: () => load(import("./list.ts")),
   spec: () => load(import("./spec.ts")),
+  features: () => load(import("./features.ts")),
 };

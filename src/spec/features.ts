@@ -1,0 +1,27 @@
+// The runtime-spec features document (features.md, features-linux.md):
+// what this bunc accepts in config.json, exactly.
+import { SUPPORTED_NAMESPACES } from "../container/namespaces.ts";
+import { knownMountOptions } from "../rootfs/options.ts";
+import { CAPABILITIES } from "../sys/constants.ts";
+import { OCI_VERSION } from "./version.ts";
+
+export function features(): Record<string, unknown> {
+  return {
+    ociVersionMin: "1.0.0",
+    ociVersionMax: OCI_VERSION,
+    // No hook stage is run yet: config.json hooks are refused.
+    hooks: [],
+    mountOptions: knownMountOptions(),
+    linux: {
+      namespaces: [...SUPPORTED_NAMESPACES],
+      capabilities: Object.keys(CAPABILITIES),
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      seccomp: { enabled: false },
+      apparmor: { enabled: true },
+      selinux: { enabled: true },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+      netDevices: { enabled: false },
+    },
+  };
+}

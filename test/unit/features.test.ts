@@ -1,0 +1,43 @@
+// `features` must list exactly what bunc accepts.
+import { expect, test } from "bun:test";
+import { planNamespaces } from "../../src/container/namespaces.ts";
+import { parseOptions } from "../../src/rootfs/options.ts";
+import { defaultSpec } from "../../src/spec/default.ts";
+import { features } from "../../src/spec/features.ts";
+import { parseConfig } from "../../src/spec/validate.ts";
+
+const doc = features() as {
+  ociVersionMin: string;
+  ociVersionMax: string;
+  mountOptions: string[];
+  linux: { namespaces: string[]; capabilities: string[] };
+};
+
+test("every listed mount option is taken; options refused are not listed", () => {
+  for (const o of doc.mountOptions) expect(() => parseOptions([o], "x")).not.toThrow();
+  for (const o of ["idmap", "ridmap", "src-nofollow"]) {
+    expect(doc.mountOptions).not.toContain(o);
+    expect(() => parseOptions([o], "x")).toThrow("not supported");
+  }
+});
+
+test("every listed namespace can be created; the others are refused", () => {
+  const config = defaultSpec();
+  config.linux!.namespaces = doc.linux.namespaces.map((type) => ({ type }) as never);
+  expect(planNamespaces(config).joins).toEqual([]);
+  for (const type of ["user", "time"]) {
+    const c = defaultSpec();
+    c.linux!.namespaces!.push({ type } as never);
+    expect(doc.linux.namespaces).not.toContain(type);
+    expect(() => planNamespaces(c)).toThrow("not supported");
+  }
+});
+
+test("the version range is what validation accepts", () => {
+  for (const v of [doc.ociVersionMin, doc.ociVersionMax]) {
+    const c = defaultSpec();
+    c.ociVersion = v;
+    expect(() => parseConfig(JSON.stringify(c))).not.toThrow();
+  }
+  expect(doc.linux.capabilities).toContain("CAP_CHECKPOINT_RESTORE");
+});
