@@ -43,8 +43,8 @@ static long raw_clone(uint64_t flags, int64_t cgroup_fd)
 static void place_fds(const struct bunc_spawn *req, int errfd)
 {
 	const struct bunc_fdmap *map = (const void *)(uintptr_t)req->fdmap;
-	int tmp[16];
-	if (req->nfdmap > 16)
+	int tmp[48];
+	if (req->nfdmap > 48)
 		child_fail(errfd, "too many fds to pass");
 	/* Two passes so a source that equals another entry's target survives. */
 	for (uint64_t i = 0; i < req->nfdmap; i++) {

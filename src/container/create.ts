@@ -5,7 +5,7 @@ import { posix } from "node:path";
 import { debug } from "../debug.ts";
 import { applyDeviceRules, joinPlan, makeCgroupDirs, planCgroup, removeMade } from "../cgroups/manager.ts";
 import { receiveMessage, sendMessage } from "../init/channel.ts";
-import type { InitPlan, InitReply } from "../init/plan.ts";
+import { INIT_CGROUP_FD_BASE, type InitPlan, type InitReply } from "../init/plan.ts";
 import type { Config } from "../spec/config.ts";
 import type { StoredState } from "../spec/state.ts";
 import { parseConfig } from "../spec/validate.ts";
@@ -67,20 +67,6 @@ function checkConsole(config: Config, hasConsole: boolean): void {
   }
 }
 
-/** Runs act with an fd of dir (or null when there is none). */
-function withDirFd<T>(dir: string | null, act: (fd: number | null) => T): T {
-  if (dir === null) return act(null);
-  const fd = check(
-    sys.bunc_openat2(-100, cstr(dir), O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0, 0),
-    `open ${dir}`,
-  );
-  try {
-    return act(fd);
-  } finally {
-    sys.bunc_close(fd);
-  }
-}
-
 /** Kills and reaps a half-made init. */
 function killInit(pid: number): void {
   sys.bunc_kill(pid, 9);
@@ -129,6 +115,12 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
   };
   let made: string[] = [];
   let pid = -1;
+  // fds opened here for the init; ours are closed once it has its copies.
+  const opened: number[] = [];
+  const open = (path: string, flags: number) => {
+    opened.push(check(sys.bunc_openat2(-100, cstr(path), flags | O.CLOEXEC, 0, 0), `open ${path}`));
+    return opened[opened.length - 1] ?? -1;
+  };
   const channel = new Int32Array(2);
   const [ours, theirs] = foregroundTty
     ? consoleSocketPair()
@@ -138,14 +130,14 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     made = makeCgroupDirs(cgroup);
     const join = joinPlan(cgroup);
     check(sys.bunc_socketpair(channel), "socketpair");
-    pid = withDirFd(join.startIn, (cgroupFd) =>
-      spawnInit({
-        namespaces,
-        channelFd: channel[1] ?? -1,
-        consoleFd: theirs >= 0 ? theirs : null,
-        cgroupFd,
-      }),
-    );
+    pid = spawnInit({
+      namespaces,
+      channelFd: channel[1] ?? -1,
+      consoleFd: theirs >= 0 ? theirs : null,
+      cgroupFd: join.startIn === null ? null : open(join.startIn, O.RDONLY | O.DIRECTORY),
+      joinFds: join.late.map((file) => open(file, O.WRONLY)),
+    });
+    for (const fd of opened.splice(0)) sys.bunc_close(fd);
     debug(`init ${pid} spawned`);
     sys.bunc_close(channel[1] ?? -1);
     channel[1] = -1;
@@ -154,7 +146,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     applyDeviceRules(cgroup, config.linux?.resources?.devices);
     check(sys.bunc_mkfifo(cstr(fifo), 0o622), `mkfifo ${fifo}`);
     debug(`cgroup ${cgroup.path} made`);
-    const plan: InitPlan = { ...planned, cgroupJoin: join.late };
+    const plan: InitPlan = { ...planned, cgroupJoin: join.late.map((_, i) => INIT_CGROUP_FD_BASE + i) };
     sendMessage(channel[0] ?? -1, plan);
     const reply = receiveMessage<InitReply>(channel[0] ?? -1);
     if (!reply) throw new Error("container init exited before it was ready");
@@ -173,7 +165,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     store.remove(o.id);
     throw e;
   } finally {
-    for (const fd of [...channel, ours, theirs]) if (fd > 0) sys.bunc_close(fd);
+    for (const fd of [...channel, ours, theirs, ...opened]) if (fd > 0) sys.bunc_close(fd);
     closeJoins(namespaces);
     lock.release();
   }

@@ -41,7 +41,7 @@ function run(): never {
   try {
     // Host paths: open them while the host's tree is still reachable.
     fifo = openHost(plan.fifo, O.PATH);
-    cgroupFds = plan.cgroupJoin.map((p) => openHost(p, O.WRONLY));
+    cgroupFds = [...plan.cgroupJoin];
     applyProcSettings(plan);
     prepareRootfs(plan);
     if (plan.process.terminal) ttyFd = setupConsole(INIT_CONSOLE_FD, plan.process.consoleSize);

@@ -80,8 +80,8 @@ export interface InitPlan {
   readonly maskedPaths: readonly string[];
   readonly readonlyPaths: readonly string[];
   readonly fifo: string;
-  /** cgroup files the init writes "0" into just before execve (see cgroups/manager.ts joinFiles). */
-  readonly cgroupJoin: readonly string[];
+  /** fds of the cgroup files the init writes "0" into just before execve (cgroups/manager.ts joinPlan). */
+  readonly cgroupJoin: readonly number[];
   readonly newCgroupns: boolean;
   readonly capLast: number;
   readonly process: ProcessPlan;
@@ -90,5 +90,7 @@ export interface InitPlan {
 /** fds the init finds in place: the channel to the runtime, the console socket. */
 export const INIT_CHANNEL_FD = 3;
 export const INIT_CONSOLE_FD = 4;
+/** The cgroup files to join follow from here: opened by the runtime, which may write them when the init may not. */
+export const INIT_CGROUP_FD_BASE = 5;
 
 export type InitReply = { readonly ready: true } | { readonly error: string };

@@ -1,5 +1,5 @@
 // Carrying out the planned mounts, remounts and symlinks inside the root.
-import { fstatSync } from "node:fs";
+import { fstatSync, statSync } from "node:fs";
 import { posix } from "node:path";
 import type { RootfsStep } from "../init/plan.ts";
 import { MS } from "../sys/constants.ts";
@@ -22,15 +22,18 @@ export function mount(
   check(sys.bunc_mount(cstr(source), cstr(target), cstr(fstype), flags, cstr(data)), what);
 }
 
+// A mount over the root itself (say /proc -> / in the image) would become
+// the container's root after pivot_root.
+function refuseRoot(rootFd: number, target: string, name: string): void {
+  const [root, at] = [fstatSync(rootFd), statSync(target)];
+  if (root.dev === at.dev && root.ino === at.ino) {
+    throw new Error(`${name} resolves to the root of the container; refusing to mount over it`);
+  }
+}
+
 function withTarget(rootFd: number, target: string, kind: "dir" | "file", act: (path: string) => void): void {
   const fd = ensureInRoot(rootFd, target, kind);
   try {
-    // A mount over the root itself (say /proc -> / in the image) would
-    // become the container's root after pivot_root.
-    const [root, at] = [fstatSync(rootFd), fstatSync(fd)];
-    if (target !== "/" && root.dev === at.dev && root.ino === at.ino) {
-      throw new Error(`${target} resolves to the root of the container; refusing to mount over it`);
-    }
     act(fdPath(fd));
   } finally {
     sys.bunc_close(fd);
@@ -41,6 +44,7 @@ export function applyStep(rootFd: number, step: RootfsStep): void {
   switch (step.op) {
     case "mount":
       withTarget(rootFd, step.target, step.file ? "file" : "dir", (covered) => {
+        refuseRoot(rootFd, covered, step.target);
         const what = `mount ${step.fstype || "bind"} on ${step.target}`;
         mount(step.source, covered, step.fstype, step.flags, step.data, what);
         // The fd still reaches the directory the new mount covers.
