@@ -89,7 +89,6 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     bundle,
     rootfs,
     cgroup,
-    fifo,
     namespaces,
     id: o.id,
     noPivot: o.noPivot ?? false,
@@ -130,7 +129,9 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     made = makeCgroupDirs(cgroup);
     const join = joinPlan(cgroup);
     check(sys.bunc_socketpair(channel), "socketpair");
+    check(sys.bunc_mkfifo(cstr(fifo), 0o622), `mkfifo ${fifo}`);
     pid = spawnInit({
+      fifoFd: open(fifo, O.PATH),
       namespaces,
       channelFd: channel[1] ?? -1,
       consoleFd: theirs >= 0 ? theirs : null,
@@ -144,7 +145,6 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     // The init starts up (a Bun start-up) while the rest is set up; it
     // waits for its plan before touching anything.
     applyDeviceRules(cgroup, config.linux?.resources?.devices);
-    check(sys.bunc_mkfifo(cstr(fifo), 0o622), `mkfifo ${fifo}`);
     debug(`cgroup ${cgroup.path} made`);
     const plan: InitPlan = { ...planned, cgroupJoin: join.late.map((_, i) => INIT_CGROUP_FD_BASE + i) };
     sendMessage(channel[0] ?? -1, plan);

@@ -185,7 +185,6 @@ export interface PlanInputs {
   readonly bundle: string;
   readonly rootfs: string;
   readonly cgroup: CgroupState;
-  readonly fifo: string;
   readonly namespaces: NamespacePlan;
   /** create's --no-pivot and --no-new-keyring, and the container id the keyring is named after. */
   readonly id: string;
@@ -195,7 +194,7 @@ export interface PlanInputs {
 
 /** Everything but how to join the cgroup, which is known once it exists. */
 export function planInit(inputs: PlanInputs): Omit<InitPlan, "cgroupJoin"> {
-  const { config, bundle, rootfs, cgroup, fifo, namespaces } = inputs;
+  const { config, bundle, rootfs, cgroup, namespaces } = inputs;
   const mounts = config.mounts ?? [];
   const steps = mounts.flatMap((m, i) => planMount(config, m, i, bundle, cgroup));
   const devBound = mounts.some((m) => withSlash(m.destination) === "/dev" && isBind(m));
@@ -215,7 +214,6 @@ export function planInit(inputs: PlanInputs): Omit<InitPlan, "cgroupJoin"> {
     domainname: config.domainname ?? null,
     maskedPaths: config.linux?.maskedPaths ?? [],
     readonlyPaths: config.linux?.readonlyPaths ?? [],
-    fifo,
     newCgroupns: namespaces.newCgroupns,
     capLast: capLast(),
     process: planProcess(config, inputs.noNewKeyring ? null : inputs.id),

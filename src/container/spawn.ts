@@ -1,6 +1,6 @@
 // Packs the spawn act's request and runs it: clone with the namespace flags,
 // join namespaces by fd, re-execute our own sealed binary as `init`.
-import { INIT_CGROUP_FD_BASE, INIT_CHANNEL_FD, INIT_CONSOLE_FD } from "../init/plan.ts";
+import { INIT_CGROUP_FD_BASE, INIT_CHANNEL_FD, INIT_CONSOLE_FD, INIT_FIFO_FD } from "../init/plan.ts";
 import { SysError } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { addr, CStrings, ERRLEN, errText } from "../sys/mem.ts";
@@ -31,6 +31,7 @@ export interface SpawnRequest {
   readonly consoleFd: number | null;
   /** A cgroup2 directory fd to start the init in. */
   readonly cgroupFd: number | null;
+  readonly fifoFd: number;
   /** Open cgroup files the init joins late, placed from INIT_CGROUP_FD_BASE on. */
   readonly joinFds: readonly number[];
 }
@@ -43,6 +44,7 @@ export function spawnInit(req: SpawnRequest): number {
   });
   const map = [req.channelFd, INIT_CHANNEL_FD];
   if (req.consoleFd !== null) map.push(req.consoleFd, INIT_CONSOLE_FD);
+  map.push(req.fifoFd, INIT_FIFO_FD);
   req.joinFds.forEach((fd, i) => {
     map.push(fd, INIT_CGROUP_FD_BASE + i);
   });

@@ -5,19 +5,13 @@
 import { writeSync } from "node:fs";
 import { receiveMessage, sendMessage } from "./channel.ts";
 import { execFinal } from "./final.ts";
-import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, type InitPlan } from "./plan.ts";
+import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, INIT_FIFO_FD, type InitPlan } from "./plan.ts";
 import { closeProc, writeProc } from "./proc.ts";
 import { resolveProgram } from "./program.ts";
-import { O } from "../sys/constants.ts";
-import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
-import { cstr, ERRLEN, errText } from "../sys/mem.ts";
+import { ERRLEN, errText } from "../sys/mem.ts";
 import { finishRootfs, prepareRootfs } from "../rootfs/prepare.ts";
 import { setupConsole } from "../rootfs/console.ts";
-
-function openHost(path: string, flags: number): number {
-  return check(sys.bunc_openat2(-100, cstr(path), flags | O.CLOEXEC, 0, 0), `open ${path}`);
-}
 
 // Settings written through /proc while the host's procfs is still mounted
 // (it shows the init's own namespaces for /proc/sys and /proc/self).
@@ -35,12 +29,10 @@ function run(): never {
   const plan = receiveMessage<InitPlan>(INIT_CHANNEL_FD);
   if (!plan) process.exit(1);
   let ttyFd: number | null = null;
-  let fifo: number;
   let cgroupFds: number[];
   let path: string;
   try {
     // Host paths: open them while the host's tree is still reachable.
-    fifo = openHost(plan.fifo, O.PATH);
     cgroupFds = [...plan.cgroupJoin];
     applyProcSettings(plan);
     prepareRootfs(plan);
@@ -55,7 +47,7 @@ function run(): never {
   sys.bunc_close(INIT_CHANNEL_FD);
 
   const err = Buffer.alloc(ERRLEN);
-  if (sys.bunc_wait_start(fifo, err) < 0) fail(errText(err));
+  if (sys.bunc_wait_start(INIT_FIFO_FD, err) < 0) fail(errText(err));
   fail(
     execFinal({
       process: plan.process,

@@ -79,7 +79,6 @@ export interface InitPlan {
   readonly domainname: string | null;
   readonly maskedPaths: readonly string[];
   readonly readonlyPaths: readonly string[];
-  readonly fifo: string;
   /** fds of the cgroup files the init writes "0" into just before execve (cgroups/manager.ts joinPlan). */
   readonly cgroupJoin: readonly number[];
   readonly newCgroupns: boolean;
@@ -90,7 +89,9 @@ export interface InitPlan {
 /** fds the init finds in place: the channel to the runtime, the console socket. */
 export const INIT_CHANNEL_FD = 3;
 export const INIT_CONSOLE_FD = 4;
+/** The exec fifo (an O_PATH fd: the init may not be able to reach the state dir by path). */
+export const INIT_FIFO_FD = 5;
 /** The cgroup files to join follow from here: opened by the runtime, which may write them when the init may not. */
-export const INIT_CGROUP_FD_BASE = 5;
+export const INIT_CGROUP_FD_BASE = 6;
 
 export type InitReply = { readonly ready: true } | { readonly error: string };
