@@ -30,6 +30,8 @@ struct bunc_spawn {
 	uint64_t envp;         /* char ** */
 	uint64_t errbuf;       /* char[BUNC_ERRLEN] */
 	int64_t cgroup_fd;     /* cgroup2 directory to start the init in, or -1 */
+	uint64_t uid_map;      /* char *: uid_map for a new user namespace, or 0 */
+	uint64_t gid_map;      /* char *: gid_map for a new user namespace, or 0 */
 };
 
 struct bunc_rlimit {
@@ -69,7 +71,7 @@ struct bunc_final {
 };
 
 int bunc_spawn(const struct bunc_spawn *req, int32_t *out_pid);
-int bunc_wait_start(int fifo_fd, char *errbuf);
+int bunc_wait_start(int dir_fd, char *errbuf);
 int bunc_exec_final(const struct bunc_final *req);
 int bunc_wait_forward(int pid, int32_t *out_status);
 int bunc_pty_open(int32_t *out_master, int32_t *out_slave, char *errbuf);

@@ -52,14 +52,14 @@ static void exit_on_signals(void)
 	sigprocmask(SIG_SETMASK, &set, NULL);
 }
 
-int bunc_wait_start(int fifo_fd, char *errbuf)
+/* Opens the fifo through the state directory's fd: no /proc needed, which
+ * a non-dumpable init in a user namespace may not be allowed to use. */
+int bunc_wait_start(int dir_fd, char *errbuf)
 {
-	char path[64];
 	exit_on_signals();
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fifo_fd);
 	int fd;
 	do
-		fd = open(path, O_WRONLY | O_CLOEXEC);
+		fd = openat(dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
 		return fail(errbuf, "open exec fifo");
@@ -69,7 +69,7 @@ int bunc_wait_start(int fifo_fd, char *errbuf)
 		return r;
 	}
 	close(fd);
-	close(fifo_fd);
+	close(dir_fd);
 	return 0;
 }
 

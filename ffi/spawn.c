@@ -9,6 +9,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -66,85 +67,150 @@ static void join_namespaces(const struct bunc_spawn *req, int errfd)
 			child_fail(errfd, "setns");
 }
 
-static int has_pid_join(const struct bunc_spawn *req)
+static int has_join(const struct bunc_spawn *req, int type)
 {
 	const struct bunc_join *joins = (const void *)(uintptr_t)req->joins;
 	for (uint64_t i = 0; i < req->njoins; i++)
-		if (joins[i].type == CLONE_NEWPID)
+		if (joins[i].type == type)
 			return 1;
 	return 0;
 }
 
-static void exec_init(const struct bunc_spawn *req, int errfd)
+/* In a user namespace, the init runs as its root: the uid and gid that the
+ * mappings give to container uid 0 on the host. */
+static void become_ns_root(int errfd)
+{
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0)
+		child_fail(errfd, "setresgid to the user namespace's root");
+	/* A joined namespace may deny setgroups; no supplementary groups then. */
+	if (syscall(SYS_setgroups, 0, NULL) < 0 && errno != EPERM)
+		child_fail(errfd, "setgroups in the user namespace");
+	if (syscall(SYS_setresuid, 0, 0, 0) < 0)
+		child_fail(errfd, "setresuid to the user namespace's root");
+}
+
+static void exec_init(const struct bunc_spawn *req, int errfd, int in_userns)
 {
 	place_fds(req, errfd);
 	if (setsid() < 0)
 		child_fail(errfd, "setsid");
+	if (in_userns)
+		become_ns_root(errfd);
 	syscall(SYS_execveat, (int)req->exe_fd, "", (char *const *)(uintptr_t)req->argv,
 		(char *const *)(uintptr_t)req->envp, AT_EMPTY_PATH);
 	child_fail(errfd, "execveat of the runtime binary");
 }
 
+static int write_map(long pid, const char *file, const char *map, char *errbuf)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/%s", pid, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map)) {
+		int err = errno;
+		snprintf(errbuf, BUNC_ERRLEN, "write %s (linux.%s): %s", file, strcmp(file, "uid_map") ? "gidMappings" : "uidMappings",
+			 strerror(err));
+		if (fd >= 0)
+			close(fd);
+		return -err;
+	}
+	close(fd);
+	return 0;
+}
+
+static void close_pair(int p[2])
+{
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+}
+
+/* The init is cloned with the new namespaces. Joining a pid or user
+ * namespace takes a second process: the first joins, then clones the init
+ * as our sibling (CLONE_PARENT), so that joined namespaces own the new ones
+ * and we can still wait for the init. A new user namespace gets its id
+ * mappings from us while the child waits. */
 int bunc_spawn(const struct bunc_spawn *req, int32_t *out_pid)
 {
 	char *errbuf = (char *)(uintptr_t)req->errbuf;
-	int errpipe[2], pidpipe[2] = {-1, -1};
-	int pidjoin = has_pid_join(req);
+	int errpipe[2] = {-1, -1}, pidpipe[2] = {-1, -1}, syncpipe[2] = {-1, -1};
+	int newuser = (req->clone_flags & CLONE_NEWUSER) != 0;
+	int userjoin = has_join(req, CLONE_NEWUSER);
+	int twostage = has_join(req, CLONE_NEWPID) || userjoin;
+	int err;
 
 	errbuf[0] = 0;
-	if (pipe2(errpipe, O_CLOEXEC) < 0)
-		return -errno;
-	if (pidjoin && pipe2(pidpipe, O_CLOEXEC) < 0) {
-		int err = errno;
-		close(errpipe[0]);
-		close(errpipe[1]);
+	if (newuser && twostage) {
+		strcpy(errbuf, "a new user namespace cannot be combined with joined pid or user namespaces");
+		return -EINVAL;
+	}
+	if (pipe2(errpipe, O_CLOEXEC) < 0 || (twostage && pipe2(pidpipe, O_CLOEXEC) < 0) ||
+	    (newuser && pipe2(syncpipe, O_CLOEXEC) < 0)) {
+		err = errno;
+		close_pair(errpipe);
+		close_pair(pidpipe);
 		return -err;
 	}
 
-	/* Joining a pid namespace only affects children, so that case needs a
-	 * second process: the first joins, then clones the init as our sibling
-	 * (CLONE_PARENT) so that we can wait for it. */
-	long pid = pidjoin ? raw_clone(0, -1) : raw_clone(req->clone_flags, req->cgroup_fd);
+	long pid = twostage ? raw_clone(0, -1) : raw_clone(req->clone_flags, req->cgroup_fd);
 	if (pid < 0) {
-		int err = errno;
-		close(errpipe[0]);
-		close(errpipe[1]);
-		if (pidjoin) {
-			close(pidpipe[0]);
-			close(pidpipe[1]);
-		}
+		err = errno;
+		close_pair(errpipe);
+		close_pair(pidpipe);
+		close_pair(syncpipe);
 		return -err;
 	}
 	if (pid == 0) {
 		close(errpipe[0]);
+		if (!twostage) {
+			if (newuser) {
+				char go;
+				close(syncpipe[1]);
+				if (read(syncpipe[0], &go, 1) != 1)
+					_exit(1);
+			}
+			join_namespaces(req, errpipe[1]);
+			exec_init(req, errpipe[1], newuser);
+		}
 		join_namespaces(req, errpipe[1]);
-		if (!pidjoin)
-			exec_init(req, errpipe[1]);
 		long init = raw_clone(req->clone_flags | CLONE_PARENT, req->cgroup_fd);
 		if (init < 0)
-			child_fail(errpipe[1], "clone into the joined pid namespace");
+			child_fail(errpipe[1], "clone into the joined namespaces");
 		if (init == 0)
-			exec_init(req, errpipe[1]);
+			exec_init(req, errpipe[1], userjoin);
 		int32_t p = (int32_t)init;
 		(void)!write(pidpipe[1], &p, sizeof p);
 		_exit(0);
 	}
 
 	close(errpipe[1]);
-	if (pidjoin) {
+	if (newuser) {
+		close(syncpipe[0]);
+		int rc = write_map(pid, "uid_map", (const char *)(uintptr_t)req->uid_map, errbuf);
+		if (rc == 0)
+			rc = write_map(pid, "gid_map", (const char *)(uintptr_t)req->gid_map, errbuf);
+		if (rc < 0) {
+			close(syncpipe[1]);
+			close(errpipe[0]);
+			kill((pid_t)pid, SIGKILL);
+			waitpid((pid_t)pid, NULL, 0);
+			return rc;
+		}
+		(void)!write(syncpipe[1], "1", 1);
+		close(syncpipe[1]);
+	}
+	if (twostage) {
 		int32_t p = -1;
 		close(pidpipe[1]);
 		ssize_t n = read(pidpipe[0], &p, sizeof p);
 		close(pidpipe[0]);
 		waitpid((pid_t)pid, NULL, 0);
-		if (n == sizeof p)
-			pid = p;
-		else
-			pid = -1;
+		pid = n == sizeof p ? p : -1;
 	}
 
 	/* EOF on the error pipe means execveat succeeded (the pipe is CLOEXEC). */
-	int err = 0;
+	err = 0;
 	ssize_t n = read(errpipe[0], &err, sizeof err);
 	if (n == sizeof err) {
 		ssize_t m = read(errpipe[0], errbuf, BUNC_ERRLEN - 1);

@@ -1,6 +1,6 @@
 // `create`: validate, reserve the id, make the cgroup and exec fifo, spawn
 // the init and hand it its plan; on any failure undo all of it.
-import { readFileSync } from "node:fs";
+import { chmodSync, readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { debug } from "../debug.ts";
 import { applyDeviceRules, joinPlan, makeCgroupDirs, planCgroup, removeMade } from "../cgroups/manager.ts";
@@ -130,8 +130,10 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     const join = joinPlan(cgroup);
     check(sys.bunc_socketpair(channel), "socketpair");
     check(sys.bunc_mkfifo(cstr(fifo), 0o622), `mkfifo ${fifo}`);
+    // Not subject to our umask: the init may run as a uid of a user namespace.
+    chmodSync(fifo, 0o622);
     pid = spawnInit({
-      fifoFd: open(fifo, O.PATH),
+      stateDirFd: open(store.dir(o.id), O.PATH | O.DIRECTORY),
       namespaces,
       channelFd: channel[1] ?? -1,
       consoleFd: theirs >= 0 ? theirs : null,

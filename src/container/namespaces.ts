@@ -5,6 +5,7 @@ import { ConfigError } from "../spec/errors.ts";
 import { CLONE, O } from "../sys/constants.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
+import { planUserns } from "./userns.ts";
 
 const FLAG: Record<NamespaceType, number> = {
   pid: CLONE.NEWPID,
@@ -24,6 +25,7 @@ export const SUPPORTED_NAMESPACES: readonly NamespaceType[] = [
   "mount",
   "network",
   "pid",
+  "user",
   "uts",
 ];
 
@@ -32,6 +34,8 @@ export interface NamespacePlan {
   readonly cloneFlags: number;
   readonly joins: readonly { readonly fd: number; readonly type: number }[];
   readonly newCgroupns: boolean;
+  /** uid_map and gid_map text for a new user namespace. */
+  readonly userns: { readonly uidMap: string; readonly gidMap: string } | null;
 }
 
 export function planNamespaces(config: Config): NamespacePlan {
@@ -59,6 +63,23 @@ export function planNamespaces(config: Config): NamespacePlan {
   if (config.domainname && !seen.has("uts")) {
     throw new ConfigError("domainname", "cannot set a domainname without a uts namespace");
   }
+  const newUserns = (cloneFlags & CLONE.NEWUSER) !== 0;
+  if (newUserns && wanted.length > 0) {
+    // The new user namespace exists from clone on, and it owns nothing the host made.
+    throw new ConfigError(
+      wanted[0]?.where ?? "linux.namespaces",
+      "joining a namespace together with a new user namespace is not supported yet",
+    );
+  }
+  if (!newUserns && (config.linux?.uidMappings?.length || config.linux?.gidMappings?.length)) {
+    throw new ConfigError(
+      config.linux?.uidMappings?.length ? "linux.uidMappings" : "linux.gidMappings",
+      "needs a new user namespace in linux.namespaces",
+    );
+  }
+  const userns = newUserns ? planUserns(config) : null;
+  // setns into the user namespace first: it decides what the others may do.
+  wanted.sort((a, b) => Number(b.type === CLONE.NEWUSER) - Number(a.type === CLONE.NEWUSER));
   const joins: { fd: number; type: number }[] = [];
   try {
     for (const w of wanted) {
@@ -69,10 +90,10 @@ export function planNamespaces(config: Config): NamespacePlan {
         throw new ConfigError(w.where, `${w.path} is not a ${w.name} namespace`);
     }
   } catch (e) {
-    closeJoins({ cloneFlags, joins, newCgroupns });
+    closeJoins({ cloneFlags, joins, newCgroupns, userns });
     throw e;
   }
-  return { cloneFlags, joins, newCgroupns };
+  return { cloneFlags, joins, newCgroupns, userns };
 }
 
 export function closeJoins(ns: NamespacePlan): void {

@@ -105,7 +105,9 @@ function planMount(config: Config, m: Mount, i: number, bundle: string, cgroup: 
       },
     ];
     // A bind ignores all other flags: they take a remount of the new mount.
-    if (opts.flags !== 0) steps.push({ op: "remount", target, flags: MS.BIND | MS.REMOUNT | opts.flags });
+    if (opts.flags !== 0) {
+      steps.push({ op: "remount", target, flags: MS.BIND | MS.REMOUNT | opts.flags, clear: opts.cleared });
+    }
     return [...steps, ...propagate];
   }
   if (!m.type) throw new ConfigError(`${where}.type`, "is required for a mount that is not a bind mount");

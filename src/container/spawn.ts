@@ -1,9 +1,9 @@
 // Packs the spawn act's request and runs it: clone with the namespace flags,
 // join namespaces by fd, re-execute our own sealed binary as `init`.
-import { INIT_CGROUP_FD_BASE, INIT_CHANNEL_FD, INIT_CONSOLE_FD, INIT_FIFO_FD } from "../init/plan.ts";
+import { INIT_CGROUP_FD_BASE, INIT_CHANNEL_FD, INIT_CONSOLE_FD, INIT_STATE_DIR_FD } from "../init/plan.ts";
 import { SysError } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
-import { addr, CStrings, ERRLEN, errText } from "../sys/mem.ts";
+import { addr, CStrings, cstr, ERRLEN, errText } from "../sys/mem.ts";
 import type { NamespacePlan } from "./namespaces.ts";
 
 let sealedSelf = -1;
@@ -31,7 +31,7 @@ export interface SpawnRequest {
   readonly consoleFd: number | null;
   /** A cgroup2 directory fd to start the init in. */
   readonly cgroupFd: number | null;
-  readonly fifoFd: number;
+  readonly stateDirFd: number;
   /** Open cgroup files the init joins late, placed from INIT_CGROUP_FD_BASE on. */
   readonly joinFds: readonly number[];
 }
@@ -44,7 +44,7 @@ export function spawnInit(req: SpawnRequest): number {
   });
   const map = [req.channelFd, INIT_CHANNEL_FD];
   if (req.consoleFd !== null) map.push(req.consoleFd, INIT_CONSOLE_FD);
-  map.push(req.fifoFd, INIT_FIFO_FD);
+  map.push(req.stateDirFd, INIT_STATE_DIR_FD);
   req.joinFds.forEach((fd, i) => {
     map.push(fd, INIT_CGROUP_FD_BASE + i);
   });
@@ -54,6 +54,8 @@ export function spawnInit(req: SpawnRequest): number {
   // caller's environment must not reach a process that runs as root.
   const envp = new CStrings([]);
   const err = Buffer.alloc(ERRLEN);
+  const uidMap = req.namespaces.userns ? cstr(req.namespaces.userns.uidMap) : null;
+  const gidMap = req.namespaces.userns ? cstr(req.namespaces.userns.gidMap) : null;
   const request = new BigInt64Array([
     BigInt(req.namespaces.cloneFlags),
     addr(joins),
@@ -65,6 +67,8 @@ export function spawnInit(req: SpawnRequest): number {
     envp.address,
     addr(err),
     BigInt(req.cgroupFd ?? -1),
+    uidMap ? addr(uidMap) : 0n,
+    gidMap ? addr(gidMap) : 0n,
   ]);
   const pid = new Int32Array(1);
   const rc = sys.bunc_spawn(request, pid);

@@ -5,7 +5,7 @@
 import { writeSync } from "node:fs";
 import { receiveMessage, sendMessage } from "./channel.ts";
 import { execFinal } from "./final.ts";
-import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, INIT_FIFO_FD, type InitPlan } from "./plan.ts";
+import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, INIT_STATE_DIR_FD, type InitPlan } from "./plan.ts";
 import { closeProc, writeProc } from "./proc.ts";
 import { resolveProgram } from "./program.ts";
 import { sys } from "../sys/lib.ts";
@@ -47,7 +47,7 @@ function run(): never {
   sys.bunc_close(INIT_CHANNEL_FD);
 
   const err = Buffer.alloc(ERRLEN);
-  if (sys.bunc_wait_start(INIT_FIFO_FD, err) < 0) fail(errText(err));
+  if (sys.bunc_wait_start(INIT_STATE_DIR_FD, err) < 0) fail(errText(err));
   fail(
     execFinal({
       process: plan.process,

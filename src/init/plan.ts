@@ -18,7 +18,13 @@ export type RootfsStep =
   /** mount_setattr(AT_RECURSIVE) of MOUNT_ATTR_* on the mount at target and all below it. */
   | { readonly op: "setattr"; readonly target: string; readonly set: number; readonly clr: number }
   /** Change flags of the mount at target (bind remount, propagation). */
-  | { readonly op: "remount"; readonly target: string; readonly flags: number }
+  | {
+      readonly op: "remount";
+      readonly target: string;
+      readonly flags: number;
+      /** Flags the config clears explicitly: a bind remount otherwise keeps what the mount has. */
+      readonly clear?: number;
+    }
   | { readonly op: "symlink"; readonly target: string; readonly path: string };
 
 /** CPUs an affinity mask covers (the mask the final act passes has this many bits). */
@@ -89,8 +95,8 @@ export interface InitPlan {
 /** fds the init finds in place: the channel to the runtime, the console socket. */
 export const INIT_CHANNEL_FD = 3;
 export const INIT_CONSOLE_FD = 4;
-/** The exec fifo (an O_PATH fd: the init may not be able to reach the state dir by path). */
-export const INIT_FIFO_FD = 5;
+/** The container's state directory (O_PATH), holding exec.fifo: the init may not reach it by path. */
+export const INIT_STATE_DIR_FD = 5;
 /** The cgroup files to join follow from here: opened by the runtime, which may write them when the init may not. */
 export const INIT_CGROUP_FD_BASE = 6;
 

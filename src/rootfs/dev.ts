@@ -1,15 +1,20 @@
 // The default /dev of a container: the device nodes and links every OCI
 // runtime provides when /dev is not bind-mounted from the host.
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { posix } from "node:path";
 import type { InitPlan } from "../init/plan.ts";
-import { S_IFCHR } from "../sys/constants.ts";
+import { MS, O, RESOLVE, S_IFCHR } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
-import { ensureInRoot } from "./inroot.ts";
+import { ensureInRoot, fdPath } from "./inroot.ts";
+import { mount } from "./mount.ts";
 
+const ENOENT = 2;
+const EPERM = 1;
 const EEXIST = 17;
+const EINVAL = 22;
+const S_IFMT = 0o170000;
 
 const NODES: readonly (readonly [string, number, number])[] = [
   ["null", 1, 3],
@@ -31,10 +36,8 @@ const LINKS: readonly (readonly [string, string])[] = [
 export function setupDev(rootFd: number): void {
   const dev = ensureInRoot(rootFd, "/dev", "dir");
   try {
-    for (const [name, major, minor] of NODES) {
-      const rc = sys.bunc_mknodat(dev, cstr(name), S_IFCHR | 0o666, major, minor);
-      if (rc !== -EEXIST) check(rc, `mknod /dev/${name}`);
-    }
+    for (const [name, major, minor] of NODES)
+      makeNode(dev, name, `/dev/${name}`, S_IFCHR | 0o666, major, minor);
     const links = existsSync("/proc/kcore") ? [...LINKS, ["core", "/proc/kcore"] as const] : LINKS;
     for (const [name, target] of links) {
       const rc = sys.bunc_symlinkat(cstr(target), dev, cstr(name));
@@ -45,20 +48,52 @@ export function setupDev(rootFd: number): void {
   }
 }
 
+/**
+ * mknod of a device node under dir; where mknod is not permitted (a user
+ * namespace) the host's node at hostPath is bound there instead, checked to
+ * be the same device.
+ */
+function makeNode(
+  dir: number,
+  name: string,
+  hostPath: string,
+  mode: number,
+  major: number,
+  minor: number,
+): void {
+  const rc = sys.bunc_mknodat(dir, cstr(name), mode, major, minor);
+  if (rc === 0 || rc === -EEXIST) return;
+  if (rc !== -EPERM) check(rc, `mknod ${hostPath}`);
+  const host = statSync(hostPath, { throwIfNoEntry: false });
+  if (!host || (host.mode & S_IFMT) !== (mode & S_IFMT) || host.rdev !== major * 256 + minor) {
+    throw new Error(`mknod ${hostPath} is not permitted here and the host has no such device to bind`);
+  }
+  const made = sys.bunc_openat2(dir, cstr(name), O.CREAT | O.WRONLY | O.CLOEXEC, 0o600, RESOLVE.BENEATH);
+  if (made !== -EEXIST) sys.bunc_close(check(made, `create ${hostPath}`));
+  const fd = check(
+    sys.bunc_openat2(dir, cstr(name), O.PATH | O.CLOEXEC, 0, RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS),
+    `open ${hostPath}`,
+  );
+  try {
+    mount(hostPath, fdPath(fd), "", MS.BIND, "", `bind ${hostPath} from the host`);
+  } finally {
+    sys.bunc_close(fd);
+  }
+}
+
 /** linux.devices, created inside the root (after the mounts, so on the /dev tmpfs). */
 export function createDevices(rootFd: number, devices: InitPlan["devices"]): void {
   for (const d of devices) {
     const dir = ensureInRoot(rootFd, posix.dirname(d.path), "dir");
     const name = cstr(posix.basename(d.path));
     try {
-      let rc = sys.bunc_mknodat(dir, name, d.mode, d.major, d.minor);
-      if (rc === -EEXIST) {
-        // Whatever the image had there (a file, a stale node) gives way.
-        check(sys.bunc_unlinkat(dir, name, 0), `replace ${d.path}`);
-        rc = sys.bunc_mknodat(dir, name, d.mode, d.major, d.minor);
-      }
-      check(rc, `mknod ${d.path}`);
-      check(sys.bunc_fchownat(dir, name, d.uid, d.gid), `chown ${d.path}`);
+      // Whatever the image had there (a file, a stale node) gives way.
+      const gone = sys.bunc_unlinkat(dir, name, 0);
+      if (gone !== -ENOENT) check(gone, `replace ${d.path}`);
+      makeNode(dir, posix.basename(d.path), d.path, d.mode, d.major, d.minor);
+      const owned = sys.bunc_fchownat(dir, name, d.uid, d.gid);
+      // A bound host node keeps its owner: the namespace cannot change it.
+      if (owned !== -EPERM && owned !== -EINVAL) check(owned, `chown ${d.path}`);
     } finally {
       sys.bunc_close(dir);
     }

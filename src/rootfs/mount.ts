@@ -31,6 +31,20 @@ function refuseRoot(rootFd: number, target: string, name: string): void {
   }
 }
 
+const ATIME = MS.NOATIME | MS.RELATIME | MS.STRICTATIME;
+const KEPT = MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NODIRATIME;
+
+// A bind remount replaces the mount's flags. In a user namespace the kernel
+// refuses to drop flags the host set (nosuid, nodev, noexec, atime), so the
+// ones the mount has are kept unless the config clears them.
+function withLockedFlags(at: string, flags: number, clear: number): number {
+  if (!(flags & MS.BIND)) return flags;
+  const current = check(sys.bunc_mount_flags(cstr(at)), `statvfs ${at}`);
+  let out = flags | (current & KEPT & ~clear);
+  if (!(flags & ATIME)) out |= current & ATIME & ~clear;
+  return out;
+}
+
 function withTarget(rootFd: number, target: string, kind: "dir" | "file", act: (path: string) => void): void {
   const fd = ensureInRoot(rootFd, target, kind);
   try {
@@ -53,7 +67,7 @@ export function applyStep(rootFd: number, step: RootfsStep): void {
       return;
     case "remount":
       withTarget(rootFd, step.target, "dir", (at) =>
-        mount("", at, "", step.flags, "", `remount ${step.target}`),
+        mount("", at, "", withLockedFlags(at, step.flags, step.clear ?? 0), "", `remount ${step.target}`),
       );
       return;
     case "setattr":

@@ -6,8 +6,6 @@ const UNSUPPORTED: readonly string[] = [
   "hooks",
   "process.user.username",
   "process.commandLine",
-  "linux.uidMappings",
-  "linux.gidMappings",
   "linux.timeOffsets",
   "linux.netDevices",
   "linux.intelRdt",

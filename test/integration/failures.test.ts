@@ -82,10 +82,15 @@ describe.skipIf(!isRoot)("config validation", () => {
       c.linux!.resources = { ...c.linux!.resources, memory: { limit: 1 << 24 } };
     }, "linux.resources.memory: not supported by bunc yet"));
 
-  test("a user namespace is refused by name", () =>
+  test("a new user namespace without mappings", () =>
     expectRefused((c) => {
       c.linux!.namespaces!.push({ type: "user" });
-    }, "linux.namespaces[6].type: user namespaces are not supported by bunc yet"));
+    }, "linux.uidMappings: a new user namespace needs mappings"));
+
+  test("a time namespace is refused by name", () =>
+    expectRefused((c) => {
+      c.linux!.namespaces!.push({ type: "time" });
+    }, "linux.namespaces[6].type: time namespaces are not supported by bunc yet"));
 
   test("an unknown capability", () =>
     expectRefused((c) => {

@@ -2,6 +2,7 @@
 // root and cgroup parent owned by this test process, and a cleanup that
 // removes everything they made, even when a test failed.
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -37,6 +38,8 @@ export class TestEnv {
   private n = 0;
 
   async setup(): Promise<void> {
+    // Reachable by the uids a user namespace maps the container's root to.
+    chmodSync(this.dir, 0o755);
     await makeRootfs(this.rootfs);
   }
 

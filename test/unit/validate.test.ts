@@ -186,7 +186,6 @@ describe("parseConfig: unsupported fields are refused by path", () => {
     ["linux.intelRdt", (c) => (c.linux = { intelRdt: { closID: "x" } })],
     ["linux.netDevices", (c) => (c.linux = { netDevices: { eth0: {}, eth1: { name: "x" } } })],
     ["process.user.username", (c) => ((proc(c).user as Json).username = "root")],
-    ["linux.uidMappings", (c) => (c.linux = { uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] })],
     ["linux.seccomp", (c) => (c.linux = { seccomp: { defaultAction: "SCMP_ACT_ALLOW" } })],
     [
       "mounts[0].uidMappings",

@@ -1,0 +1,41 @@
+// linux.uidMappings / gidMappings of a new user namespace -> the uid_map and
+// gid_map text the runtime writes while the child waits.
+import type { Config } from "../spec/config.ts";
+import { ConfigError } from "../spec/errors.ts";
+
+type Mapping = { containerID: number; hostID: number; size: number };
+
+const mapped = (maps: readonly Mapping[], id: number) =>
+  maps.some((m) => id >= m.containerID && id < m.containerID + m.size);
+
+function mapText(maps: readonly Mapping[], field: string): string {
+  if (maps.length === 0) throw new ConfigError(field, "a new user namespace needs mappings");
+  if (maps.length > 340) throw new ConfigError(field, "the kernel takes at most 340 mappings");
+  maps.forEach((m, i) => {
+    if (m.size < 1) throw new ConfigError(`${field}[${i}].size`, "must be at least 1");
+  });
+  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+}
+
+/** uid_map and gid_map for a new user namespace; refuses ids the process would need but the mappings lack. */
+export function planUserns(config: Config): { uidMap: string; gidMap: string } {
+  const uids = config.linux?.uidMappings ?? [];
+  const gids = config.linux?.gidMappings ?? [];
+  const uidMap = mapText(uids, "linux.uidMappings");
+  const gidMap = mapText(gids, "linux.gidMappings");
+  // The init runs as the namespace's root until the final exec.
+  if (!mapped(uids, 0))
+    throw new ConfigError("linux.uidMappings", "must map container uid 0, which the init runs as");
+  if (!mapped(gids, 0))
+    throw new ConfigError("linux.gidMappings", "must map container gid 0, which the init runs as");
+  const user = config.process.user;
+  if (!mapped(uids, user.uid))
+    throw new ConfigError("process.user.uid", `${user.uid} is not in linux.uidMappings`);
+  if (!mapped(gids, user.gid))
+    throw new ConfigError("process.user.gid", `${user.gid} is not in linux.gidMappings`);
+  (user.additionalGids ?? []).forEach((g, i) => {
+    if (!mapped(gids, g))
+      throw new ConfigError(`process.user.additionalGids[${i}]`, `${g} is not in linux.gidMappings`);
+  });
+  return { uidMap, gidMap };
+}

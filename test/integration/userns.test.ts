@@ -1,0 +1,116 @@
+// User namespaces: the runtime writes the id mappings while the child waits;
+// the container's root is an unprivileged uid on the host, and the rootfs,
+// devices and mounts still work. Joining a user namespace by path.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync, readlinkSync } from "node:fs";
+import type { Config } from "../../src/spec/config.ts";
+import { isRoot, runIn, TestEnv } from "./harness.ts";
+
+const env = new TestEnv();
+beforeAll(() => env.setup());
+afterAll(async () => {
+  const left = env.leftovers();
+  await env.cleanup();
+  expect(left).toEqual([]);
+});
+
+const HOST_BASE = 200000;
+const withUserns = (c: Config) => {
+  c.linux!.namespaces!.push({ type: "user" });
+  c.linux!.uidMappings = [{ containerID: 0, hostID: HOST_BASE, size: 65536 }];
+  c.linux!.gidMappings = [{ containerID: 0, hostID: HOST_BASE, size: 65536 }];
+};
+
+function hostIds(pid: number): { uid: string; gid: string } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return { uid: /^Uid:\s+(\d+)/m.exec(status)?.[1] ?? "", gid: /^Gid:\s+(\d+)/m.exec(status)?.[1] ?? "" };
+}
+
+describe.skipIf(!isRoot)("user namespaces", () => {
+  test("the default spec in a new user namespace: mappings, ids, devices, mounts", () => {
+    const r = runIn(
+      env,
+      [
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; stat -c '%t:%T' /dev/null /dev/zero; echo x > /dev/null && echo null-ok; hostname; touch / 2>&1 | grep -c Read-only",
+      ],
+      withUserns,
+    );
+    expect(r.stderr).toBe("");
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.trim().replace(/\s+/g, " "));
+    expect(lines).toEqual([
+      `0 ${HOST_BASE} 65536`,
+      `0 ${HOST_BASE} 65536`,
+      "0",
+      "0",
+      "1:3",
+      "1:5",
+      "null-ok",
+      "bunc",
+      "1",
+    ]);
+  });
+
+  test("the container's root and process users are unprivileged uids on the host", async () => {
+    const id = env.id("userns");
+    env.ok([
+      "run",
+      "--detach",
+      "--bundle",
+      env.bundle(id, ["sleep", "100"], (c) => {
+        withUserns(c);
+        c.process.user = { uid: 1000, gid: 1000 };
+      }),
+      id,
+    ]);
+    const { pid } = env.state(id);
+    expect(hostIds(pid)).toEqual({ uid: String(HOST_BASE + 1000), gid: String(HOST_BASE + 1000) });
+    expect(readlinkSync(`/proc/${pid}/ns/user`)).not.toBe(readlinkSync("/proc/self/ns/user"));
+    env.ok(["delete", "--force", id]);
+  });
+
+  test("a user namespace joined by path, with new namespaces it owns", () => {
+    const a = env.id("owner");
+    env.ok(["run", "--detach", "--bundle", env.bundle(a, ["sleep", "100"], withUserns), a]);
+    const pidA = env.state(a).pid;
+    const r = runIn(
+      env,
+      ["sh", "-c", "readlink /proc/self/ns/user; cat /proc/self/uid_map; id -u; echo $$"],
+      (c) => {
+        c.linux!.namespaces!.push({ type: "user", path: `/proc/${pidA}/ns/user` });
+      },
+    );
+    expect(r.stderr).toBe("");
+    const [ns, map, uid, pid] = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.trim().replace(/\s+/g, " "));
+    expect(ns).toBe(readlinkSync(`/proc/${pidA}/ns/user`));
+    expect(map).toBe(`0 ${HOST_BASE} 65536`);
+    expect(uid).toBe("0");
+    expect(pid).toBe("1");
+    env.ok(["delete", "--force", a]);
+  });
+
+  test("mappings the process needs but lacks, and mappings without a user namespace, are refused by name", () => {
+    const noRoot = runIn(env, ["true"], (c) => {
+      withUserns(c);
+      c.linux!.uidMappings = [{ containerID: 1, hostID: HOST_BASE, size: 10 }];
+    });
+    expect(noRoot.stderr).toBe("bunc: linux.uidMappings: must map container uid 0, which the init runs as\n");
+    const unmappedUser = runIn(env, ["true"], (c) => {
+      withUserns(c);
+      c.linux!.uidMappings = [{ containerID: 0, hostID: HOST_BASE, size: 10 }];
+      c.process.user = { uid: 1000, gid: 0 };
+    });
+    expect(unmappedUser.stderr).toBe("bunc: process.user.uid: 1000 is not in linux.uidMappings\n");
+    const noNs = runIn(env, ["true"], (c) => {
+      c.linux!.uidMappings = [{ containerID: 0, hostID: HOST_BASE, size: 10 }];
+    });
+    expect(noNs.stderr).toBe("bunc: linux.uidMappings: needs a new user namespace in linux.namespaces\n");
+  });
+});
