@@ -32,6 +32,7 @@ struct bunc_spawn {
 	int64_t cgroup_fd;     /* cgroup2 directory to start the init in, or -1 */
 	uint64_t uid_map;      /* char *: uid_map for a new user namespace, or 0 */
 	uint64_t gid_map;      /* char *: gid_map for a new user namespace, or 0 */
+	uint64_t time_offsets; /* char *: timens_offsets of a new time namespace, or 0 */
 };
 
 struct bunc_rlimit {

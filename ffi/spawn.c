@@ -89,6 +89,21 @@ static void become_ns_root(int errfd)
 		child_fail(errfd, "setresuid to the user namespace's root");
 }
 
+/* A time namespace cannot be made by clone with offsets: unshare it for
+ * our children, set its offsets while no process is in it yet, and let
+ * execve move us into it. */
+static void new_time_namespace(const char *offsets, int errfd)
+{
+	if (unshare(CLONE_NEWTIME) < 0)
+		child_fail(errfd, "unshare a time namespace");
+	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		child_fail(errfd, "open timens_offsets");
+	if (offsets[0] && write(fd, offsets, strlen(offsets)) != (ssize_t)strlen(offsets))
+		child_fail(errfd, "write linux.timeOffsets");
+	close(fd);
+}
+
 static void exec_init(const struct bunc_spawn *req, int errfd, int in_userns)
 {
 	place_fds(req, errfd);
@@ -96,6 +111,8 @@ static void exec_init(const struct bunc_spawn *req, int errfd, int in_userns)
 		child_fail(errfd, "setsid");
 	if (in_userns)
 		become_ns_root(errfd);
+	if (req->time_offsets)
+		new_time_namespace((const char *)(uintptr_t)req->time_offsets, errfd);
 	syscall(SYS_execveat, (int)req->exe_fd, "", (char *const *)(uintptr_t)req->argv,
 		(char *const *)(uintptr_t)req->envp, AT_EMPTY_PATH);
 	child_fail(errfd, "execveat of the runtime binary");

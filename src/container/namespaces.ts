@@ -25,6 +25,7 @@ export const SUPPORTED_NAMESPACES: readonly NamespaceType[] = [
   "mount",
   "network",
   "pid",
+  "time",
   "user",
   "uts",
 ];
@@ -34,6 +35,8 @@ export interface NamespacePlan {
   readonly cloneFlags: number;
   readonly joins: readonly { readonly fd: number; readonly type: number }[];
   readonly newCgroupns: boolean;
+  /** /proc/self/timens_offsets text for a new time namespace (made at exec, not by clone), or null. */
+  readonly timeOffsets: string | null;
   /** uid_map and gid_map text for a new user namespace. */
   readonly userns: { readonly uidMap: string; readonly gidMap: string } | null;
 }
@@ -43,6 +46,7 @@ export function planNamespaces(config: Config): NamespacePlan {
   const seen = new Set<string>();
   let cloneFlags = 0;
   let newCgroupns = false;
+  let newTimens = false;
   const wanted: { path: string; type: number; name: NamespaceType; where: string }[] = [];
   list.forEach((ns, i) => {
     const where = `linux.namespaces[${i}]`;
@@ -53,6 +57,7 @@ export function planNamespaces(config: Config): NamespacePlan {
     }
     if (ns.path) wanted.push({ path: ns.path, type: FLAG[ns.type], name: ns.type, where: `${where}.path` });
     else if (ns.type === "cgroup") newCgroupns = true;
+    else if (ns.type === "time") newTimens = true;
     else cloneFlags |= FLAG[ns.type];
   });
   if (!seen.has("mount"))
@@ -78,6 +83,12 @@ export function planNamespaces(config: Config): NamespacePlan {
     );
   }
   const userns = newUserns ? planUserns(config) : null;
+  const offsets = Object.entries(config.linux?.timeOffsets ?? {});
+  if (offsets.length && !newTimens)
+    throw new ConfigError("linux.timeOffsets", "needs a new time namespace in linux.namespaces");
+  const timeOffsets = newTimens
+    ? offsets.map(([clock, o]) => `${clock} ${o.secs} ${o.nanosecs}\n`).join("")
+    : null;
   // setns into the user namespace first: it decides what the others may do.
   wanted.sort((a, b) => Number(b.type === CLONE.NEWUSER) - Number(a.type === CLONE.NEWUSER));
   const joins: { fd: number; type: number }[] = [];
@@ -90,10 +101,10 @@ export function planNamespaces(config: Config): NamespacePlan {
         throw new ConfigError(w.where, `${w.path} is not a ${w.name} namespace`);
     }
   } catch (e) {
-    closeJoins({ cloneFlags, joins, newCgroupns, userns });
+    closeJoins({ cloneFlags, joins, newCgroupns, userns, timeOffsets });
     throw e;
   }
-  return { cloneFlags, joins, newCgroupns, userns };
+  return { cloneFlags, joins, newCgroupns, userns, timeOffsets };
 }
 
 export function closeJoins(ns: NamespacePlan): void {

@@ -56,6 +56,7 @@ export function spawnInit(req: SpawnRequest): number {
   const err = Buffer.alloc(ERRLEN);
   const uidMap = req.namespaces.userns ? cstr(req.namespaces.userns.uidMap) : null;
   const gidMap = req.namespaces.userns ? cstr(req.namespaces.userns.gidMap) : null;
+  const timeOffsets = req.namespaces.timeOffsets === null ? null : cstr(req.namespaces.timeOffsets);
   const request = new BigInt64Array([
     BigInt(req.namespaces.cloneFlags),
     addr(joins),
@@ -69,6 +70,7 @@ export function spawnInit(req: SpawnRequest): number {
     BigInt(req.cgroupFd ?? -1),
     uidMap ? addr(uidMap) : 0n,
     gidMap ? addr(gidMap) : 0n,
+    timeOffsets ? addr(timeOffsets) : 0n,
   ]);
   const pid = new Int32Array(1);
   const rc = sys.bunc_spawn(request, pid);

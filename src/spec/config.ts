@@ -143,7 +143,15 @@ const Linux = v.object({
   namespaces: v.optional(v.array(Namespace)),
   uidMappings: v.optional(v.array(IdMapping)),
   gidMappings: v.optional(v.array(IdMapping)),
-  timeOffsets: v.optional(anyObject),
+  timeOffsets: v.optional(
+    v.record(
+      v.picklist(["monotonic", "boottime"]),
+      v.object({
+        secs: int64,
+        nanosecs: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(999999999)),
+      }),
+    ),
+  ),
   devices: v.optional(
     v.array(
       v.object({

@@ -6,7 +6,6 @@ const UNSUPPORTED: readonly string[] = [
   "hooks",
   "process.user.username",
   "process.commandLine",
-  "linux.timeOffsets",
   "linux.netDevices",
   "linux.intelRdt",
   "linux.memoryPolicy",

@@ -516,3 +516,25 @@ describe.skipIf(!isRoot)("mount extensions", () => {
     expect(rootLine("rprivate")).not.toMatch(/shared:|master:/);
   });
 });
+
+describe.skipIf(!isRoot)("time namespace", () => {
+  test("a new time namespace with linux.timeOffsets", () => {
+    const r = runIn(env, ["sh", "-c", "cat /proc/self/timens_offsets; cut -d. -f1 /proc/uptime"], (c) => {
+      c.linux!.namespaces!.push({ type: "time" });
+      c.linux!.timeOffsets = {
+        boottime: { secs: 31536000, nanosecs: 0 },
+        monotonic: { secs: -100, nanosecs: 5 },
+      };
+    });
+    expect(r.stderr).toBe("");
+    const [mono, boot, uptime] = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.trim().replace(/\s+/g, " "));
+    expect(mono).toBe("monotonic -100 5");
+    expect(boot).toBe("boottime 31536000 0");
+    const hostUptime = Number(readFileSync("/proc/uptime", "utf8").split(".")[0]);
+    expect(Number(uptime) - hostUptime).toBeGreaterThanOrEqual(31536000 - 5);
+    expect(Number(uptime) - hostUptime).toBeLessThanOrEqual(31536000 + 5);
+  });
+});

@@ -87,10 +87,10 @@ describe.skipIf(!isRoot)("config validation", () => {
       c.linux!.namespaces!.push({ type: "user" });
     }, "linux.uidMappings: a new user namespace needs mappings"));
 
-  test("a time namespace is refused by name", () =>
+  test("time offsets without a time namespace", () =>
     expectRefused((c) => {
-      c.linux!.namespaces!.push({ type: "time" });
-    }, "linux.namespaces[6].type: time namespaces are not supported by bunc yet"));
+      c.linux!.timeOffsets = { boottime: { secs: 1, nanosecs: 0 } };
+    }, "linux.timeOffsets: needs a new time namespace in linux.namespaces"));
 
   test("an unknown capability", () =>
     expectRefused((c) => {

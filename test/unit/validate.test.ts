@@ -179,7 +179,6 @@ describe("parseConfig: errors name the JSON path", () => {
 
 describe("parseConfig: unsupported fields are refused by path", () => {
   const cases: [string, (c: Json) => void][] = [
-    ["linux.timeOffsets", (c) => (c.linux = { timeOffsets: { monotonic: { secs: 1, nanosecs: 0 } } })],
     ["hooks", (c) => (c.hooks = { prestart: [{ path: "/bin/true" }] })],
     ["linux.resources.memory", (c) => (c.linux = { resources: { memory: { limit: 1 } } })],
     ["linux.resources.pids", (c) => (c.linux = { resources: { pids: { limit: 10 } } })],
