@@ -69,6 +69,9 @@ struct bunc_final {
 	uint64_t cpus_final;   /* cpu mask bytes after joining it, or 0 */
 	uint64_t cpus_size;    /* bytes in each mask */
 	uint64_t keyring;      /* char *: session keyring to create and join, or 0 */
+	uint64_t mpol_mode;    /* UINT64_MAX: leave as is; else mode | flags for set_mempolicy */
+	uint64_t mpol_nodes;   /* node mask bytes, or 0 */
+	uint64_t mpol_maxnode; /* bits in the mask */
 };
 
 int bunc_spawn(const struct bunc_spawn *req, int32_t *out_pid);

@@ -186,6 +186,9 @@ static int set_scheduling(const struct bunc_final *r)
 		return fail(errbuf, "ioprio_set (process.ioPriority)");
 	if (r->sched_attr && syscall(SYS_sched_setattr, 0, (void *)(uintptr_t)r->sched_attr, 0) < 0)
 		return fail(errbuf, "sched_setattr (process.scheduler)");
+	if (r->mpol_mode != UINT64_MAX &&
+	    syscall(SYS_set_mempolicy, (int)r->mpol_mode, (void *)(uintptr_t)r->mpol_nodes, (unsigned long)r->mpol_maxnode) < 0)
+		return fail(errbuf, "set_mempolicy (linux.memoryPolicy)");
 	return 0;
 }
 
@@ -224,6 +227,12 @@ int bunc_exec_final(const struct bunc_final *r)
 		return rc;
 	if (chdir((const char *)(uintptr_t)r->cwd) < 0)
 		return fail(errbuf, "chdir to process.cwd");
+	/* The kernel reports a cwd outside our root as unreachable. */
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/') {
+		errno = EXDEV;
+		return fail(errbuf, "process.cwd is outside the container root");
+	}
 	if ((rc = set_scheduling(r)) < 0)
 		return rc;
 	if ((rc = join_keyring(r)) < 0)

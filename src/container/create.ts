@@ -16,6 +16,7 @@ import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 import { consoleSocketPair, receiveMaster } from "./console.ts";
 import { checkRlimits } from "./limits.ts";
+import { resolveUsername } from "./user.ts";
 import { closeJoins, planNamespaces } from "./namespaces.ts";
 import { planInit } from "./plan.ts";
 import { spawnInit } from "./spawn.ts";
@@ -77,10 +78,11 @@ function killInit(pid: number): void {
 export async function createContainer(store: Store, o: CreateOptions): Promise<Created> {
   debug(`create ${o.id}`);
   const bundle = posix.resolve(o.bundle);
-  const config = loadConfig(bundle);
+  const loaded = loadConfig(bundle);
+  const rootfs = posix.resolve(bundle, loaded.root.path);
+  const config = resolveUsername(loaded, rootfs);
   const foregroundTty = o.console === "foreground" && (config.process.terminal ?? false);
   checkConsole(config, typeof o.console === "number" || foregroundTty);
-  const rootfs = posix.resolve(bundle, config.root.path);
   const namespaces = planNamespaces(config);
   const cgroup = planCgroup(o.id, config.linux?.cgroupsPath);
   const fifo = store.fifo(o.id);

@@ -1,7 +1,7 @@
 // process.ioPriority, process.scheduler, process.execCPUAffinity and
 // linux.personality -> the values the final C act sets on the thread that
 // execs (all of them are per thread, or carried over execve).
-import { MAX_CPUS, type ProcessPlan } from "../init/plan.ts";
+import { MAX_CPUS, MAX_NODES, type ProcessPlan } from "../init/plan.ts";
 import type { Config } from "../spec/config.ts";
 import { ConfigError } from "../spec/errors.ts";
 
@@ -30,18 +30,37 @@ const SCHED_FLAG = {
 
 const PERSONALITY = { LINUX: 0x0000, LINUX32: 0x0008 } as const;
 
-type SchedPlan = Pick<ProcessPlan, "personality" | "ioprio" | "sched" | "cpusInitial" | "cpusFinal">;
+type SchedPlan = Pick<
+  ProcessPlan,
+  "personality" | "ioprio" | "sched" | "cpusInitial" | "cpusFinal" | "mempolicy"
+>;
 
-/** "0-3,7" -> [0, 1, 2, 3, 7] */
-export function parseCpuList(list: string, where: string): number[] {
+const MPOL_MODE = {
+  MPOL_DEFAULT: 0,
+  MPOL_PREFERRED: 1,
+  MPOL_BIND: 2,
+  MPOL_INTERLEAVE: 3,
+  MPOL_LOCAL: 4,
+  MPOL_PREFERRED_MANY: 5,
+  MPOL_WEIGHTED_INTERLEAVE: 6,
+} as const;
+
+const MPOL_FLAG = {
+  MPOL_F_NUMA_BALANCING: 1 << 13,
+  MPOL_F_RELATIVE_NODES: 1 << 14,
+  MPOL_F_STATIC_NODES: 1 << 15,
+} as const;
+
+/** CPU or NUMA node lists: "0-3,7" -> [0, 1, 2, 3, 7] */
+export function parseIdList(list: string, where: string, max = MAX_CPUS): number[] {
   const cpus = new Set<number>();
   for (const part of list.split(",")) {
     const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
-    if (!m) throw new ConfigError(where, `${JSON.stringify(list)} is not a CPU list like "0-3,7"`);
+    if (!m) throw new ConfigError(where, `${JSON.stringify(list)} is not a list like "0-3,7"`);
     const from = Number(m[1]);
     const to = m[2] === undefined ? from : Number(m[2]);
-    if (to < from || to >= MAX_CPUS)
-      throw new ConfigError(where, `${JSON.stringify(part)} is not a CPU range below ${MAX_CPUS}`);
+    if (to < from || to >= max)
+      throw new ConfigError(where, `${JSON.stringify(part)} is not a range below ${max}`);
     for (let c = from; c <= to; c++) cpus.add(c);
   }
   return [...cpus].sort((a, b) => a - b);
@@ -75,7 +94,21 @@ export function planSched(config: Config): SchedPlan {
       ? (IOPRIO_CLASS[p.ioPriority.class] << IOPRIO_CLASS_SHIFT) | p.ioPriority.priority
       : null,
     sched,
-    cpusInitial: affinity?.initial ? parseCpuList(affinity.initial, "process.execCPUAffinity.initial") : null,
-    cpusFinal: affinity?.final ? parseCpuList(affinity.final, "process.execCPUAffinity.final") : null,
+    cpusInitial: affinity?.initial ? parseIdList(affinity.initial, "process.execCPUAffinity.initial") : null,
+    cpusFinal: affinity?.final ? parseIdList(affinity.final, "process.execCPUAffinity.final") : null,
+    mempolicy: planMempolicy(config),
   };
+}
+
+function planMempolicy(config: Config): SchedPlan["mempolicy"] {
+  const m = config.linux?.memoryPolicy;
+  if (!m) return null;
+  const nodes = m.nodes ? parseIdList(m.nodes, "linux.memoryPolicy.nodes", MAX_NODES) : [];
+  const noNodes = m.mode === "MPOL_DEFAULT" || m.mode === "MPOL_LOCAL";
+  if (noNodes && nodes.length) throw new ConfigError("linux.memoryPolicy.nodes", `${m.mode} takes no nodes`);
+  if (!noNodes && m.mode !== "MPOL_PREFERRED" && !nodes.length) {
+    throw new ConfigError("linux.memoryPolicy.nodes", `${m.mode} needs nodes`);
+  }
+  const flags = (m.flags ?? []).reduce((f, name) => f | MPOL_FLAG[name], 0);
+  return { mode: MPOL_MODE[m.mode] | flags, nodes };
 }

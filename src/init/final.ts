@@ -1,5 +1,5 @@
 // Packs the final C act's request: cgroup join, limits, credentials, execve.
-import { MAX_CPUS, type ProcessPlan } from "./plan.ts";
+import { MAX_CPUS, MAX_NODES, type ProcessPlan } from "./plan.ts";
 import { sys } from "../sys/lib.ts";
 import { addr, CStrings, cstr, ERRLEN, errText } from "../sys/mem.ts";
 
@@ -36,11 +36,13 @@ function schedAttr([
   return b;
 }
 
-function cpuMask(cpus: readonly number[]): Uint8Array {
-  const mask = new Uint8Array(MAX_CPUS / 8);
-  for (const c of cpus) mask[c >> 3] = (mask[c >> 3] ?? 0) | (1 << (c & 7));
+function bitMask(bits: readonly number[], size: number): Uint8Array {
+  const mask = new Uint8Array(size / 8);
+  for (const b of bits) mask[b >> 3] = (mask[b >> 3] ?? 0) | (1 << (b & 7));
   return mask;
 }
+
+const cpuMask = (cpus: readonly number[]) => bitMask(cpus, MAX_CPUS);
 
 /** Returns only on failure, with the reason. */
 export function execFinal(a: FinalArgs): string {
@@ -62,6 +64,7 @@ export function execFinal(a: FinalArgs): string {
   const sched = p.sched ? schedAttr(p.sched) : null;
   const cpusInitial = p.cpusInitial ? cpuMask(p.cpusInitial) : null;
   const cpusFinal = p.cpusFinal ? cpuMask(p.cpusFinal) : null;
+  const nodes = p.mempolicy?.nodes.length ? bitMask(p.mempolicy.nodes, MAX_NODES) : null;
   const req = new BigUint64Array([
     BigInt(p.uid),
     BigInt(p.gid),
@@ -90,6 +93,10 @@ export function execFinal(a: FinalArgs): string {
     cpusFinal ? addr(cpusFinal) : 0n,
     BigInt(MAX_CPUS / 8),
     keyring ? addr(keyring) : 0n,
+    p.mempolicy === null ? NONE : BigInt(p.mempolicy.mode),
+    nodes ? addr(nodes) : 0n,
+    // The kernel reads maxnode - 1 bits.
+    nodes ? BigInt(MAX_NODES + 1) : 0n,
   ]);
   sys.bunc_exec_final(req);
   return errText(err);

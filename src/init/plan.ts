@@ -29,6 +29,8 @@ export type RootfsStep =
 
 /** CPUs an affinity mask covers (the mask the final act passes has this many bits). */
 export const MAX_CPUS = 1024;
+/** NUMA nodes a memory policy mask covers. */
+export const MAX_NODES = 1024;
 
 export interface ProcessPlan {
   readonly args: readonly string[];
@@ -52,6 +54,8 @@ export interface ProcessPlan {
   readonly sched: readonly string[] | null;
   readonly cpusInitial: readonly number[] | null;
   readonly cpusFinal: readonly number[] | null;
+  /** set_mempolicy: mode with its flags, and the nodes. */
+  readonly mempolicy: { readonly mode: number; readonly nodes: readonly number[] } | null;
   /** Name of the session keyring to make and join (the container id), or null for --no-new-keyring. */
   readonly keyring: string | null;
 }

@@ -169,7 +169,23 @@ const Linux = v.object({
   cgroupsPath: v.optional(v.string()),
   resources: v.optional(Resources),
   intelRdt: v.optional(anyObject),
-  memoryPolicy: v.optional(anyObject),
+  memoryPolicy: v.optional(
+    v.object({
+      mode: v.picklist([
+        "MPOL_DEFAULT",
+        "MPOL_PREFERRED",
+        "MPOL_BIND",
+        "MPOL_INTERLEAVE",
+        "MPOL_LOCAL",
+        "MPOL_PREFERRED_MANY",
+        "MPOL_WEIGHTED_INTERLEAVE",
+      ]),
+      nodes: v.optional(v.string()),
+      flags: v.optional(
+        v.array(v.picklist(["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"])),
+      ),
+    }),
+  ),
   sysctl: v.optional(v.record(v.string(), v.string())),
   seccomp: v.optional(anyObject),
   rootfsPropagation: v.optional(Propagation),

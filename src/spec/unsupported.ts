@@ -4,11 +4,9 @@ import type { Config } from "./config.ts";
 
 const UNSUPPORTED: readonly string[] = [
   "hooks",
-  "process.user.username",
   "process.commandLine",
   "linux.netDevices",
   "linux.intelRdt",
-  "linux.memoryPolicy",
   "linux.seccomp",
   "linux.resources.memory",
   "linux.resources.cpu",

@@ -538,3 +538,31 @@ describe.skipIf(!isRoot)("time namespace", () => {
     expect(Number(uptime) - hostUptime).toBeLessThanOrEqual(31536000 + 5);
   });
 });
+
+describe.skipIf(!isRoot)("more process fields", () => {
+  test("process.user.username is looked up in the container's /etc/passwd and /etc/group", () => {
+    const r = runIn(env, ["sh", "-c", "id -u; id -g; id -G"], (c) => {
+      c.process.user = { uid: 0, gid: 0, username: "nobody" };
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("65534\n65534\n65534\n");
+    const missing = runIn(env, ["true"], (c) => {
+      c.process.user = { uid: 0, gid: 0, username: "ghost" };
+    });
+    expect(missing.stderr).toBe(
+      'bunc: process.user.username: no user "ghost" in the container\'s /etc/passwd\n',
+    );
+  });
+
+  test("linux.memoryPolicy is set on the process", () => {
+    const r = runIn(env, ["sh", "-c", "grep -c ' bind:0 ' /proc/self/numa_maps"], (c) => {
+      c.linux!.memoryPolicy = { mode: "MPOL_BIND", nodes: "0" };
+    });
+    expect(r.stderr).toBe("");
+    expect(Number(r.stdout)).toBeGreaterThan(0);
+    const bad = runIn(env, ["true"], (c) => {
+      c.linux!.memoryPolicy = { mode: "MPOL_BIND" };
+    });
+    expect(bad.stderr).toBe("bunc: linux.memoryPolicy.nodes: MPOL_BIND needs nodes\n");
+  });
+});

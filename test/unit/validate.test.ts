@@ -184,7 +184,6 @@ describe("parseConfig: unsupported fields are refused by path", () => {
     ["linux.resources.pids", (c) => (c.linux = { resources: { pids: { limit: 10 } } })],
     ["linux.intelRdt", (c) => (c.linux = { intelRdt: { closID: "x" } })],
     ["linux.netDevices", (c) => (c.linux = { netDevices: { eth0: {}, eth1: { name: "x" } } })],
-    ["process.user.username", (c) => ((proc(c).user as Json).username = "root")],
     ["linux.seccomp", (c) => (c.linux = { seccomp: { defaultAction: "SCMP_ACT_ALLOW" } })],
     [
       "mounts[0].uidMappings",
