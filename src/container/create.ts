@@ -15,6 +15,7 @@ import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 import { consoleSocketPair, receiveMaster } from "./console.ts";
+import { sendIdmappedTrees } from "./idmap.ts";
 import { checkRlimits } from "./limits.ts";
 import { resolveUsername } from "./user.ts";
 import { closeJoins, planNamespaces } from "./namespaces.ts";
@@ -152,6 +153,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     debug(`cgroup ${cgroup.path} made`);
     const plan: InitPlan = { ...planned, cgroupJoin: join.late.map((_, i) => INIT_CGROUP_FD_BASE + i) };
     sendMessage(channel[0] ?? -1, plan);
+    sendIdmappedTrees(plan, pid, channel[0] ?? -1);
     const reply = receiveMessage<InitReply>(channel[0] ?? -1);
     if (!reply) throw new Error("container init exited before it was ready");
     if ("error" in reply) throw new Error(reply.error);

@@ -12,6 +12,7 @@ import type { NamespacePlan } from "./namespaces.ts";
 import { planExecLabel, withMountLabel } from "./lsm.ts";
 import { planSched } from "./sched.ts";
 import { planSysctl } from "./sysctl.ts";
+import { mapText } from "./userns.ts";
 
 const RLIM_INFINITY = "18446744073709551615";
 const CAP_SETS = ["bounding", "effective", "permitted", "inheritable", "ambient"] as const;
@@ -67,6 +68,25 @@ function isBind(m: Mount): boolean {
   return m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
 }
 
+function planIdmap(config: Config, m: Mount, where: string, option: "idmap" | "ridmap") {
+  const recursive = option === "ridmap";
+  if (!m.uidMappings?.length && !m.gidMappings?.length) {
+    const userns = (config.linux?.namespaces ?? []).some((n) => n.type === "user" && !n.path);
+    if (!userns) {
+      throw new ConfigError(
+        `${where}.uidMappings`,
+        `${option} needs mappings here or a new user namespace to take them from`,
+      );
+    }
+    return { recursive, uidMap: null, gidMap: null };
+  }
+  return {
+    recursive,
+    uidMap: mapText(m.uidMappings ?? [], `${where}.uidMappings`),
+    gidMap: mapText(m.gidMappings ?? [], `${where}.gidMappings`),
+  };
+}
+
 function planMount(config: Config, m: Mount, i: number, bundle: string, cgroup: CgroupState): RootfsStep[] {
   const where = `mounts[${i}]`;
   const target = withSlash(m.destination);
@@ -81,6 +101,11 @@ function planMount(config: Config, m: Mount, i: number, bundle: string, cgroup: 
     ...(set || clr ? [{ op: "setattr", target, set, clr } as const] : []),
     ...opts.propagation.map((flags): RootfsStep => ({ op: "remount", target, flags })),
   ];
+  if (opts.idmap && !isBind(m))
+    throw new ConfigError(`${where}.options`, `${opts.idmap} applies to bind mounts only`);
+  if ((m.uidMappings?.length || m.gidMappings?.length) && !opts.idmap) {
+    throw new ConfigError(`${where}.uidMappings`, "mappings of a mount need the idmap or ridmap option");
+  }
   if (opts.copyUp && m.type !== "tmpfs")
     throw new ConfigError(`${where}.options`, "tmpcopyup applies to tmpfs mounts only");
   if (m.type === "cgroup") return [...planCgroupMount(target, opts.flags, cgroup), ...propagate];
@@ -102,6 +127,7 @@ function planMount(config: Config, m: Mount, i: number, bundle: string, cgroup: 
         flags: MS.BIND | (opts.recursive ? MS.REC : 0),
         data: "",
         file,
+        ...(opts.idmap ? { idmap: planIdmap(config, m, where, opts.idmap) } : {}),
       },
     ];
     // A bind ignores all other flags: they take a remount of the new mount.

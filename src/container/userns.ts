@@ -8,7 +8,7 @@ type Mapping = { containerID: number; hostID: number; size: number };
 const mapped = (maps: readonly Mapping[], id: number) =>
   maps.some((m) => id >= m.containerID && id < m.containerID + m.size);
 
-function mapText(maps: readonly Mapping[], field: string): string {
+export function mapText(maps: readonly Mapping[], field: string): string {
   if (maps.length === 0) throw new ConfigError(field, "a new user namespace needs mappings");
   if (maps.length > 340) throw new ConfigError(field, "the kernel takes at most 340 mappings");
   maps.forEach((m, i) => {

@@ -9,6 +9,7 @@ import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, INIT_STATE_DIR_FD, type InitPlan } fr
 import { closeProc, writeProc } from "./proc.ts";
 import { resolveProgram } from "./program.ts";
 import { sys } from "../sys/lib.ts";
+import { check } from "../sys/errors.ts";
 import { ERRLEN, errText } from "../sys/mem.ts";
 import { finishRootfs, prepareRootfs } from "../rootfs/prepare.ts";
 import { setupConsole } from "../rootfs/console.ts";
@@ -23,6 +24,14 @@ function applyProcSettings(plan: InitPlan): void {
   closeProc();
 }
 
+/** The id-mapped trees the runtime sends after the plan, one per such mount step. */
+function receiveTrees(plan: InitPlan): number[] {
+  const count = plan.steps.filter((s) => s.op === "mount" && s.idmap).length;
+  return Array.from({ length: count }, () =>
+    check(sys.bunc_recv_fd(INIT_CHANNEL_FD), "receive an id-mapped mount"),
+  );
+}
+
 function run(): never {
   sys.bunc_set_dumpable(0);
   process.umask(0);
@@ -35,7 +44,7 @@ function run(): never {
     // Host paths: open them while the host's tree is still reachable.
     cgroupFds = [...plan.cgroupJoin];
     applyProcSettings(plan);
-    prepareRootfs(plan);
+    prepareRootfs(plan, receiveTrees(plan));
     if (plan.process.terminal) ttyFd = setupConsole(INIT_CONSOLE_FD, plan.process.consoleSize);
     finishRootfs(plan);
     path = resolveProgram(plan.process);

@@ -14,6 +14,16 @@ export type RootfsStep =
       readonly file: boolean;
       /** tmpcopyup: copy what the covered directory held into the new tmpfs. */
       readonly copyUp?: boolean;
+      /**
+       * An id-mapped bind: the runtime makes the tree (it needs the host's
+       * privileges) and sends it over the channel, in step order; the init
+       * attaches it. Mappings null: the container's own user namespace.
+       */
+      readonly idmap?: {
+        readonly recursive: boolean;
+        readonly uidMap: string | null;
+        readonly gidMap: string | null;
+      };
     }
   /** mount_setattr(AT_RECURSIVE) of MOUNT_ATTR_* on the mount at target and all below it. */
   | { readonly op: "setattr"; readonly target: string; readonly set: number; readonly clr: number }

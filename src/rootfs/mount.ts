@@ -45,6 +45,15 @@ function withLockedFlags(at: string, flags: number, clear: number): number {
   return out;
 }
 
+function attachTree(tree: number | undefined, at: string, what: string): void {
+  if (tree === undefined) throw new Error(`${what}: the id-mapped mount did not arrive`);
+  try {
+    check(sys.bunc_move_mount(tree, cstr(at)), what);
+  } finally {
+    sys.bunc_close(tree);
+  }
+}
+
 function withTarget(rootFd: number, target: string, kind: "dir" | "file", act: (path: string) => void): void {
   const fd = ensureInRoot(rootFd, target, kind);
   try {
@@ -54,13 +63,14 @@ function withTarget(rootFd: number, target: string, kind: "dir" | "file", act: (
   }
 }
 
-export function applyStep(rootFd: number, step: RootfsStep): void {
+export function applyStep(rootFd: number, step: RootfsStep, trees: number[]): void {
   switch (step.op) {
     case "mount":
       withTarget(rootFd, step.target, step.file ? "file" : "dir", (covered) => {
         refuseRoot(rootFd, covered, step.target);
         const what = `mount ${step.fstype || "bind"} on ${step.target}`;
-        mount(step.source, covered, step.fstype, step.flags, step.data, what);
+        if (step.idmap) attachTree(trees.shift(), covered, what);
+        else mount(step.source, covered, step.fstype, step.flags, step.data, what);
         // The fd still reaches the directory the new mount covers.
         if (step.copyUp) withTarget(rootFd, step.target, "dir", (fresh) => copyTree(covered, fresh));
       });

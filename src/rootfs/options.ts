@@ -83,23 +83,14 @@ const RECURSIVE: Readonly<Record<string, { set: number; clr: number }>> = {
   rnostrictatime: { set: A.RELATIME, clr: A.ATIME },
 };
 
-// Options of config.md that need id-mapping or are not mount attributes:
+// Options of config.md that are not implemented or not mount attributes:
 // refused by name rather than passed to the kernel as data.
-const NOT_YET = new Set([
-  "idmap",
-  "ridmap",
-  "copy-symlink",
-  "src-nofollow",
-  "dest-nofollow",
-  "rsync",
-  "rasync",
-  "rdirsync",
-]);
+const NOT_YET = new Set(["copy-symlink", "src-nofollow", "dest-nofollow", "rsync", "rasync", "rdirsync"]);
 
 /** Every option parseOptions takes (besides filesystem data such as mode=755): for `features`. */
 export function knownMountOptions(): string[] {
   const words = [...Object.keys(FLAGS), ...Object.keys(RECURSIVE), ...Object.keys(PROPAGATION)];
-  return [...words, "bind", "rbind", "tmpcopyup", "defaults", "remount"].sort();
+  return [...words, "bind", "rbind", "tmpcopyup", "idmap", "ridmap", "defaults", "remount"].sort();
 }
 
 export interface ParsedOptions {
@@ -113,6 +104,8 @@ export interface ParsedOptions {
   readonly recursiveAttrs: { readonly set: number; readonly clr: number };
   /** tmpcopyup: a tmpfs starts with a copy of what the directory it covers held. */
   readonly copyUp: boolean;
+  /** idmap (the mount) or ridmap (the mount and all below it): an id-mapped bind. */
+  readonly idmap: "idmap" | "ridmap" | null;
   readonly data: string;
 }
 
@@ -125,6 +118,7 @@ export function parseOptions(options: readonly string[], where: string): ParsedO
   const data: string[] = [];
   const recursiveAttrs = { set: 0, clr: 0 };
   let copyUp = false;
+  let idmap: ParsedOptions["idmap"] = null;
   for (const o of options) {
     const f = FLAGS[o];
     if (f) {
@@ -150,11 +144,23 @@ export function parseOptions(options: readonly string[], where: string): ParsedO
       recursiveAttrs.clr = (recursiveAttrs.clr & ~r.set) | r.clr;
     } else if (o === "tmpcopyup") {
       copyUp = true;
+    } else if (o === "idmap" || o === "ridmap") {
+      idmap = o;
     } else if (NOT_YET.has(o)) {
       throw new Error(`${where}: mount option "${o}" is not supported by bunc yet`);
     } else if (o !== "defaults" && o !== "remount" && o !== "") {
       data.push(o);
     }
   }
-  return { flags, cleared, bind, recursive, propagation, recursiveAttrs, copyUp, data: data.join(",") };
+  return {
+    flags,
+    cleared,
+    bind,
+    recursive,
+    propagation,
+    recursiveAttrs,
+    copyUp,
+    idmap,
+    data: data.join(","),
+  };
 }

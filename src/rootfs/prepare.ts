@@ -13,7 +13,8 @@ import { applyStep, mount, remountReadonly } from "./mount.ts";
 import { maskPaths, readonlyPaths } from "./paths.ts";
 import { moveRoot, pivotRoot } from "./pivot.ts";
 
-export function prepareRootfs(plan: InitPlan): void {
+/** trees: the id-mapped mounts the runtime sent, in the order of their steps. */
+export function prepareRootfs(plan: InitPlan, trees: number[]): void {
   mount("", "/", "", plan.rootPropagation, "", "set the propagation of /");
   // pivot_root refuses a shared parent, and a shared parent would carry the
   // rootfs bind back to the host.
@@ -27,7 +28,7 @@ export function prepareRootfs(plan: InitPlan): void {
     `open ${plan.rootfs}`,
   );
   try {
-    for (const step of plan.steps) applyStep(rootFd, step);
+    for (const step of plan.steps) applyStep(rootFd, step, trees);
     if (plan.setupDev) setupDev(rootFd);
     createDevices(rootFd, plan.devices);
   } finally {

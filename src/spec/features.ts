@@ -20,7 +20,7 @@ export function features(): Record<string, unknown> {
       apparmor: { enabled: true },
       selinux: { enabled: true },
       intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
+      mountExtensions: { idmap: { enabled: true } },
       netDevices: { enabled: false },
     },
   };

@@ -37,10 +37,5 @@ function lookup(config: Config, path: string): unknown {
 
 export function firstUnsupported(config: Config): string | undefined {
   const found = UNSUPPORTED.find((path) => present(lookup(config, path)));
-  if (found) return found;
-  for (const [i, m] of (config.mounts ?? []).entries()) {
-    if (present(m.uidMappings)) return `mounts[${i}].uidMappings`;
-    if (present(m.gidMappings)) return `mounts[${i}].gidMappings`;
-  }
-  return undefined;
+  return found;
 }

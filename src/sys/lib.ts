@@ -48,6 +48,9 @@ const symbols = {
   bunc_unlinkat: { args: [i32, ptr, i32], returns: i32 },
   bunc_mount_setattr: { args: [i32, ptr, i32, u64, u64, u64], returns: i32 },
   bunc_fs_magic: { args: [i32], returns: FFIType.i64_fast },
+  bunc_userns_fd: { args: [ptr, ptr, ptr], returns: i32 },
+  bunc_idmapped_tree: { args: [ptr, i32, i32, ptr], returns: i32 },
+  bunc_move_mount: { args: [i32, ptr], returns: i32 },
   bunc_strerror: { args: [i32], returns: cstring },
 } as const;
 

@@ -2,7 +2,8 @@
 // the container's root is an unprivileged uid on the host, and the rootfs,
 // devices and mounts still work. Joining a user namespace by path.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, readlinkSync } from "node:fs";
+import { chownSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Config } from "../../src/spec/config.ts";
 import { isRoot, runIn, TestEnv } from "./harness.ts";
 
@@ -112,5 +113,105 @@ describe.skipIf(!isRoot)("user namespaces", () => {
       c.linux!.uidMappings = [{ containerID: 0, hostID: HOST_BASE, size: 10 }];
     });
     expect(noNs.stderr).toBe("bunc: linux.uidMappings: needs a new user namespace in linux.namespaces\n");
+  });
+});
+
+describe.skipIf(!isRoot)("id-mapped mounts", () => {
+  function hostDir(): string {
+    const dir = join(env.dir, `idmap-${Math.floor(Math.random() * 1e9)}`);
+    mkdirSync(join(dir, "sub"), { recursive: true });
+    writeFileSync(join(dir, "root-file"), "x");
+    writeFileSync(join(dir, "sub", "f"), "y");
+    chownSync(join(dir, "root-file"), 0, 0);
+    return dir;
+  }
+
+  test("idmap with the mount's own mappings: on-disk ids appear mapped", () => {
+    const dir = hostDir();
+    const r = runIn(
+      env,
+      ["sh", "-c", "stat -c %u:%g /mnt/m/root-file; grep -c idmapped /proc/self/mountinfo"],
+      (c) => {
+        c.mounts!.push({
+          destination: "/mnt/m",
+          type: "bind",
+          source: dir,
+          options: ["rbind", "idmap"],
+          uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+          gidMappings: [{ containerID: 0, hostID: 2000, size: 1 }],
+        });
+      },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("1000:2000\n1\n");
+    // The files themselves are unchanged.
+    expect(statSync(join(dir, "root-file")).uid).toBe(0);
+  });
+
+  test("idmap without mappings takes the container's user namespace: host root files are the container root's", () => {
+    const dir = hostDir();
+    const r = runIn(
+      env,
+      ["sh", "-c", "stat -c %u:%g /mnt/m/root-file; echo more >> /mnt/m/root-file && echo written"],
+      (c) => {
+        withUserns(c);
+        c.mounts!.push({ destination: "/mnt/m", type: "bind", source: dir, options: ["bind", "idmap"] });
+      },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("0:0\nwritten\n");
+    expect(readFileSync(join(dir, "root-file"), "utf8")).toBe("xmore\n");
+  });
+
+  test("ridmap maps the mounts below the source too", () => {
+    const dir = hostDir();
+    expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", join(dir, "sub")]).exitCode).toBe(
+      0,
+    );
+    try {
+      writeFileSync(join(dir, "sub", "below"), "z");
+      const mapping = {
+        uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+        gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+      };
+      const r = runIn(env, ["sh", "-c", "stat -c %u /mnt/m/root-file /mnt/m/sub/below"], (c) => {
+        c.mounts!.push({
+          destination: "/mnt/m",
+          type: "bind",
+          source: dir,
+          options: ["rbind", "ridmap"],
+          ...mapping,
+        });
+      });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("1000\n1000\n");
+    } finally {
+      Bun.spawnSync(["umount", join(dir, "sub")]);
+    }
+  });
+
+  test("misuse of idmap and ridmap is refused by name", () => {
+    const plain = runIn(env, ["true"], (c) => {
+      c.mounts!.push({ destination: "/mnt/m", type: "bind", source: env.dir, options: ["bind", "idmap"] });
+    });
+    expect(plain.stderr).toBe(
+      "bunc: mounts[7].uidMappings: idmap needs mappings here or a new user namespace to take them from\n",
+    );
+    const onTmpfs = runIn(env, ["true"], (c) => {
+      c.mounts!.push({ destination: "/mnt/m", type: "tmpfs", source: "tmpfs", options: ["ridmap"] });
+    });
+    expect(onTmpfs.stderr).toBe("bunc: mounts[7].options: ridmap applies to bind mounts only\n");
+    const noOption = runIn(env, ["true"], (c) => {
+      c.mounts!.push({
+        destination: "/mnt/m",
+        type: "bind",
+        source: env.dir,
+        options: ["bind"],
+        uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
+      });
+    });
+    expect(noOption.stderr).toBe(
+      "bunc: mounts[7].uidMappings: mappings of a mount need the idmap or ridmap option\n",
+    );
   });
 });

@@ -15,7 +15,7 @@ const doc = features() as {
 
 test("every listed mount option is taken; options refused are not listed", () => {
   for (const o of doc.mountOptions) expect(() => parseOptions([o], "x")).not.toThrow();
-  for (const o of ["idmap", "ridmap", "src-nofollow"]) {
+  for (const o of ["copy-symlink", "src-nofollow"]) {
     expect(doc.mountOptions).not.toContain(o);
     expect(() => parseOptions([o], "x")).toThrow("not supported");
   }

@@ -185,18 +185,6 @@ describe("parseConfig: unsupported fields are refused by path", () => {
     ["linux.intelRdt", (c) => (c.linux = { intelRdt: { closID: "x" } })],
     ["linux.netDevices", (c) => (c.linux = { netDevices: { eth0: {}, eth1: { name: "x" } } })],
     ["linux.seccomp", (c) => (c.linux = { seccomp: { defaultAction: "SCMP_ACT_ALLOW" } })],
-    [
-      "mounts[0].uidMappings",
-      (c) => (c.mounts = [{ destination: "/x", uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }]),
-    ],
-    [
-      "mounts[1].uidMappings",
-      (c) =>
-        (c.mounts = [
-          { destination: "/a", type: "tmpfs" },
-          { destination: "/x", uidMappings: [{ containerID: 0, hostID: 1, size: 1 }] },
-        ]),
-    ],
   ];
   test.each(cases)("%s", (path, change) => {
     const e = errorOf(withChange(change));
@@ -246,15 +234,6 @@ describe("defaultSpec", () => {
 });
 
 describe("parseConfig: edge cases", () => {
-  test("mount gidMappings are refused by their own path", () => {
-    const e = errorOf(
-      withChange((c) => {
-        c.mounts = [{ destination: "/x", gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }];
-      }),
-    );
-    expect(e.message).toBe("mounts[0].gidMappings: not supported by bunc yet");
-  });
-
   test("an object whose values are all empty asks for nothing", () => {
     expect(() =>
       parseConfig(

@@ -1,0 +1,100 @@
+/* Id-mapped mounts: a user namespace that carries a mount's mappings, a
+ * detached clone of the source mount with those mappings, and attaching
+ * such a tree where the init wants it. */
+#define _GNU_SOURCE
+#include "bunc.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int put_map(long pid, const char *file, const char *map, char *errbuf)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/%s", pid, file);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map)) {
+		int err = errno;
+		snprintf(errbuf, BUNC_ERRLEN, "write %s of an id-mapped mount: %s", file, strerror(err));
+		if (fd >= 0)
+			close(fd);
+		return -err;
+	}
+	close(fd);
+	return 0;
+}
+
+/* A user namespace holding the given mappings: made by a child that waits
+ * until we have opened its namespace, then exits. */
+int bunc_userns_fd(const char *uid_map, const char *gid_map, char *errbuf)
+{
+	int hold[2];
+	if (pipe2(hold, O_CLOEXEC) < 0)
+		return -errno;
+	long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0) {
+		int err = errno;
+		close(hold[0]);
+		close(hold[1]);
+		snprintf(errbuf, BUNC_ERRLEN, "clone a user namespace for an id-mapped mount: %s", strerror(err));
+		return -err;
+	}
+	if (pid == 0) {
+		char c;
+		close(hold[1]);
+		(void)!read(hold[0], &c, 1);
+		_exit(0);
+	}
+	close(hold[0]);
+	int rc = put_map(pid, "uid_map", uid_map, errbuf);
+	if (rc == 0)
+		rc = put_map(pid, "gid_map", gid_map, errbuf);
+	int fd = -1;
+	if (rc == 0) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			rc = -errno;
+			snprintf(errbuf, BUNC_ERRLEN, "open %s: %s", path, strerror(errno));
+		}
+	}
+	close(hold[1]);
+	waitpid((pid_t)pid, NULL, 0);
+	return rc < 0 ? rc : fd;
+}
+
+/* A detached clone of the mount at source, id-mapped through userns_fd. */
+int bunc_idmapped_tree(const char *source, int userns_fd, int recursive, char *errbuf)
+{
+	unsigned rec = recursive ? AT_RECURSIVE : 0;
+	int fd = (int)syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
+	if (fd < 0) {
+		int err = errno;
+		snprintf(errbuf, BUNC_ERRLEN, "open_tree %s: %s", source, strerror(err));
+		return -err;
+	}
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd};
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | rec, &attr, sizeof attr) < 0) {
+		int err = errno;
+		snprintf(errbuf, BUNC_ERRLEN, "id-map %s: %s", source, strerror(err));
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+/* Attaches a detached mount tree at to_path. */
+int bunc_move_mount(int from_fd, const char *to_path)
+{
+	/* to_path is a /proc/self/fd magic link: follow it. */
+	if (syscall(SYS_move_mount, from_fd, "", AT_FDCWD, to_path, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
+		return -errno;
+	return 0;
+}
