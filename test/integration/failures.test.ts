@@ -104,8 +104,8 @@ describe.skipIf(!isRoot)("config validation", () => {
 
   test("a mount option that is not supported yet", () =>
     expectRefused((c) => {
-      c.mounts!.push({ destination: "/x", type: "tmpfs", source: "tmpfs", options: ["idmap"] });
-    }, 'mounts[7].options: mount option "idmap" is not supported by bunc yet'));
+      c.mounts!.push({ destination: "/x", type: "tmpfs", source: "tmpfs", options: ["copy-symlink"] });
+    }, 'mounts[7].options: mount option "copy-symlink" is not supported by bunc yet'));
 
   test("invalid JSON", () =>
     expectRefused(
