@@ -30,6 +30,12 @@ const FLAGS: Readonly<Record<string, FlagOption>> = {
   strictatime: { set: true, flag: MS.STRICTATIME },
   nostrictatime: { set: false, flag: MS.STRICTATIME },
   nosymfollow: { set: true, flag: MS.NOSYMFOLLOW },
+  iversion: { set: true, flag: MS.I_VERSION },
+  noiversion: { set: false, flag: MS.I_VERSION },
+  lazytime: { set: true, flag: MS.LAZYTIME },
+  nolazytime: { set: false, flag: MS.LAZYTIME },
+  silent: { set: true, flag: MS.SILENT },
+  loud: { set: false, flag: MS.SILENT },
   symfollow: { set: false, flag: MS.NOSYMFOLLOW },
 };
 

@@ -566,3 +566,47 @@ describe.skipIf(!isRoot)("more process fields", () => {
     expect(bad.stderr).toBe("bunc: linux.memoryPolicy.nodes: MPOL_BIND needs nodes\n");
   });
 });
+
+describe.skipIf(!isRoot)("process fields with exact values", () => {
+  test("domainname, umask, capabilities in all five sets, no_new_privs off, rlimits", () => {
+    const script =
+      "cat /proc/sys/kernel/domainname; umask; grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)' /proc/self/status; grep -E 'Max (open files|processes)' /proc/self/limits";
+    const r = runIn(env, ["sh", "-c", script], (c) => {
+      c.domainname = "example.test";
+      c.process.user = { uid: 1000, gid: 1000, umask: 0o077 };
+      const caps = ["CAP_NET_BIND_SERVICE", "CAP_NET_RAW"];
+      c.process.capabilities = {
+        bounding: [...caps, "CAP_CHOWN"],
+        effective: caps,
+        permitted: caps,
+        inheritable: caps,
+        ambient: caps,
+      };
+      c.process.noNewPrivileges = false;
+      c.process.rlimits = [
+        { type: "RLIMIT_NOFILE", soft: 512, hard: 1000 },
+        { type: "RLIMIT_NPROC", soft: 100, hard: 200 },
+      ];
+    });
+    expect(r.stderr).toBe("");
+    const lines = r.stdout.trim().split("\n");
+    const hex = (bits: number[]) =>
+      bits
+        .reduce((m, b) => m | (1n << BigInt(b)), 0n)
+        .toString(16)
+        .padStart(16, "0");
+    const caps = hex([10, 13]);
+    expect(lines.slice(0, 2)).toEqual(["example.test", "0077"]);
+    const status = Object.fromEntries(lines.slice(2, 8).map((l) => l.split(":\t") as [string, string]));
+    expect(status).toEqual({
+      CapInh: caps,
+      CapPrm: caps,
+      CapEff: caps,
+      CapBnd: hex([0, 10, 13]),
+      CapAmb: caps,
+      NoNewPrivs: "0",
+    });
+    expect(lines[8]).toMatch(/^Max processes\s+100\s+200\s/);
+    expect(lines[9]).toMatch(/^Max open files\s+512\s+1000\s/);
+  });
+});

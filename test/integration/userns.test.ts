@@ -2,7 +2,15 @@
 // the container's root is an unprivileged uid on the host, and the rootfs,
 // devices and mounts still work. Joining a user namespace by path.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chownSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../../src/spec/config.ts";
 import { isRoot, runIn, TestEnv } from "./harness.ts";
@@ -213,5 +221,20 @@ describe.skipIf(!isRoot)("id-mapped mounts", () => {
     expect(noOption.stderr).toBe(
       "bunc: mounts[7].uidMappings: mappings of a mount need the idmap or ridmap option\n",
     );
+  });
+});
+
+describe.skipIf(!isRoot || !existsSync("/dev/fuse"))("devices in a user namespace", () => {
+  test("linux.devices are bound from the host where mknod is not permitted", () => {
+    const r = runIn(
+      env,
+      ["sh", "-c", "stat -c '%t:%T %F' /dev/fuse; grep -c ' /dev/fuse ' /proc/self/mountinfo"],
+      (c) => {
+        withUserns(c);
+        c.linux!.devices = [{ type: "c", path: "/dev/fuse", major: 10, minor: 229 }];
+      },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("a:e5 character special file\n1\n");
   });
 });
