@@ -24,7 +24,8 @@ function namespaceOf(key: string): "ipc" | "network" | "uts" | null {
 
 /** [config key, path under /proc, value] for each sysctl. */
 export function planSysctl(config: Config): [string, string, string][] {
-  const types = new Set((config.linux?.namespaces ?? []).map((n) => n.type));
+  // Only namespaces the container makes: a joined one is someone else's.
+  const types = new Set((config.linux?.namespaces ?? []).filter((n) => !n.path).map((n) => n.type));
   return Object.entries(config.linux?.sysctl ?? {}).map(([key, value]) => {
     const where = `linux.sysctl.${key}`;
     // Keys come dotted (net.ipv4.ip_forward) or as paths (net/ipv4/conf/eth0.1/forwarding).

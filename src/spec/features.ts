@@ -22,6 +22,18 @@ export function features(): Record<string, unknown> {
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: true } },
       netDevices: { enabled: false },
+      memoryPolicy: {
+        modes: [
+          "MPOL_DEFAULT",
+          "MPOL_BIND",
+          "MPOL_INTERLEAVE",
+          "MPOL_WEIGHTED_INTERLEAVE",
+          "MPOL_PREFERRED",
+          "MPOL_PREFERRED_MANY",
+          "MPOL_LOCAL",
+        ],
+        flags: ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"],
+      },
     },
   };
 }

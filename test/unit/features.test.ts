@@ -48,3 +48,12 @@ test("the version range is what validation accepts", () => {
   }
   expect(doc.linux.capabilities).toContain("CAP_CHECKPOINT_RESTORE");
 });
+
+test("memory policy modes and flags are those the schema takes", () => {
+  const linux = features().linux as { memoryPolicy: { modes: string[]; flags: string[] } };
+  for (const mode of linux.memoryPolicy.modes) {
+    const c = defaultSpec();
+    c.linux!.memoryPolicy = { mode: mode as never, flags: linux.memoryPolicy.flags as never };
+    expect(() => parseConfig(JSON.stringify(c))).not.toThrow();
+  }
+});
