@@ -83,6 +83,7 @@ int bunc_send_fd(int sock, int fd);
 int bunc_recv_fd(int sock);
 int bunc_seal_self(char *errbuf);
 
+int bunc_write_id_map(long pid, const char *file, const char *map, char *errbuf);
 int bunc_userns_fd(const char *uid_map, const char *gid_map, char *errbuf);
 int bunc_idmapped_tree(const char *source, int userns_fd, int recursive, char *errbuf);
 int bunc_move_mount(int from_fd, const char *to_path);

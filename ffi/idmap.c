@@ -14,21 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int put_map(long pid, const char *file, const char *map, char *errbuf)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%ld/%s", pid, file);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map)) {
-		int err = errno;
-		snprintf(errbuf, BUNC_ERRLEN, "write %s of an id-mapped mount: %s", file, strerror(err));
-		if (fd >= 0)
-			close(fd);
-		return -err;
-	}
-	close(fd);
-	return 0;
-}
 
 /* A user namespace holding the given mappings: made by a child that waits
  * until we have opened its namespace, then exits. */
@@ -52,9 +37,9 @@ int bunc_userns_fd(const char *uid_map, const char *gid_map, char *errbuf)
 		_exit(0);
 	}
 	close(hold[0]);
-	int rc = put_map(pid, "uid_map", uid_map, errbuf);
+	int rc = bunc_write_id_map(pid, "uid_map", uid_map, errbuf);
 	if (rc == 0)
-		rc = put_map(pid, "gid_map", gid_map, errbuf);
+		rc = bunc_write_id_map(pid, "gid_map", gid_map, errbuf);
 	int fd = -1;
 	if (rc == 0) {
 		char path[64];

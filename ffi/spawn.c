@@ -118,14 +118,15 @@ static void exec_init(const struct bunc_spawn *req, int errfd, int in_userns)
 	child_fail(errfd, "execveat of the runtime binary");
 }
 
-static int write_map(long pid, const char *file, const char *map, char *errbuf)
+/* Writes a uid_map or gid_map of process pid; the error names the config field. */
+int bunc_write_id_map(long pid, const char *file, const char *map, char *errbuf)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%ld/%s", pid, file);
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map)) {
 		int err = errno;
-		snprintf(errbuf, BUNC_ERRLEN, "write %s (linux.%s): %s", file, strcmp(file, "uid_map") ? "gidMappings" : "uidMappings",
+		snprintf(errbuf, BUNC_ERRLEN, "write %s (%sMappings): %s", file, file[0] == 'u' ? "uid" : "gid",
 			 strerror(err));
 		if (fd >= 0)
 			close(fd);
@@ -204,9 +205,9 @@ int bunc_spawn(const struct bunc_spawn *req, int32_t *out_pid)
 	close(errpipe[1]);
 	if (newuser) {
 		close(syncpipe[0]);
-		int rc = write_map(pid, "uid_map", (const char *)(uintptr_t)req->uid_map, errbuf);
+		int rc = bunc_write_id_map(pid, "uid_map", (const char *)(uintptr_t)req->uid_map, errbuf);
 		if (rc == 0)
-			rc = write_map(pid, "gid_map", (const char *)(uintptr_t)req->gid_map, errbuf);
+			rc = bunc_write_id_map(pid, "gid_map", (const char *)(uintptr_t)req->gid_map, errbuf);
 		if (rc < 0) {
 			close(syncpipe[1]);
 			close(errpipe[0]);

@@ -1,21 +1,15 @@
 // Each container gets its own cgroup in every hierarchy of this host (here:
 // the hybrid layout), joined by its process and removed by delete.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import { deviceEntries } from "../../src/cgroups/devices.ts";
 import { attachDeviceFilter, attachedDevicePrograms } from "../../src/cgroups/ebpf.ts";
 import { O } from "../../src/sys/constants.ts";
 import { sys } from "../../src/sys/lib.ts";
 import { cstr } from "../../src/sys/mem.ts";
-import { isRoot, TestEnv } from "./harness.ts";
+import { isRoot, useTestEnv } from "./harness.ts";
 
-const env = new TestEnv();
-beforeAll(() => env.setup());
-afterAll(async () => {
-  const left = env.leftovers();
-  await env.cleanup();
-  expect(left).toEqual([]);
-});
+const env = useTestEnv();
 
 function cgroupOf(pid: number): Map<string, string> {
   const out = new Map<string, string>();

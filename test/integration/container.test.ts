@@ -1,5 +1,5 @@
 // What the process sees inside a container, checked from inside and outside.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import {
   cpSync,
   existsSync,
@@ -12,15 +12,9 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../../src/spec/config.ts";
-import { BUNC, isRoot, runIn, TestEnv } from "./harness.ts";
+import { BUNC, isRoot, runIn, useTestEnv } from "./harness.ts";
 
-const env = new TestEnv();
-beforeAll(() => env.setup());
-afterAll(async () => {
-  const left = env.leftovers();
-  await env.cleanup();
-  expect(left).toEqual([]);
-});
+const env = useTestEnv();
 
 const sh = (script: string) => ["sh", "-c", script];
 

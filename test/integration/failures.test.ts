@@ -1,17 +1,11 @@
 // Bad input gets one line naming what is wrong, exit 1, and nothing left behind.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../../src/spec/config.ts";
-import { isRoot, TestEnv } from "./harness.ts";
+import { isRoot, useTestEnv } from "./harness.ts";
 
-const env = new TestEnv();
-beforeAll(() => env.setup());
-afterAll(async () => {
-  const left = env.leftovers();
-  await env.cleanup();
-  expect(left).toEqual([]);
-});
+const env = useTestEnv();
 
 /** Processes whose command line mentions this env's directory. */
 function ourProcesses(): string[] {

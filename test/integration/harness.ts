@@ -12,6 +12,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { afterAll, beforeAll, expect } from "bun:test";
 import { join, resolve } from "node:path";
 import { defaultSpec } from "../../src/spec/default.ts";
 import type { Config } from "../../src/spec/config.ts";
@@ -159,4 +160,17 @@ export function runIn(
   const id = env.id("run");
   const bundle = env.bundle(id, args, edit);
   return env.bunc(["run", "--bundle", bundle, id], stdin === undefined ? {} : { stdin });
+}
+
+/** A TestEnv for one test file: set up before its tests, and after them
+ * checked to have left nothing behind, then cleaned up whatever happened. */
+export function useTestEnv(): TestEnv {
+  const env = new TestEnv();
+  beforeAll(() => env.setup());
+  afterAll(async () => {
+    const left = env.leftovers();
+    await env.cleanup();
+    expect(left).toEqual([]);
+  });
+  return env;
 }

@@ -4,7 +4,7 @@
 // image, it happens inside the rootfs or not at all: a refusal is one line and
 // exit 1; a container it creates has everything resolved in its root; the host
 // (a sentinel directory each test owns, the host's mount table) is untouched.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import {
   cpSync,
   existsSync,
@@ -20,15 +20,9 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../../src/spec/config.ts";
-import { isRoot, type Result, TestEnv } from "./harness.ts";
+import { isRoot, type Result, useTestEnv } from "./harness.ts";
 
-const env = new TestEnv();
-beforeAll(() => env.setup());
-afterAll(async () => {
-  const left = env.leftovers();
-  await env.cleanup();
-  expect(left).toEqual([]);
-});
+const env = useTestEnv();
 
 /** One test's own ground: its copy of the rootfs and the host directory the image aims at. */
 interface Ground {

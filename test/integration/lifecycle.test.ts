@@ -1,16 +1,10 @@
 // create / start / state / kill / delete / run / list on real containers.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUNC, isRoot, runIn, TestEnv } from "./harness.ts";
+import { BUNC, isRoot, runIn, useTestEnv } from "./harness.ts";
 
-const env = new TestEnv();
-beforeAll(() => env.setup());
-afterAll(async () => {
-  const left = env.leftovers();
-  await env.cleanup();
-  expect(left).toEqual([]);
-});
+const env = useTestEnv();
 
 /** A host directory bound into the container at /out, to see what the process did. */
 function outDir(id: string): string {

@@ -1,21 +1,15 @@
 // What must hold against a hostile local user or container process: the C
 // object never comes from a shared temp dir, the init runs from a sealed
 // read-only view of bunc, with an environment of its own.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { O } from "../../src/sys/constants.ts";
 import { sys } from "../../src/sys/lib.ts";
 import { cstr } from "../../src/sys/mem.ts";
-import { BUNC, isRoot, TestEnv } from "./harness.ts";
+import { BUNC, isRoot, useTestEnv } from "./harness.ts";
 
-const env = new TestEnv();
-beforeAll(() => env.setup());
-afterAll(async () => {
-  const left = env.leftovers();
-  await env.cleanup();
-  expect(left).toEqual([]);
-});
+const env = useTestEnv();
 
 const EROFS = 30;
 

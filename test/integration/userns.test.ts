@@ -1,7 +1,7 @@
 // User namespaces: the runtime writes the id mappings while the child waits;
 // the container's root is an unprivileged uid on the host, and the rootfs,
 // devices and mounts still work. Joining a user namespace by path.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import {
   chownSync,
   existsSync,
@@ -13,15 +13,9 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../../src/spec/config.ts";
-import { isRoot, runIn, TestEnv } from "./harness.ts";
+import { isRoot, runIn, useTestEnv } from "./harness.ts";
 
-const env = new TestEnv();
-beforeAll(() => env.setup());
-afterAll(async () => {
-  const left = env.leftovers();
-  await env.cleanup();
-  expect(left).toEqual([]);
-});
+const env = useTestEnv();
 
 const HOST_BASE = 200000;
 const withUserns = (c: Config) => {
