@@ -178,12 +178,14 @@ function planCgroupMount(target: string, flags: number, cgroup: CgroupState): Ro
     const name = posix.basename(mountpoint);
     const sub = posix.join(target, name);
     steps.push({ op: "mount", source: dir, target: sub, fstype: "", flags: MS.BIND, data: "", file: false });
-    steps.push({ op: "remount", target: sub, flags: bindFlags });
     for (const alias of name.split(",")) {
       if (alias !== name) steps.push({ op: "symlink", target: name, path: posix.join(target, alias) });
     }
   }
-  if (flags & MS.RDONLY) steps.push({ op: "remount", target, flags: MS.REMOUNT | flags });
+  // One mount_setattr for the tmpfs and every bind below it (the MS_ and
+  // MOUNT_ATTR_ values of these four flags are the same).
+  const set = (flags & MS.RDONLY) | MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  steps.push({ op: "setattr", target, set, clr: 0 });
   return steps;
 }
 
