@@ -87,19 +87,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
   const namespaces = planNamespaces(config);
   const cgroup = planCgroup(o.id, config.linux?.cgroupsPath);
   const fifo = store.fifo(o.id);
-  const planned = planInit({
-    config,
-    bundle,
-    rootfs,
-    cgroup,
-    namespaces,
-    id: o.id,
-    noPivot: o.noPivot ?? false,
-    noNewKeyring: o.noNewKeyring ?? false,
-  });
-  checkRlimits(planned.process);
-
-  debug("config validated and planned");
+  debug("namespaces and cgroup planned");
   const lock = store.reserve(o.id);
   let state: StoredState = {
     ociVersion: OCI_VERSION,
@@ -145,10 +133,21 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     });
     for (const fd of opened.splice(0)) sys.bunc_close(fd);
     debug(`init ${pid} spawned`);
+    // The rest of the plan is made while the init starts up (a Bun start-up
+    // of its own); it waits for the plan before it touches anything.
+    const planned = planInit({
+      config,
+      bundle,
+      rootfs,
+      cgroup,
+      namespaces,
+      id: o.id,
+      noPivot: o.noPivot ?? false,
+      noNewKeyring: o.noNewKeyring ?? false,
+    });
+    checkRlimits(planned.process);
     sys.bunc_close(channel[1] ?? -1);
     channel[1] = -1;
-    // The init starts up (a Bun start-up) while the rest is set up; it
-    // waits for its plan before touching anything.
     applyDeviceRules(cgroup, config.linux?.resources?.devices);
     debug(`cgroup ${cgroup.path} made`);
     const plan: InitPlan = { ...planned, cgroupJoin: join.late.map((_, i) => INIT_CGROUP_FD_BASE + i) };

@@ -235,6 +235,15 @@ describe.skipIf(!isRoot)("process", () => {
     expect(r.stderr).toBe('bunc: process.args[0]: executable file "no-such-program" not found in $PATH\n');
   });
 
+  test("process.consoleSize sets the terminal's size", () => {
+    const r = runIn(env, ["stty", "size"], (c) => {
+      c.process.terminal = true;
+      c.process.consoleSize = { height: 40, width: 100 };
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.replaceAll("\r", "")).toBe("40 100\n");
+  });
+
   test("a terminal: the process gets a pty as its controlling terminal and /dev/console", () => {
     const r = runIn(
       env,
