@@ -1,13 +1,13 @@
 // Each container gets its own cgroup in every hierarchy of this host (here:
 // the hybrid layout), joined by its process and removed by delete.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { deviceEntries } from "../../src/cgroups/devices.ts";
 import { attachDeviceFilter, attachedDevicePrograms } from "../../src/cgroups/ebpf.ts";
 import { O } from "../../src/sys/constants.ts";
 import { sys } from "../../src/sys/lib.ts";
 import { cstr } from "../../src/sys/mem.ts";
-import { isRoot, useTestEnv } from "./harness.ts";
+import { BUNC, isRoot, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 
@@ -87,21 +87,37 @@ describe.skipIf(!isRoot)("cgroups", () => {
   });
 
   test("a relative cgroupsPath goes below bunc's own cgroup", () => {
+    // bunc runs from a cgroup of the test's own (in every hierarchy), so the
+    // relative path lands below it and nothing is made under anyone else's.
+    const home = `${env.cgroupParent}/home`;
+    const homes = env.hierarchies().map((h) => `${h}${home}`);
+    for (const dir of homes) {
+      mkdirSync(dir, { recursive: true });
+      for (const f of ["cpuset.cpus", "cpuset.mems"]) {
+        if (existsSync(`${dir}/${f}`))
+          writeFileSync(`${dir}/${f}`, readFileSync(`${dir}/../${f}`, "utf8").trim());
+      }
+    }
     const id = env.id("rel");
-    // The test process's own cgroup is "/" here, so the relative path lands at /<path>.
-    const own = cgroupOf(process.pid).get("pids") ?? "/";
-    env.ok([
-      "create",
-      "--bundle",
-      env.bundle(id, ["true"], (c) => {
-        c.linux!.cgroupsPath = `${env.cgroupParent.slice(1)}/${id}`;
-      }),
-      id,
-    ]);
-    const expected = `/sys/fs/cgroup/pids${own === "/" ? "" : own}${env.cgroupParent}/${id}`;
-    expect(existsSync(expected)).toBe(true);
+    const bundle = env.bundle(id, ["true"], (c) => {
+      c.linux!.cgroupsPath = `rel/${id}`;
+    });
+    const join = homes.map((d) => `echo $$ > ${d}/cgroup.procs`).join("; ");
+    const r = Bun.spawnSync(
+      ["sh", "-c", `${join}; exec "$@"`, "sh", BUNC, "--root", env.root, "create", "--bundle", bundle, id],
+      {
+        stdio: ["ignore", "ignore", "ignore"],
+      },
+    );
+    expect(r.exitCode).toBe(0);
+    const made = homes.map((d) => `${d}/rel/${id}`);
+    for (const d of made) expect(existsSync(d)).toBe(true);
     env.ok(["delete", id]);
-    expect(existsSync(expected)).toBe(false);
+    for (const d of made) expect(existsSync(d)).toBe(false);
+    for (const d of homes) {
+      rmdirSync(`${d}/rel`);
+      rmdirSync(d);
+    }
   });
 
   test("a cgroupsPath already in use by other processes is refused", () => {

@@ -30,6 +30,12 @@ export interface Result {
 
 const CGROUP_MOUNTS = "/sys/fs/cgroup";
 
+/** Removes a cgroup directory and the ones below it. */
+function rmTree(dir: string): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rmTree(join(dir, e.name));
+  rmdirSync(dir);
+}
+
 export class TestEnv {
   readonly dir = mkdtempSync("/tmp/bunc-test-");
   readonly root = join(this.dir, "state");
@@ -119,13 +125,30 @@ export class TestEnv {
     throw new Error(`container ${id} did not reach ${status}: ${last}`);
   }
 
+  /**
+   * The test's cgroup parent in every hierarchy, and where a relative
+   * cgroupsPath would put it: below this process's own cgroups.
+   */
+  private cgroupParents(): string[] {
+    const own = readFileSync("/proc/self/cgroup", "utf8")
+      .split("\n")
+      .map((l) => l.split(":")[2] ?? "")
+      .filter((p) => p && p !== "/");
+    return this.hierarchies().flatMap((h) => [
+      `${h}${this.cgroupParent}`,
+      ...own.map((o) => `${h}${o}${this.cgroupParent}`),
+    ]);
+  }
+
   /** What this env left on the machine: state dirs, cgroups, mounts. */
   leftovers(): string[] {
     const found: string[] = [];
     if (existsSync(this.root)) for (const e of readdirSync(this.root)) found.push(`state dir ${e}`);
-    for (const h of this.hierarchies()) {
-      const p = `${h}${this.cgroupParent}`;
+    const ours = new Set(this.hierarchies().map((h) => `${h}${this.cgroupParent}`));
+    for (const p of this.cgroupParents()) {
       if (!existsSync(p)) continue;
+      // Our own parent may stay until cleanup; one below another cgroup is a leak itself.
+      if (!ours.has(p)) found.push(`cgroup ${p}`);
       for (const e of readdirSync(p, { withFileTypes: true }))
         if (e.isDirectory()) found.push(`cgroup ${p}/${e.name}`);
     }
@@ -139,13 +162,7 @@ export class TestEnv {
     if (existsSync(this.root)) {
       for (const id of readdirSync(this.root)) this.bunc(["delete", "--force", id]);
     }
-    for (const h of this.hierarchies()) {
-      const p = `${h}${this.cgroupParent}`;
-      if (!existsSync(p)) continue;
-      for (const e of readdirSync(p, { withFileTypes: true }))
-        if (e.isDirectory()) rmdirSync(join(p, e.name));
-      rmdirSync(p);
-    }
+    for (const dir of this.cgroupParents()) if (existsSync(dir)) rmTree(dir);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
