@@ -48,13 +48,13 @@ export function planCgroup(
 }
 
 /**
- * Makes the planned directories (copying cpuset cpus/mems into new ones);
+ * Makes the planned directories of one cgroup version (copying cpuset cpus/mems into new ones);
  * returns what it made, for removeMade. Undoes its own work on failure.
  */
-export function makeCgroupDirs(cg: CgroupState): string[] {
+export function makeCgroupDirs(cg: CgroupState, version: 1 | 2): string[] {
   const made: string[] = [];
   try {
-    for (const { dir, controllers } of cg.dirs) {
+    for (const { dir, controllers } of cg.dirs.filter((d) => d.version === version)) {
       const before = made.length;
       mkdirTracked(dir, made);
       if (made.length === before && readFileSync(`${dir}/cgroup.procs`, "utf8").trim() !== "") {

@@ -5,7 +5,7 @@ import { posix } from "node:path";
 import { debug } from "../debug.ts";
 import { applyDeviceRules, joinPlan, makeCgroupDirs, planCgroup, removeMade } from "../cgroups/manager.ts";
 import { receiveMessage, sendMessage } from "../init/channel.ts";
-import { INIT_CGROUP_FD_BASE, type InitPlan, type InitReply } from "../init/plan.ts";
+import type { InitPlan, InitReply } from "../init/plan.ts";
 import type { Config } from "../spec/config.ts";
 import type { StoredState } from "../spec/state.ts";
 import { parseConfig } from "../spec/validate.ts";
@@ -15,7 +15,7 @@ import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 import { consoleSocketPair, receiveMaster } from "./console.ts";
-import { sendIdmappedTrees } from "./idmap.ts";
+import { idmappedTrees } from "./idmap.ts";
 import { checkRlimits } from "./limits.ts";
 import { resolveUsername } from "./user.ts";
 import { closeJoins, planNamespaces } from "./namespaces.ts";
@@ -117,24 +117,23 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     : [-1, typeof o.console === "number" ? o.console : -1];
   try {
     store.write(state);
-    made = makeCgroupDirs(cgroup);
+    // Only what clone needs comes first: the cgroup2 directory the init
+    // starts in. The init then starts up (a Bun start-up of its own) while
+    // the rest is made and planned; it waits for its plan before it acts.
+    made = makeCgroupDirs(cgroup, 2);
     const join = joinPlan(cgroup);
     check(sys.bunc_socketpair(channel), "socketpair");
-    check(sys.bunc_mkfifo(cstr(fifo), 0o622), `mkfifo ${fifo}`);
-    // Not subject to our umask: the init may run as a uid of a user namespace.
-    chmodSync(fifo, 0o622);
     pid = spawnInit({
-      stateDirFd: open(store.dir(o.id), O.PATH | O.DIRECTORY),
       namespaces,
       channelFd: channel[1] ?? -1,
       consoleFd: theirs >= 0 ? theirs : null,
       cgroupFd: join.startIn === null ? null : open(join.startIn, O.RDONLY | O.DIRECTORY),
-      joinFds: join.late.map((file) => open(file, O.WRONLY)),
     });
-    for (const fd of opened.splice(0)) sys.bunc_close(fd);
     debug(`init ${pid} spawned`);
-    // The rest of the plan is made while the init starts up (a Bun start-up
-    // of its own); it waits for the plan before it touches anything.
+    made.push(...makeCgroupDirs(cgroup, 1));
+    check(sys.bunc_mkfifo(cstr(fifo), 0o622), `mkfifo ${fifo}`);
+    // Not subject to our umask: the init may run as a uid of a user namespace.
+    chmodSync(fifo, 0o622);
     const planned = planInit({
       config,
       bundle,
@@ -150,9 +149,17 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     channel[1] = -1;
     applyDeviceRules(cgroup, config.linux?.resources?.devices);
     debug(`cgroup ${cgroup.path} made`);
-    const plan: InitPlan = { ...planned, cgroupJoin: join.late.map((_, i) => INIT_CGROUP_FD_BASE + i) };
+    const plan: InitPlan = { ...planned, cgroupJoinCount: join.late.length };
     sendMessage(channel[0] ?? -1, plan);
-    sendIdmappedTrees(plan, pid, channel[0] ?? -1);
+    // The fds InitFds lists, in its order; all are closed on the way out.
+    const trees = idmappedTrees(plan.steps, pid);
+    opened.push(...trees);
+    const fds = [
+      open(store.dir(o.id), O.PATH | O.DIRECTORY),
+      ...join.late.map((file) => open(file, O.WRONLY)),
+      ...trees,
+    ];
+    for (const fd of fds) check(sys.bunc_send_fd(channel[0] ?? -1, fd), "send an fd to the init");
     const reply = receiveMessage<InitReply>(channel[0] ?? -1);
     if (!reply) throw new Error("container init exited before it was ready");
     if ("error" in reply) throw new Error(reply.error);

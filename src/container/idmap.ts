@@ -1,35 +1,45 @@
 // Id-mapped binds are made by the runtime, which holds the host's
-// privileges, as detached trees sent to the init over its channel in step
-// order; the init attaches each where its step says.
+// privileges, as detached trees the init receives over its channel in
+// step order; the init attaches each where its step says.
 import type { InitPlan } from "../init/plan.ts";
 import { O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr, ERRLEN, errText } from "../sys/mem.ts";
 
-export function sendIdmappedTrees(plan: InitPlan, initPid: number, channel: number): void {
-  for (const step of plan.steps) {
-    if (step.op !== "mount" || !step.idmap) continue;
-    const err = Buffer.alloc(ERRLEN);
-    const { uidMap, gidMap, recursive } = step.idmap;
-    const userns =
-      uidMap === null || gidMap === null
-        ? check(
-            sys.bunc_openat2(-100, cstr(`/proc/${initPid}/ns/user`), O.RDONLY | O.CLOEXEC, 0, 0),
-            "open the container's user namespace",
-          )
-        : sys.bunc_userns_fd(cstr(uidMap), cstr(gidMap), err);
-    if (userns < 0) throw new Error(`${step.target}: ${errText(err)}`);
-    try {
-      const tree = sys.bunc_idmapped_tree(cstr(step.source), userns, recursive ? 1 : 0, err);
-      if (tree < 0) throw new Error(`${step.target}: ${errText(err)}`);
-      try {
-        check(sys.bunc_send_fd(channel, tree), "send an id-mapped mount to the init");
-      } finally {
-        sys.bunc_close(tree);
-      }
-    } finally {
-      sys.bunc_close(userns);
-    }
+type Idmap = NonNullable<Extract<InitPlan["steps"][number], { op: "mount" }>["idmap"]>;
+
+function idmappedTree(source: string, idmap: Idmap, initPid: number, target: string): number {
+  const err = Buffer.alloc(ERRLEN);
+  const { uidMap, gidMap, recursive } = idmap;
+  const userns =
+    uidMap === null || gidMap === null
+      ? check(
+          sys.bunc_openat2(-100, cstr(`/proc/${initPid}/ns/user`), O.RDONLY | O.CLOEXEC, 0, 0),
+          "open the container's user namespace",
+        )
+      : sys.bunc_userns_fd(cstr(uidMap), cstr(gidMap), err);
+  if (userns < 0) throw new Error(`${target}: ${errText(err)}`);
+  try {
+    const tree = sys.bunc_idmapped_tree(cstr(source), userns, recursive ? 1 : 0, err);
+    if (tree < 0) throw new Error(`${target}: ${errText(err)}`);
+    return tree;
+  } finally {
+    sys.bunc_close(userns);
   }
+}
+
+/** The id-mapped trees of the plan's mount steps, in step order; the caller closes them. */
+export function idmappedTrees(steps: InitPlan["steps"], initPid: number): number[] {
+  const trees: number[] = [];
+  try {
+    for (const step of steps) {
+      if (step.op === "mount" && step.idmap)
+        trees.push(idmappedTree(step.source, step.idmap, initPid, step.target));
+    }
+  } catch (e) {
+    for (const t of trees) sys.bunc_close(t);
+    throw e;
+  }
+  return trees;
 }

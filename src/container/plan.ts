@@ -223,7 +223,7 @@ export interface PlanInputs {
 }
 
 /** Everything but how to join the cgroup, which is known once it exists. */
-export function planInit(inputs: PlanInputs): Omit<InitPlan, "cgroupJoin"> {
+export function planInit(inputs: PlanInputs): Omit<InitPlan, "cgroupJoinCount"> {
   const { config, bundle, rootfs, cgroup, namespaces } = inputs;
   const mounts = config.mounts ?? [];
   const steps = mounts.flatMap((m, i) => planMount(config, m, i, bundle, cgroup));

@@ -1,6 +1,6 @@
 // Packs the spawn act's request and runs it: clone with the namespace flags,
 // join namespaces by fd, re-execute our own sealed binary as `init`.
-import { INIT_CGROUP_FD_BASE, INIT_CHANNEL_FD, INIT_CONSOLE_FD, INIT_STATE_DIR_FD } from "../init/plan.ts";
+import { INIT_CHANNEL_FD, INIT_CONSOLE_FD } from "../init/plan.ts";
 import { SysError } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { addr, CStrings, cstr, ERRLEN, errText } from "../sys/mem.ts";
@@ -31,9 +31,6 @@ export interface SpawnRequest {
   readonly consoleFd: number | null;
   /** A cgroup2 directory fd to start the init in. */
   readonly cgroupFd: number | null;
-  readonly stateDirFd: number;
-  /** Open cgroup files the init joins late, placed from INIT_CGROUP_FD_BASE on. */
-  readonly joinFds: readonly number[];
 }
 
 /** Returns the init's pid once it has exec'd. */
@@ -44,10 +41,6 @@ export function spawnInit(req: SpawnRequest): number {
   });
   const map = [req.channelFd, INIT_CHANNEL_FD];
   if (req.consoleFd !== null) map.push(req.consoleFd, INIT_CONSOLE_FD);
-  map.push(req.stateDirFd, INIT_STATE_DIR_FD);
-  req.joinFds.forEach((fd, i) => {
-    map.push(fd, INIT_CGROUP_FD_BASE + i);
-  });
   const fdmap = new Int32Array(map);
   const argv = new CStrings(initArgv());
   // An explicit, empty environment: BUN_OPTIONS and the like from the

@@ -5,7 +5,7 @@
 import { writeSync } from "node:fs";
 import { receiveMessage, sendMessage } from "./channel.ts";
 import { execFinal } from "./final.ts";
-import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, INIT_STATE_DIR_FD, type InitPlan } from "./plan.ts";
+import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, type InitFds, type InitPlan } from "./plan.ts";
 import { closeProc, writeProc } from "./proc.ts";
 import { resolveProgram } from "./program.ts";
 import { sys } from "../sys/lib.ts";
@@ -24,12 +24,15 @@ function applyProcSettings(plan: InitPlan): void {
   closeProc();
 }
 
-/** The id-mapped trees the runtime sends after the plan, one per such mount step. */
-function receiveTrees(plan: InitPlan): number[] {
-  const count = plan.steps.filter((s) => s.op === "mount" && s.idmap).length;
-  return Array.from({ length: count }, () =>
-    check(sys.bunc_recv_fd(INIT_CHANNEL_FD), "receive an id-mapped mount"),
-  );
+function receiveFds(plan: InitPlan): InitFds {
+  const take = (n: number) =>
+    Array.from({ length: n }, () =>
+      check(sys.bunc_recv_fd(INIT_CHANNEL_FD), "receive an fd from the runtime"),
+    );
+  const [stateDir = -1] = take(1);
+  const cgroupJoin = take(plan.cgroupJoinCount);
+  const trees = take(plan.steps.filter((s) => s.op === "mount" && s.idmap).length);
+  return { stateDir, cgroupJoin, trees };
 }
 
 function run(): never {
@@ -38,13 +41,12 @@ function run(): never {
   const plan = receiveMessage<InitPlan>(INIT_CHANNEL_FD);
   if (!plan) process.exit(1);
   let ttyFd: number | null = null;
-  let cgroupFds: number[];
+  let fds: InitFds;
   let path: string;
   try {
-    // Host paths: open them while the host's tree is still reachable.
-    cgroupFds = [...plan.cgroupJoin];
+    fds = receiveFds(plan);
     applyProcSettings(plan);
-    prepareRootfs(plan, receiveTrees(plan));
+    prepareRootfs(plan, fds.trees);
     if (plan.process.terminal) ttyFd = setupConsole(INIT_CONSOLE_FD, plan.process.consoleSize);
     finishRootfs(plan);
     path = resolveProgram(plan.process);
@@ -56,12 +58,12 @@ function run(): never {
   sys.bunc_close(INIT_CHANNEL_FD);
 
   const err = Buffer.alloc(ERRLEN);
-  if (sys.bunc_wait_start(INIT_STATE_DIR_FD, err) < 0) fail(errText(err));
+  if (sys.bunc_wait_start(fds.stateDir, err) < 0) fail(errText(err));
   fail(
     execFinal({
       process: plan.process,
       path,
-      cgroupFds,
+      cgroupFds: fds.cgroupJoin,
       newCgroupns: plan.newCgroupns,
       capLast: plan.capLast,
       ttyFd,

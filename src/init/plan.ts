@@ -99,8 +99,8 @@ export interface InitPlan {
   readonly domainname: string | null;
   readonly maskedPaths: readonly string[];
   readonly readonlyPaths: readonly string[];
-  /** fds of the cgroup files the init writes "0" into just before execve (cgroups/manager.ts joinPlan). */
-  readonly cgroupJoin: readonly number[];
+  /** How many cgroup files the init writes "0" into just before execve (cgroups/manager.ts joinPlan). */
+  readonly cgroupJoinCount: number;
   readonly newCgroupns: boolean;
   readonly capLast: number;
   readonly process: ProcessPlan;
@@ -109,9 +109,16 @@ export interface InitPlan {
 /** fds the init finds in place: the channel to the runtime, the console socket. */
 export const INIT_CHANNEL_FD = 3;
 export const INIT_CONSOLE_FD = 4;
-/** The container's state directory (O_PATH), holding exec.fifo: the init may not reach it by path. */
-export const INIT_STATE_DIR_FD = 5;
-/** The cgroup files to join follow from here: opened by the runtime, which may write them when the init may not. */
-export const INIT_CGROUP_FD_BASE = 6;
+/**
+ * After the plan, the runtime sends these fds over the channel, in order:
+ * the container's state directory (O_PATH, holding exec.fifo: the init may
+ * not reach it by path), the cgroup files to join (the init may not be
+ * allowed to open them), then one tree per id-mapped mount step.
+ */
+export interface InitFds {
+  readonly stateDir: number;
+  readonly cgroupJoin: number[];
+  readonly trees: number[];
+}
 
 export type InitReply = { readonly ready: true } | { readonly error: string };
