@@ -80,9 +80,14 @@ int bunc_recv_fd(int sock)
 	if (n < 0)
 		return -errno;
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
 		return -EBADMSG;
 	int fd;
 	memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	/* More fds than asked for were cut off: do not trust this one either. */
+	if (msg.msg_flags & MSG_CTRUNC) {
+		close(fd);
+		return -EBADMSG;
+	}
 	return fd;
 }

@@ -35,18 +35,16 @@ static void die_on_signal(int sig)
 }
 
 /* A created container's init is PID 1 of its namespace: without a handler the
- * signals `kill` sends would be ignored, so each catchable one ends it. */
+ * signals `kill` sends would be ignored, so each of them ends it. Faults and
+ * the signals Bun's runtime uses for itself keep their handlers. */
 static void exit_on_signals(void)
 {
+	static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM};
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = die_on_signal;
-	for (int sig = 1; sig < 32; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD || sig == SIGCONT ||
-		    sig == SIGWINCH || sig == SIGURG || sig == SIGPIPE)
-			continue;
-		sigaction(sig, &sa, NULL);
-	}
+	for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
 	sigset_t set;
 	sigemptyset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
@@ -148,14 +146,15 @@ static int set_credentials(const struct bunc_final *r)
 	return 0;
 }
 
-/* Undo what the Bun process changed: ignored signals, masks, O_NONBLOCK. */
+/* Undo what the Bun process changed that execve keeps: ignored signals
+ * (handled ones are reset by execve itself), the mask, O_NONBLOCK. */
 static void reset_process(void)
 {
-	struct sigaction sa;
+	struct sigaction sa, old;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
 	for (int sig = 1; sig < _NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
+		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
 			sigaction(sig, &sa, NULL);
 	sigset_t set;
 	sigemptyset(&set);

@@ -106,14 +106,25 @@ static void new_time_namespace(const char *offsets, int errfd)
 
 static void exec_init(const struct bunc_spawn *req, int errfd, int in_userns)
 {
+	/* Out of the way of the fixed numbers place_fds writes. */
+	errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 64);
+	int exe = fcntl((int)req->exe_fd, F_DUPFD_CLOEXEC, 64);
+	if (errfd < 0 || exe < 0)
+		_exit(127);
 	place_fds(req, errfd);
 	if (setsid() < 0)
 		child_fail(errfd, "setsid");
 	if (in_userns)
 		become_ns_root(errfd);
+	else if (syscall(SYS_setresgid, 65534, 0, 0) < 0)
+		/* A real gid unlike the effective one makes execve start the init
+		 * non-dumpable: no window before it says so itself in which a
+		 * process of a joined pid namespace could ptrace it (CVE-2016-9962).
+		 * The final act sets all three gids. */
+		child_fail(errfd, "setresgid");
 	if (req->time_offsets)
 		new_time_namespace((const char *)(uintptr_t)req->time_offsets, errfd);
-	syscall(SYS_execveat, (int)req->exe_fd, "", (char *const *)(uintptr_t)req->argv,
+	syscall(SYS_execveat, exe, "", (char *const *)(uintptr_t)req->argv,
 		(char *const *)(uintptr_t)req->envp, AT_EMPTY_PATH);
 	child_fail(errfd, "execveat of the runtime binary");
 }

@@ -5,14 +5,12 @@ import * as v from "valibot";
 import { cgroupPids, destroyCgroup } from "../cgroups/manager.ts";
 import { debug } from "../debug.ts";
 import { type Remains, Remains as RemainsSchema, type Status, type StoredState } from "../spec/state.ts";
-import { O } from "../sys/constants.ts";
+import { ERRNO, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 import { currentStatus, isAlive } from "./status.ts";
 import { ContainerNotFound, DamagedState, type Store } from "./store.ts";
-
-const ESRCH = 3;
 
 /** Releases a created container's init by reading its exec fifo. */
 export function startContainer(store: Store, id: string): StoredState {
@@ -64,7 +62,7 @@ function signalAll(state: Remains, signal: number): void {
   if (isAlive(state.pid, state.pidStartTime)) pids.add(state.pid);
   for (const pid of pids) {
     const rc = sys.bunc_kill(pid, signal);
-    if (rc < 0 && rc !== -ESRCH) check(rc, `kill ${pid}`);
+    if (rc < 0 && rc !== -ERRNO.ESRCH) check(rc, `kill ${pid}`);
   }
 }
 

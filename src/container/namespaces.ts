@@ -55,6 +55,14 @@ export function planNamespaces(config: Config): NamespacePlan {
     if (!SUPPORTED_NAMESPACES.includes(ns.type)) {
       throw new ConfigError(`${where}.type`, `${ns.type} namespaces are not supported by bunc yet`);
     }
+    if (ns.path && ns.type === "mount") {
+      // The init builds the root, pivots and unmounts in its mount namespace:
+      // in a joined one that would be done to someone else's processes.
+      throw new ConfigError(
+        `${where}.path`,
+        "joining a mount namespace is not supported; the container needs its own",
+      );
+    }
     if (ns.path) wanted.push({ path: ns.path, type: FLAG[ns.type], name: ns.type, where: `${where}.path` });
     else if (ns.type === "cgroup") newCgroupns = true;
     else if (ns.type === "time") newTimens = true;

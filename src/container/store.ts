@@ -4,13 +4,11 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as v from "valibot";
 import { type StoredState, StoredState as StoredStateSchema } from "../spec/state.ts";
-import { LOCK_EX, O } from "../sys/constants.ts";
+import { ERRNO, LOCK_EX, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 import { checkId } from "./id.ts";
-
-const ENOENT = 2;
 
 export class ContainerNotFound extends Error {
   constructor(id: string) {
@@ -56,7 +54,7 @@ export class Store {
 
   private lockDir(id: string, path: string): Lock {
     const fd = sys.bunc_openat2(-100, cstr(path), O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0, 0);
-    if (fd === -ENOENT) throw new ContainerNotFound(id);
+    if (fd === -ERRNO.ENOENT) throw new ContainerNotFound(id);
     check(fd, `open ${path}`);
     check(sys.bunc_flock(fd, LOCK_EX), `lock ${path}`);
     return new Lock(fd);

@@ -22,6 +22,10 @@ function namespaceOf(key: string): "ipc" | "network" | "uts" | null {
   return null;
 }
 
+// A sysctl name component: letters, digits and the punctuation interface
+// names use; never "", "." or "..", so the path stays where it claims to be.
+const COMPONENT = /^(?!\.{1,2}$)[\w@:+.-]+$/;
+
 /** [config key, path under /proc, value] for each sysctl. */
 export function planSysctl(config: Config): [string, string, string][] {
   // Only namespaces the container makes: a joined one is someone else's.
@@ -29,16 +33,15 @@ export function planSysctl(config: Config): [string, string, string][] {
   return Object.entries(config.linux?.sysctl ?? {}).map(([key, value]) => {
     const where = `linux.sysctl.${key}`;
     // Keys come dotted (net.ipv4.ip_forward) or as paths (net/ipv4/conf/eth0.1/forwarding).
-    const dotted = key.replaceAll("/", ".");
-    const ns = namespaceOf(dotted);
+    const parts = key.includes("/") ? key.split("/") : key.split(".");
+    if (!parts.every((p) => COMPONENT.test(p))) throw new ConfigError(where, "is not a sysctl name");
+    const ns = namespaceOf(parts.join("."));
     if (!ns)
       throw new ConfigError(
         where,
         "is not isolated by a namespace; bunc refuses to change it for the whole host",
       );
     if (!types.has(ns)) throw new ConfigError(where, `needs the container to have its own ${ns} namespace`);
-    if (!/^[\w.\-/]+$/.test(key) || key.split(/[./]/).includes(".."))
-      throw new ConfigError(where, "is not a sysctl name");
-    return [key, `sys/${key.includes("/") ? key : key.replaceAll(".", "/")}`, value];
+    return [key, `sys/${parts.join("/")}`, value];
   });
 }

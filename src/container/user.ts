@@ -1,30 +1,32 @@
 // process.user.username: the uid, gid and groups the container's own
 // /etc/passwd and /etc/group give that name, read inside the rootfs.
-import { readFileSync } from "node:fs";
+import { fstatSync, readFileSync } from "node:fs";
+import { openInRoot } from "../rootfs/inroot.ts";
 import type { Config } from "../spec/config.ts";
 import { ConfigError } from "../spec/errors.ts";
-import { O, RESOLVE } from "../sys/constants.ts";
+import { ERRNO, O } from "../sys/constants.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 
-function readInRoot(rootfs: string, rel: string): string | null {
+const MAX_DB = 1 << 20;
+
+// The image's passwd or group file, read as root: it must be a regular file
+// of sane size (a fifo would hang create, a device node read forever).
+function readInRoot(rootfs: string, path: string): string | null {
   const root = sys.bunc_openat2(-100, cstr(rootfs), O.PATH | O.DIRECTORY | O.CLOEXEC, 0, 0);
   if (root < 0) return null;
+  let fd = -1;
   try {
-    const fd = sys.bunc_openat2(
-      root,
-      cstr(rel),
-      O.RDONLY | O.CLOEXEC,
-      0,
-      RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS,
-    );
-    if (fd < 0) return null;
-    try {
-      return readFileSync(fd, "utf8");
-    } finally {
-      sys.bunc_close(fd);
-    }
+    fd = openInRoot(root, path, O.RDONLY | O.NONBLOCK | O.NOFOLLOW);
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_DB)
+      throw new Error(`${path} in the container is not a regular file of at most 1 MiB`);
+    return readFileSync(fd, "utf8");
+  } catch (e) {
+    if ((e as { errno?: number }).errno === ERRNO.ENOENT) return null;
+    throw new ConfigError("process.user.username", (e as Error).message);
   } finally {
+    if (fd >= 0) sys.bunc_close(fd);
     sys.bunc_close(root);
   }
 }
@@ -40,14 +42,14 @@ export function resolveUsername(config: Config, rootfs: string): Config {
   const user = config.process.user;
   const name = user.username;
   if (!name) return config;
-  const entry = fields(readInRoot(rootfs, "etc/passwd")).find((f) => f[0] === name);
+  const entry = fields(readInRoot(rootfs, "/etc/passwd")).find((f) => f[0] === name);
   if (!entry || !/^\d+$/.test(entry[2] ?? "") || !/^\d+$/.test(entry[3] ?? "")) {
     throw new ConfigError(
       "process.user.username",
       `no user ${JSON.stringify(name)} in the container's /etc/passwd`,
     );
   }
-  const groups = fields(readInRoot(rootfs, "etc/group"))
+  const groups = fields(readInRoot(rootfs, "/etc/group"))
     .filter((f) => (f[3] ?? "").split(",").includes(name) && /^\d+$/.test(f[2] ?? ""))
     .map((f) => Number(f[2]));
   const additionalGids = [...new Set([...(user.additionalGids ?? []), ...groups])];

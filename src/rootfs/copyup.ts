@@ -1,6 +1,7 @@
 // tmpcopyup: the new tmpfs starts with a copy of the directory it covers.
 // Entries are read with lstat and never followed: a symlink is copied as a
 // symlink, so nothing outside the covered directory is read.
+import { devMajor, devMinor, S_IFMT } from "../sys/constants.ts";
 import {
   chmodSync,
   chownSync,
@@ -18,8 +19,6 @@ import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 
-const S_IFMT = 0o170000;
-
 function copyEntry(from: string, to: string): void {
   const st = lstatSync(from);
   if (st.isDirectory()) {
@@ -32,7 +31,7 @@ function copyEntry(from: string, to: string): void {
   } else {
     // Device nodes, fifos and sockets: the node itself, not its content.
     check(
-      sys.bunc_mknodat(-100, cstr(to), st.mode & (S_IFMT | 0o7777), Math.floor(st.rdev / 256), st.rdev % 256),
+      sys.bunc_mknodat(-100, cstr(to), st.mode & (S_IFMT | 0o7777), devMajor(st.rdev), devMinor(st.rdev)),
       `copy ${to}`,
     );
   }

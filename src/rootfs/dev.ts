@@ -3,18 +3,12 @@
 import { existsSync, statSync } from "node:fs";
 import { posix } from "node:path";
 import type { InitPlan } from "../init/plan.ts";
-import { MS, O, RESOLVE, S_IFCHR } from "../sys/constants.ts";
+import { ERRNO, makedev, MS, O, RESOLVE, S_IFCHR, S_IFMT } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 import { ensureInRoot, fdPath } from "./inroot.ts";
 import { mount } from "./mount.ts";
-
-const ENOENT = 2;
-const EPERM = 1;
-const EEXIST = 17;
-const EINVAL = 22;
-const S_IFMT = 0o170000;
 
 const NODES: readonly (readonly [string, number, number])[] = [
   ["null", 1, 3],
@@ -41,7 +35,7 @@ export function setupDev(rootFd: number): void {
     const links = existsSync("/proc/kcore") ? [...LINKS, ["core", "/proc/kcore"] as const] : LINKS;
     for (const [name, target] of links) {
       const rc = sys.bunc_symlinkat(cstr(target), dev, cstr(name));
-      if (rc !== -EEXIST) check(rc, `symlink /dev/${name}`);
+      if (rc !== -ERRNO.EEXIST) check(rc, `symlink /dev/${name}`);
     }
   } finally {
     sys.bunc_close(dev);
@@ -62,14 +56,14 @@ function makeNode(
   minor: number,
 ): void {
   const rc = sys.bunc_mknodat(dir, cstr(name), mode, major, minor);
-  if (rc === 0 || rc === -EEXIST) return;
-  if (rc !== -EPERM) check(rc, `mknod ${hostPath}`);
+  if (rc === 0 || rc === -ERRNO.EEXIST) return;
+  if (rc !== -ERRNO.EPERM) check(rc, `mknod ${hostPath}`);
   const host = statSync(hostPath, { throwIfNoEntry: false });
-  if (!host || (host.mode & S_IFMT) !== (mode & S_IFMT) || host.rdev !== major * 256 + minor) {
+  if (!host || (host.mode & S_IFMT) !== (mode & S_IFMT) || host.rdev !== makedev(major, minor)) {
     throw new Error(`mknod ${hostPath} is not permitted here and the host has no such device to bind`);
   }
   const made = sys.bunc_openat2(dir, cstr(name), O.CREAT | O.WRONLY | O.CLOEXEC, 0o600, RESOLVE.BENEATH);
-  if (made !== -EEXIST) sys.bunc_close(check(made, `create ${hostPath}`));
+  if (made !== -ERRNO.EEXIST) sys.bunc_close(check(made, `create ${hostPath}`));
   const fd = check(
     sys.bunc_openat2(dir, cstr(name), O.PATH | O.CLOEXEC, 0, RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS),
     `open ${hostPath}`,
@@ -89,11 +83,11 @@ export function createDevices(rootFd: number, devices: InitPlan["devices"]): voi
     try {
       // Whatever the image had there (a file, a stale node) gives way.
       const gone = sys.bunc_unlinkat(dir, name, 0);
-      if (gone !== -ENOENT) check(gone, `replace ${d.path}`);
+      if (gone !== -ERRNO.ENOENT) check(gone, `replace ${d.path}`);
       makeNode(dir, posix.basename(d.path), d.path, d.mode, d.major, d.minor);
       const owned = sys.bunc_fchownat(dir, name, d.uid, d.gid);
       // A bound host node keeps its owner: the namespace cannot change it.
-      if (owned !== -EPERM && owned !== -EINVAL) check(owned, `chown ${d.path}`);
+      if (owned !== -ERRNO.EPERM && owned !== -ERRNO.EINVAL) check(owned, `chown ${d.path}`);
     } finally {
       sys.bunc_close(dir);
     }

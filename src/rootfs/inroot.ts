@@ -1,13 +1,10 @@
 // Paths inside the container's root are resolved by the kernel with the root
 // as "/" (openat2 RESOLVE_IN_ROOT): a symlink in the image can never lead a
 // mount, a device node or a file bunc writes out onto the host.
-import { O, RESOLVE } from "../sys/constants.ts";
+import { ERRNO, O, RESOLVE } from "../sys/constants.ts";
 import { check, SysError } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
-
-const ENOENT = 2;
-const EEXIST = 17;
 
 function parts(path: string): string[] {
   return path.split("/").filter((p) => p !== "" && p !== ".");
@@ -35,7 +32,7 @@ export function ensureInRoot(rootFd: number, path: string, kind: "dir" | "file")
     const last = i === names.length;
     const prefix = names.slice(0, i).join("/");
     let fd = rawOpen(rootFd, prefix, O.PATH);
-    if (fd === -ENOENT) {
+    if (fd === -ERRNO.ENOENT) {
       const parent = check(
         rawOpen(rootFd, names.slice(0, i - 1).join("/"), O.PATH | O.DIRECTORY),
         `open parent of ${path}`,
@@ -51,10 +48,10 @@ export function ensureInRoot(rootFd: number, path: string, kind: "dir" | "file")
             RESOLVE.BENEATH,
           );
           if (made >= 0) sys.bunc_close(made);
-          else if (made !== -EEXIST) throw new SysError(-made, `create ${path} in the container root`);
+          else if (made !== -ERRNO.EEXIST) throw new SysError(-made, `create ${path} in the container root`);
         } else {
           const rc = sys.bunc_mkdirat(parent, name, 0o755);
-          if (rc < 0 && rc !== -EEXIST)
+          if (rc < 0 && rc !== -ERRNO.EEXIST)
             throw new SysError(-rc, `mkdir ${names.slice(0, i).join("/")} in the container root`);
         }
       } finally {

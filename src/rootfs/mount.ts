@@ -2,14 +2,12 @@
 import { fstatSync, statSync } from "node:fs";
 import { posix } from "node:path";
 import type { RootfsStep } from "../init/plan.ts";
-import { MS } from "../sys/constants.ts";
+import { ERRNO, MS } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 import { copyTree } from "./copyup.ts";
 import { ensureInRoot, fdPath } from "./inroot.ts";
-
-const EEXIST = 17;
 
 export function mount(
   source: string,
@@ -91,7 +89,7 @@ export function applyStep(rootFd: number, step: RootfsStep, trees: number[]): vo
     case "symlink":
       withTarget(rootFd, posix.dirname(step.path), "dir", (at) => {
         const rc = sys.bunc_symlinkat(cstr(step.target), -100, cstr(`${at}/${posix.basename(step.path)}`));
-        if (rc !== -EEXIST) check(rc, `symlink ${step.path}`);
+        if (rc !== -ERRNO.EEXIST) check(rc, `symlink ${step.path}`);
       });
       return;
   }

@@ -1,17 +1,15 @@
 // maskedPaths and readonlyPaths, applied after pivot_root: a masked file is
 // covered by /dev/null, a masked directory by an empty read-only tmpfs.
 import { fstatSync } from "node:fs";
-import { MS, O } from "../sys/constants.ts";
+import { ERRNO, makedev, MS, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { fdPath, openInRoot } from "./inroot.ts";
 import { mount, remountReadonly } from "./mount.ts";
 
-const ENOENT = 2;
-
 function openOptional(path: string): number | null {
   const fd = sysOpen(path);
-  if (fd === -ENOENT) return null;
+  if (fd === -ERRNO.ENOENT) return null;
   return check(fd, `open ${path}`);
 }
 
@@ -21,7 +19,7 @@ function sysOpen(path: string): number {
     return openInRoot(rootFd(), path, O.PATH);
   } catch (e) {
     const errno = (e as { errno?: number }).errno;
-    if (errno === ENOENT) return -ENOENT;
+    if (errno === ERRNO.ENOENT) return -ERRNO.ENOENT;
     throw e;
   }
 }
@@ -36,7 +34,7 @@ function rootFd(): number {
 function devNull(): number {
   const fd = openInRoot(rootFd(), "/dev/null", O.PATH | O.NOFOLLOW);
   const st = fstatSync(fd);
-  if (!st.isCharacterDevice() || st.rdev !== 259) {
+  if (!st.isCharacterDevice() || st.rdev !== makedev(1, 3)) {
     sys.bunc_close(fd);
     throw new Error("maskedPaths: /dev/null in the container is not the null device (1:3)");
   }

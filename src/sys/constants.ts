@@ -59,12 +59,14 @@ export const RESOLVE = {
   IN_ROOT: 16,
 } as const;
 
+export const ERRNO = { EPERM: 1, ENOENT: 2, ESRCH: 3, EEXIST: 17, EINVAL: 22, EBUSY: 16 } as const;
+
+export const S_IFMT = 0o170000;
 export const S_IFCHR = 0o020000;
 export const S_IFBLK = 0o060000;
 export const S_IFIFO = 0o010000;
 
 export const LOCK_EX = 2;
-export const LOCK_NB = 4;
 export const MNT_DETACH = 2;
 
 // Capability numbers from linux/capability.h.
@@ -130,3 +132,13 @@ export const RLIMITS: Readonly<Record<string, number>> = {
   RLIMIT_RTPRIO: 14,
   RLIMIT_RTTIME: 15,
 };
+
+// dev_t as glibc's makedev/major/minor encode it (12-bit major and 20-bit
+// minor split across the word); arithmetic, as the value exceeds 32 bits.
+export const makedev = (major: number, minor: number) =>
+  (minor % 256) +
+  (major % 4096) * 256 +
+  Math.floor(minor / 256) * 2 ** 20 +
+  Math.floor(major / 4096) * 2 ** 44;
+export const devMajor = (rdev: number) => (Math.floor(rdev / 256) % 4096) + Math.floor(rdev / 2 ** 44) * 4096;
+export const devMinor = (rdev: number) => (rdev % 256) + (Math.floor(rdev / 2 ** 20) % 2 ** 24) * 256;

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { devMajor, devMinor, makedev } from "../../src/sys/constants.ts";
 import { exitCodeOf } from "../../src/container/console.ts";
 import { checkId, MAX_ID_LENGTH } from "../../src/container/id.ts";
 import { parseSignal } from "../../src/container/lifecycle.ts";
@@ -71,5 +72,22 @@ describe("exitCodeOf", () => {
   test("the core dump bit does not change the signal", () => {
     // SIGSEGV (11) with WCOREFLAG (0x80)
     expect(exitCodeOf(0x8b)).toBe(139);
+  });
+});
+
+describe("dev_t encoding", () => {
+  test("as glibc makedev, major and minor", () => {
+    expect(makedev(1, 3)).toBe(0x103);
+    expect(makedev(136, 300)).toBe(0x10_88_2c);
+    expect(makedev(4096, 1)).toBe(2 ** 44 + 1);
+    for (const [maj, min] of [
+      [1, 3],
+      [136, 300],
+      [259, 1048575],
+      [4096, 7],
+    ] as const) {
+      expect(devMajor(makedev(maj, min))).toBe(maj);
+      expect(devMinor(makedev(maj, min))).toBe(min);
+    }
   });
 });
