@@ -18,11 +18,12 @@ import { consoleSocketPair, receiveMaster } from "./console.ts";
 import { idmappedTrees } from "./idmap.ts";
 import { checkRlimits } from "./limits.ts";
 import { resolveUsername } from "./user.ts";
-import { closeJoins, planNamespaces } from "./namespaces.ts";
+import { closeJoins, type NamespacePlan, planNamespaces } from "./namespaces.ts";
 import { planInit } from "./plan.ts";
 import { spawnInit } from "./spawn.ts";
 import { processStartTime } from "./status.ts";
-import { type Store, writeAtomic } from "./store.ts";
+import type { Lock, Store } from "./store.ts";
+import { writeAtomic } from "./store.ts";
 
 export interface CreateOptions {
   readonly id: string;
@@ -69,67 +70,77 @@ function checkConsole(config: Config, hasConsole: boolean): void {
   }
 }
 
-/** Kills and reaps a half-made init. */
+/** Kills and reaps a half-made init; one stuck in the kernel is given up on after 5 s. */
 function killInit(pid: number): void {
   sys.bunc_kill(pid, 9);
   const status = new Int32Array(1);
-  while (sys.bunc_reap(pid, status) === 0) Bun.sleepSync(1);
+  for (let i = 0; i < 5000 && sys.bunc_reap(pid, status) === 0; i++) Bun.sleepSync(1);
 }
 
 export async function createContainer(store: Store, o: CreateOptions): Promise<Created> {
   debug(`create ${o.id}`);
-  const bundle = posix.resolve(o.bundle);
-  const loaded = loadConfig(bundle);
-  const rootfs = posix.resolve(bundle, loaded.root.path);
-  const config = resolveUsername(loaded, rootfs);
-  const foregroundTty = o.console === "foreground" && (config.process.terminal ?? false);
-  checkConsole(config, typeof o.console === "number" || foregroundTty);
-  const namespaces = planNamespaces(config);
-  const cgroup = planCgroup(o.id, config.linux?.cgroupsPath);
-  const fifo = store.fifo(o.id);
-  debug("namespaces and cgroup planned");
-  const lock = store.reserve(o.id);
-  let state: StoredState = {
-    ociVersion: OCI_VERSION,
-    id: o.id,
-    pid: 0,
-    pidStartTime: "",
-    creatorPid: process.pid,
-    creating: true,
-    bundle,
-    rootfs,
-    created: new Date().toISOString(),
-    owner: "",
-    annotations: config.annotations ?? {},
-    cgroup,
+  // fds opened here (and the caller's console socket) are closed on the way
+  // out; what is made after the id is reserved is undone on failure.
+  const opened: number[] = typeof o.console === "number" ? [o.console] : [];
+  const open = (path: string, flags: number) => {
+    const fd = check(sys.bunc_openat2(-100, cstr(path), flags | O.CLOEXEC, 0, 0), `open ${path}`);
+    opened.push(fd);
+    return fd;
   };
+  let namespaces: NamespacePlan | undefined;
+  let lock: Lock | undefined;
   let made: string[] = [];
   let pid = -1;
-  // fds opened here for the init; ours are closed once it has its copies.
-  const opened: number[] = [];
-  const open = (path: string, flags: number) => {
-    opened.push(check(sys.bunc_openat2(-100, cstr(path), flags | O.CLOEXEC, 0, 0), `open ${path}`));
-    return opened[opened.length - 1] ?? -1;
-  };
-  const channel = new Int32Array(2);
-  const [ours, theirs] = foregroundTty
-    ? consoleSocketPair()
-    : [-1, typeof o.console === "number" ? o.console : -1];
   try {
+    const bundle = posix.resolve(o.bundle);
+    const loaded = loadConfig(bundle);
+    const rootfs = posix.resolve(bundle, loaded.root.path);
+    const config = resolveUsername(loaded, rootfs);
+    const foregroundTty = o.console === "foreground" && (config.process.terminal ?? false);
+    checkConsole(config, typeof o.console === "number" || foregroundTty);
+    namespaces = planNamespaces(config);
+    const cgroup = planCgroup(o.id, config.linux?.cgroupsPath);
+    const fifo = store.fifo(o.id);
+    debug("namespaces and cgroup planned");
+    lock = store.reserve(o.id);
+    let state: StoredState = {
+      ociVersion: OCI_VERSION,
+      id: o.id,
+      pid: 0,
+      pidStartTime: "",
+      creatorPid: process.pid,
+      creating: true,
+      bundle,
+      rootfs,
+      created: new Date().toISOString(),
+      owner: "",
+      annotations: config.annotations ?? {},
+      cgroup,
+    };
     store.write(state);
+    const [ours, theirs] = foregroundTty
+      ? consoleSocketPair()
+      : [-1, typeof o.console === "number" ? o.console : -1];
+    if (foregroundTty) opened.push(ours, theirs);
+    const channel = new Int32Array(2);
+    check(sys.bunc_socketpair(channel), "socketpair");
+    const [toInit = -1, initEnd = -1] = channel;
+    opened.push(toInit, initEnd);
     // Only what clone needs comes first: the cgroup2 directory the init
     // starts in. The init then starts up (a Bun start-up of its own) while
     // the rest is made and planned; it waits for its plan before it acts.
     made = makeCgroupDirs(cgroup, 2);
     const join = joinPlan(cgroup);
-    check(sys.bunc_socketpair(channel), "socketpair");
     pid = spawnInit({
       namespaces,
-      channelFd: channel[1] ?? -1,
+      channelFd: initEnd,
       consoleFd: theirs >= 0 ? theirs : null,
       cgroupFd: join.startIn === null ? null : open(join.startIn, O.RDONLY | O.DIRECTORY),
     });
     debug(`init ${pid} spawned`);
+    // Only the init holds its end now: its death reads as EOF here.
+    sys.bunc_close(initEnd);
+    opened.splice(opened.indexOf(initEnd), 1);
     made.push(...makeCgroupDirs(cgroup, 1));
     check(sys.bunc_mkfifo(cstr(fifo), 0o622), `mkfifo ${fifo}`);
     // Not subject to our umask: the init may run as a uid of a user namespace.
@@ -145,13 +156,11 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
       noNewKeyring: o.noNewKeyring ?? false,
     });
     checkRlimits(planned.process);
-    sys.bunc_close(channel[1] ?? -1);
-    channel[1] = -1;
     applyDeviceRules(cgroup, config.linux?.resources?.devices);
     debug(`cgroup ${cgroup.path} made`);
     const plan: InitPlan = { ...planned, cgroupJoinCount: join.late.length };
-    sendMessage(channel[0] ?? -1, plan);
-    // The fds InitFds lists, in its order; all are closed on the way out.
+    sendMessage(toInit, plan);
+    // The fds InitFds lists, in its order.
     const trees = idmappedTrees(plan.steps, pid);
     opened.push(...trees);
     const fds = [
@@ -159,8 +168,8 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
       ...join.late.map((file) => open(file, O.WRONLY)),
       ...trees,
     ];
-    for (const fd of fds) check(sys.bunc_send_fd(channel[0] ?? -1, fd), "send an fd to the init");
-    const reply = receiveMessage<InitReply>(channel[0] ?? -1);
+    for (const fd of fds) check(sys.bunc_send_fd(toInit, fd), "send an fd to the init");
+    const reply = receiveMessage<InitReply>(toInit);
     if (!reply) throw new Error("container init exited before it was ready");
     if ("error" in reply) throw new Error(reply.error);
     debug("init ready");
@@ -168,17 +177,27 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     if (pidStartTime === null) throw new Error("container init exited before it was ready");
     state = { ...state, pid, pidStartTime, creating: false };
     store.write(state);
-    const master = foregroundTty ? receiveMaster(ours) : undefined;
     if (o.pidFile) writeAtomic(posix.resolve(o.pidFile), String(pid));
+    const master = foregroundTty ? receiveMaster(ours) : undefined;
     return { state, config, master };
   } catch (e) {
-    if (pid > 0) killInit(pid);
-    await removeMade(made);
-    store.remove(o.id);
+    if (lock) await undoCreate(store, o.id, pid, made);
     throw e;
   } finally {
-    for (const fd of [...channel, ours, theirs, ...opened]) if (fd > 0) sys.bunc_close(fd);
-    closeJoins(namespaces);
-    lock.release();
+    for (const fd of opened) if (fd >= 0) sys.bunc_close(fd);
+    if (namespaces) closeJoins(namespaces);
+    lock?.release();
+  }
+}
+
+/** Undoes a failed create, each step whatever the others did: the first error is the one to report. */
+async function undoCreate(store: Store, id: string, pid: number, made: readonly string[]): Promise<void> {
+  const steps = [() => (pid > 0 ? killInit(pid) : undefined), () => removeMade(made), () => store.remove(id)];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (e) {
+      debug(`cleanup after a failed create: ${(e as Error).message}`);
+    }
   }
 }

@@ -71,7 +71,12 @@ export class Store {
         throw new Error(`container with id ${id} already exists`);
       throw e;
     }
-    return this.lockDir(id, dir);
+    try {
+      return this.lockDir(id, dir);
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
   }
 
   lock(id: string): Lock {
