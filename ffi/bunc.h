@@ -1,6 +1,7 @@
 /* The C side of bunc: acts that must run start to finish on one thread or in
  * a fresh single-threaded child. TypeScript computes every value; these
- * functions only carry them out. Layouts here are mirrored in src/sys/acts.ts. */
+ * functions only carry them out. The struct layouts here are mirrored where they are packed:
+ * src/container/spawn.ts (bunc_spawn) and src/init/final.ts (bunc_final). */
 #ifndef BUNC_H
 #define BUNC_H
 #include <stdint.h>
@@ -51,7 +52,7 @@ struct bunc_final {
 	uint64_t no_new_privs;
 	uint64_t rlimits;      /* struct bunc_rlimit * */
 	uint64_t nrlimits;
-	uint64_t cgroup_fds;   /* int32_t *: open cgroup.procs files to join */
+	uint64_t cgroup_fds;   /* int32_t *: open cgroup files to join (v1 tasks, v2 cgroup.procs) */
 	uint64_t ncgroup_fds;
 	uint64_t new_cgroupns;
 	uint64_t umask;        /* UINT64_MAX: leave as is */

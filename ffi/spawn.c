@@ -1,5 +1,6 @@
 /* Spawning the container's init: clone with the namespace flags, join the
- * namespaces given by path, then re-execute our own (sealed) binary.
+ * namespaces the config gives by path (opened by the runtime, joined by fd),
+ * then re-execute our own (sealed) binary.
  * Between clone and execve the child is a copy of a multi-threaded process,
  * so it makes raw system calls only. */
 #define _GNU_SOURCE

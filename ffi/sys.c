@@ -63,8 +63,6 @@ int bunc_fchownat(int dirfd, const char *name, uint32_t uid, uint32_t gid)
 	RET(fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW | (name[0] ? 0 : AT_EMPTY_PATH)));
 }
 
-int bunc_fchmod(int fd, uint32_t mode) { RET(fchmod(fd, mode)); }
-
 int bunc_mkfifo(const char *path, uint32_t mode) { RET(mkfifo(path, mode)); }
 
 int bunc_sethostname(const char *name) { RET(sethostname(name, strlen(name))); }
@@ -121,7 +119,7 @@ int bunc_poll_in(int fd, int timeout_ms)
 	return r;
 }
 
-/* Reaps pid if it has exited: status, or -ECHILD/-EAGAIN-like 0 when running. */
+/* Reaps pid if it has exited: 1 and its status; 0 while it runs; -errno. */
 int bunc_reap(int pid, int32_t *status)
 {
 	int st;
@@ -135,8 +133,6 @@ int bunc_reap(int pid, int32_t *status)
 }
 
 int bunc_close(int fd) { RET(close(fd)); }
-
-int bunc_dup_cloexec(int fd) { RET(fcntl(fd, F_DUPFD_CLOEXEC, 3)); }
 
 const char *bunc_strerror(int err) { return strerrordesc_np(err); }
 

@@ -13,8 +13,6 @@ export interface Hierarchy {
   readonly ownPath: string;
 }
 
-export type Layout = "v1" | "v2" | "hybrid";
-
 // v1 super options that are not controllers.
 const V1_OPTIONS = new Set([
   "rw",
@@ -73,11 +71,4 @@ export function hostHierarchies(): Hierarchy[] {
     readFileSync("/proc/self/mountinfo", "utf8"),
     readFileSync("/proc/self/cgroup", "utf8"),
   );
-}
-
-export function layoutOf(hierarchies: readonly Hierarchy[]): Layout {
-  const v1 = hierarchies.some((h) => h.version === 1);
-  const v2 = hierarchies.some((h) => h.version === 2);
-  if (v1 && v2) return "hybrid";
-  return v2 ? "v2" : "v1";
 }

@@ -15,27 +15,28 @@ function apparmorEnabled(): boolean {
 
 const selinuxEnabled = () => existsSync("/sys/fs/selinux/enforce");
 
-/** The /proc file (relative to /proc) and value that label the next execve, or null. */
-export function planExecLabel(config: Config): { file: string; value: string; what: string } | null {
+/** The /proc files (relative to /proc) and values that label the next execve. */
+export function planExecLabels(config: Config): { file: string; value: string; what: string }[] {
   const profile = config.process.apparmorProfile;
   const label = config.process.selinuxLabel;
   if (config.linux?.mountLabel && !selinuxEnabled()) {
     throw new ConfigError("linux.mountLabel", "SELinux is not enabled on this host");
   }
+  const labels: { file: string; value: string; what: string }[] = [];
   if (profile) {
     if (!apparmorEnabled())
       throw new ConfigError("process.apparmorProfile", "AppArmor is not enabled on this host");
     const file = existsSync("/proc/self/attr/apparmor/exec")
       ? "thread-self/attr/apparmor/exec"
       : "thread-self/attr/exec";
-    return { file, value: `exec ${profile}`, what: "process.apparmorProfile" };
+    labels.push({ file, value: `exec ${profile}`, what: "process.apparmorProfile" });
   }
   if (label) {
     if (!selinuxEnabled())
       throw new ConfigError("process.selinuxLabel", "SELinux is not enabled on this host");
-    return { file: "thread-self/attr/exec", value: label, what: "process.selinuxLabel" };
+    labels.push({ file: "thread-self/attr/exec", value: label, what: "process.selinuxLabel" });
   }
-  return null;
+  return labels;
 }
 
 /** Mount data with the SELinux context of linux.mountLabel, for filesystems that take one. */

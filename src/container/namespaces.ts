@@ -18,7 +18,7 @@ const FLAG: Record<NamespaceType, number> = {
   time: CLONE.NEWTIME,
 };
 
-/** The namespace types bunc can create or join. */
+/** The namespace types bunc can create or join (all of the spec's), for `features`. */
 export const SUPPORTED_NAMESPACES: readonly NamespaceType[] = [
   "cgroup",
   "ipc",
@@ -52,9 +52,6 @@ export function planNamespaces(config: Config): NamespacePlan {
     const where = `linux.namespaces[${i}]`;
     if (seen.has(ns.type)) throw new ConfigError(`${where}.type`, `namespace ${ns.type} is listed twice`);
     seen.add(ns.type);
-    if (!SUPPORTED_NAMESPACES.includes(ns.type)) {
-      throw new ConfigError(`${where}.type`, `${ns.type} namespaces are not supported by bunc yet`);
-    }
     if (ns.path && ns.type === "mount") {
       // The init builds the root, pivots and unmounts in its mount namespace:
       // in a joined one that would be done to someone else's processes.

@@ -9,7 +9,7 @@ import type { Config, Mount } from "../spec/config.ts";
 import { ConfigError } from "../spec/errors.ts";
 import { CAPABILITIES, MS, RLIMITS, S_IFBLK, S_IFCHR, S_IFIFO } from "../sys/constants.ts";
 import type { NamespacePlan } from "./namespaces.ts";
-import { planExecLabel, withMountLabel } from "./lsm.ts";
+import { planExecLabels, withMountLabel } from "./lsm.ts";
 import { planSched } from "./sched.ts";
 import { planSysctl } from "./sysctl.ts";
 import { mapText } from "./userns.ts";
@@ -240,7 +240,7 @@ export function planInit(inputs: PlanInputs): Omit<InitPlan, "cgroupJoinCount"> 
     devices: planDevices(config),
     hostname: config.hostname ?? null,
     sysctl: planSysctl(config),
-    execLabel: planExecLabel(config),
+    execLabels: planExecLabels(config),
     domainname: config.domainname ?? null,
     maskedPaths: config.linux?.maskedPaths ?? [],
     readonlyPaths: config.linux?.readonlyPaths ?? [],

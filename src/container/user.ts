@@ -49,6 +49,15 @@ export function resolveUsername(config: Config, rootfs: string): Config {
       `no user ${JSON.stringify(name)} in the container's /etc/passwd`,
     );
   }
+  const [uid, gid] = [Number(entry[2]), Number(entry[3])];
+  // uid and gid are required too: 0 stands for "from the name"; anything
+  // else must agree with it.
+  if ((user.uid !== 0 && user.uid !== uid) || (user.gid !== 0 && user.gid !== gid)) {
+    throw new ConfigError(
+      "process.user.username",
+      `${name} is uid ${uid} gid ${gid} in the container, which disagrees with process.user.uid/gid`,
+    );
+  }
   const groups = fields(readInRoot(rootfs, "/etc/group"))
     .filter((f) => (f[3] ?? "").split(",").includes(name) && /^\d+$/.test(f[2] ?? ""))
     .map((f) => Number(f[2]));
@@ -57,7 +66,7 @@ export function resolveUsername(config: Config, rootfs: string): Config {
     ...config,
     process: {
       ...config.process,
-      user: { ...user, uid: Number(entry[2]), gid: Number(entry[3]), additionalGids },
+      user: { ...user, uid, gid, additionalGids },
     },
   };
 }

@@ -20,7 +20,7 @@ function applyProcSettings(plan: InitPlan): void {
   const adj = plan.process.oomScoreAdj;
   if (adj !== null) writeProc("self/oom_score_adj", String(adj), "process.oomScoreAdj");
   for (const [key, path, value] of plan.sysctl) writeProc(path, value, `linux.sysctl.${key}`);
-  if (plan.execLabel) writeProc(plan.execLabel.file, plan.execLabel.value, plan.execLabel.what);
+  for (const l of plan.execLabels) writeProc(l.file, l.value, l.what);
   closeProc();
 }
 

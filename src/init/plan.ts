@@ -94,8 +94,8 @@ export interface InitPlan {
   readonly hostname: string | null;
   /** [config key, path under /proc, value]: written from the container's namespaces. */
   readonly sysctl: readonly (readonly [string, string, string])[];
-  /** The LSM label of the next execve (process.apparmorProfile or selinuxLabel). */
-  readonly execLabel: { readonly file: string; readonly value: string; readonly what: string } | null;
+  /** The LSM labels of the next execve (process.apparmorProfile, selinuxLabel). */
+  readonly execLabels: readonly { readonly file: string; readonly value: string; readonly what: string }[];
   readonly domainname: string | null;
   readonly maskedPaths: readonly string[];
   readonly readonlyPaths: readonly string[];
