@@ -88,5 +88,6 @@ int bunc_write_id_map(long pid, const char *file, const char *map, char *errbuf)
 int bunc_userns_fd(const char *uid_map, const char *gid_map, char *errbuf);
 int bunc_idmapped_tree(const char *source, int userns_fd, int recursive, char *errbuf);
 int bunc_move_mount(int from_fd, const char *to_path);
+int bunc_clone_tree(int fd, int recursive);
 
 #endif

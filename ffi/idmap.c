@@ -1,5 +1,5 @@
-/* Id-mapped mounts: a user namespace that carries a mount's mappings, a
- * detached clone of the source mount with those mappings, and attaching
+/* Detached mount trees: id-mapped clones with a user namespace carrying a
+ * mount's mappings, plain clones (read-only paths), and attaching
  * such a tree where the init wants it. */
 #define _GNU_SOURCE
 #include "bunc.h"
@@ -82,4 +82,12 @@ int bunc_move_mount(int from_fd, const char *to_path)
 	if (syscall(SYS_move_mount, from_fd, "", AT_FDCWD, to_path, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
 		return -errno;
 	return 0;
+}
+
+/* A detached clone of the mount tree at fd (itself and, recursively, what is below). */
+int bunc_clone_tree(int fd, int recursive)
+{
+	unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+	int tree = (int)syscall(SYS_open_tree, fd, "", flags);
+	return tree < 0 ? -errno : tree;
 }

@@ -1,6 +1,7 @@
 // The cgroup hierarchies mounted on this host, read from mountinfo: v1 (one
 // per controller set), a cgroup2 mount, or both (the hybrid layout).
 import { readFileSync } from "node:fs";
+import { unescapeMountinfo } from "../sys/mountinfo.ts";
 
 export interface Hierarchy {
   readonly version: 1 | 2;
@@ -29,9 +30,6 @@ const V1_OPTIONS = new Set([
   "favordynmods",
 ]);
 
-const unescapeOctal = (s: string) =>
-  s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
-
 export function parseHierarchies(mountinfo: string, selfCgroup: string): Hierarchy[] {
   const own = new Map<string, string>();
   for (const line of selfCgroup.split("\n")) {
@@ -46,8 +44,8 @@ export function parseHierarchies(mountinfo: string, selfCgroup: string): Hierarc
     const fields = pre.split(" ");
     const [fstype, , superOpts = ""] = post.split(" ");
     if (fstype !== "cgroup" && fstype !== "cgroup2") continue;
-    const mountRoot = unescapeOctal(fields[3] ?? "/");
-    const mountpoint = unescapeOctal(fields[4] ?? "");
+    const mountRoot = unescapeMountinfo(fields[3] ?? "/");
+    const mountpoint = unescapeMountinfo(fields[4] ?? "");
     if (fstype === "cgroup2") {
       if (seen.has("")) continue;
       seen.add("");

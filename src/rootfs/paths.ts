@@ -4,8 +4,10 @@ import { fstatSync } from "node:fs";
 import { ERRNO, makedev, MS, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
+import { cstr } from "../sys/mem.ts";
 import { fdPath, openInRoot } from "./inroot.ts";
-import { mount, remountReadonly } from "./mount.ts";
+import { mount } from "./mount.ts";
+import { MOUNT_ATTR } from "./options.ts";
 
 function openOptional(path: string): number | null {
   const fd = sysOpen(path);
@@ -63,20 +65,23 @@ export function maskPaths(paths: readonly string[]): void {
   }
 }
 
+// Read-only through fds only: the path is looked up once, its mount tree
+// cloned, made read-only (with everything below) and put back on the same
+// fd, so a swapped symlink cannot send the remount elsewhere.
 export function readonlyPaths(paths: readonly string[]): void {
   for (const path of paths) {
     const fd = openOptional(path);
     if (fd === null) continue;
     try {
-      mount(fdPath(fd), fdPath(fd), "", MS.BIND | MS.REC, "", `bind ${path}`);
+      const tree = check(sys.bunc_clone_tree(fd, 1), `clone the mount at ${path}`);
+      try {
+        check(sys.bunc_mount_setattr(tree, cstr(""), 1, MOUNT_ATTR.RDONLY, 0, 0), `make ${path} read-only`);
+        check(sys.bunc_move_mount(tree, cstr(fdPath(fd))), `mount ${path} read-only`);
+      } finally {
+        sys.bunc_close(tree);
+      }
     } finally {
       sys.bunc_close(fd);
-    }
-    const again = openInRoot(rootFd(), path, O.PATH);
-    try {
-      remountReadonly(fdPath(again));
-    } finally {
-      sys.bunc_close(again);
     }
   }
 }

@@ -8,6 +8,7 @@ import { MS, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
+import { unescapeMountinfo } from "../sys/mountinfo.ts";
 import { createDevices, setupDev } from "./dev.ts";
 import { applyStep, mount, remountReadonly } from "./mount.ts";
 import { maskPaths, readonlyPaths } from "./paths.ts";
@@ -48,7 +49,8 @@ export function prepareRootfs(plan: InitPlan, trees: number[]): void {
 function mountPointOf(path: string): string {
   let best = "/";
   for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-    const point = line.split(" ")[4]?.replace(/\\040/g, " ");
+    const field = line.split(" ")[4];
+    const point = field === undefined ? undefined : unescapeMountinfo(field);
     if (
       point &&
       (path === point || path.startsWith(point === "/" ? "/" : `${point}/`)) &&

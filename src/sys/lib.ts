@@ -49,6 +49,7 @@ const symbols = {
   bunc_userns_fd: { args: [ptr, ptr, ptr], returns: i32 },
   bunc_idmapped_tree: { args: [ptr, i32, i32, ptr], returns: i32 },
   bunc_move_mount: { args: [i32, ptr], returns: i32 },
+  bunc_clone_tree: { args: [i32, i32], returns: i32 },
   bunc_strerror: { args: [i32], returns: cstring },
 } as const;
 

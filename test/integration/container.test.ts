@@ -555,6 +555,12 @@ describe.skipIf(!isRoot)("more process fields", () => {
     expect(missing.stderr).toBe(
       'bunc: process.user.username: no user "ghost" in the container\'s /etc/passwd\n',
     );
+    const disagreeing = runIn(env, ["true"], (c) => {
+      c.process.user = { uid: 1000, gid: 0, username: "nobody" };
+    });
+    expect(disagreeing.stderr).toBe(
+      "bunc: process.user.username: nobody is uid 65534 gid 65534 in the container, which disagrees with process.user.uid/gid\n",
+    );
   });
 
   test("linux.memoryPolicy is set on the process", () => {
