@@ -6,9 +6,10 @@ import { dirname, posix } from "node:path";
 import type { DeviceRule } from "../spec/config.ts";
 import type { CgroupState, Remains } from "../spec/state.ts";
 import { O } from "../sys/constants.ts";
-import { check } from "../sys/errors.ts";
+
 import { sys } from "../sys/lib.ts";
-import { cstr } from "../sys/mem.ts";
+import { openPath } from "../sys/open.ts";
+
 import { deviceEntries, v1Line } from "./devices.ts";
 import { attachDeviceFilter } from "./ebpf.ts";
 import { hostHierarchies } from "./hierarchy.ts";
@@ -80,10 +81,7 @@ export function applyDeviceRules(cg: CgroupState, rules: readonly DeviceRule[] |
       for (const e of entries)
         writeFileSync(`${dir}/${e.allow ? "devices.allow" : "devices.deny"}`, v1Line(e));
     } else if (version === 2 && rules?.length) {
-      const fd = check(
-        sys.bunc_openat2(-100, cstr(dir), O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0, 0),
-        `open ${dir}`,
-      );
+      const fd = openPath(dir, O.RDONLY | O.DIRECTORY, `open ${dir}`);
       try {
         attachDeviceFilter(fd, entries);
       } finally {

@@ -13,6 +13,7 @@ import { OCI_VERSION } from "../spec/version.ts";
 import { O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
+import { openPath } from "../sys/open.ts";
 import { cstr } from "../sys/mem.ts";
 import { consoleSocketPair, receiveMaster } from "./console.ts";
 import { idmappedTrees } from "./idmap.ts";
@@ -83,7 +84,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
   // out; what is made after the id is reserved is undone on failure.
   const opened: number[] = typeof o.console === "number" ? [o.console] : [];
   const open = (path: string, flags: number) => {
-    const fd = check(sys.bunc_openat2(-100, cstr(path), flags | O.CLOEXEC, 0, 0), `open ${path}`);
+    const fd = openPath(path, flags);
     opened.push(fd);
     return fd;
   };

@@ -3,8 +3,9 @@
 // step order; the init attaches each where its step says.
 import type { InitPlan } from "../init/plan.ts";
 import { O } from "../sys/constants.ts";
-import { check } from "../sys/errors.ts";
+
 import { sys } from "../sys/lib.ts";
+import { openPath } from "../sys/open.ts";
 import { cstr, ERRLEN, errText } from "../sys/mem.ts";
 
 type Idmap = NonNullable<Extract<InitPlan["steps"][number], { op: "mount" }>["idmap"]>;
@@ -14,10 +15,7 @@ function idmappedTree(source: string, idmap: Idmap, initPid: number, target: str
   const { uidMap, gidMap, recursive } = idmap;
   const userns =
     uidMap === null || gidMap === null
-      ? check(
-          sys.bunc_openat2(-100, cstr(`/proc/${initPid}/ns/user`), O.RDONLY | O.CLOEXEC, 0, 0),
-          "open the container's user namespace",
-        )
+      ? openPath(`/proc/${initPid}/ns/user`, O.RDONLY, "open the container's user namespace")
       : sys.bunc_userns_fd(cstr(uidMap), cstr(gidMap), err);
   if (userns < 0) throw new Error(`${target}: ${errText(err)}`);
   try {

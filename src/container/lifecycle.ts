@@ -8,7 +8,8 @@ import { type Remains, Remains as RemainsSchema, type Status, type StoredState }
 import { ERRNO, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
-import { cstr } from "../sys/mem.ts";
+import { openPath } from "../sys/open.ts";
+
 import { currentStatus, isAlive } from "./status.ts";
 import { ContainerNotFound, DamagedState, type Store } from "./store.ts";
 
@@ -19,10 +20,7 @@ export function startContainer(store: Store, id: string): StoredState {
     const { state, status } = currentStatus(store, id);
     if (status !== "created") throw new Error(`cannot start container ${id}: it is ${status}, not created`);
     const fifo = store.fifo(id);
-    const fd = check(
-      sys.bunc_openat2(-100, cstr(fifo), O.RDONLY | O.NONBLOCK | O.CLOEXEC, 0, 0),
-      `open ${fifo}`,
-    );
+    const fd = openPath(fifo, O.RDONLY | O.NONBLOCK, `open ${fifo}`);
     try {
       // The init opens the other end as soon as we have, and writes one byte.
       while (check(sys.bunc_poll_in(fd, 100), "poll exec fifo") === 0) {

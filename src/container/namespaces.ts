@@ -4,7 +4,8 @@ import type { Config, NamespaceType } from "../spec/config.ts";
 import { ConfigError } from "../spec/errors.ts";
 import { CLONE, O } from "../sys/constants.ts";
 import { sys } from "../sys/lib.ts";
-import { cstr } from "../sys/mem.ts";
+import { tryOpen } from "../sys/open.ts";
+
 import { planUserns } from "./userns.ts";
 
 const FLAG: Record<NamespaceType, number> = {
@@ -99,7 +100,7 @@ export function planNamespaces(config: Config): NamespacePlan {
   const joins: { fd: number; type: number }[] = [];
   try {
     for (const w of wanted) {
-      const fd = sys.bunc_openat2(-100, cstr(w.path), O.RDONLY | O.CLOEXEC, 0, 0);
+      const fd = tryOpen(w.path, O.RDONLY);
       if (fd < 0) throw new ConfigError(w.where, `cannot open ${w.path}: ${sys.bunc_strerror(-fd)}`);
       joins.push({ fd, type: w.type });
       if (sys.bunc_ns_type(fd) !== w.type)

@@ -7,7 +7,8 @@ import { type StoredState, StoredState as StoredStateSchema } from "../spec/stat
 import { ERRNO, LOCK_EX, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
-import { cstr } from "../sys/mem.ts";
+import { tryOpen } from "../sys/open.ts";
+
 import { checkId } from "./id.ts";
 
 export class ContainerNotFound extends Error {
@@ -53,7 +54,7 @@ export class Store {
   }
 
   private lockDir(id: string, path: string): Lock {
-    const fd = sys.bunc_openat2(-100, cstr(path), O.RDONLY | O.DIRECTORY | O.CLOEXEC, 0, 0);
+    const fd = tryOpen(path, O.RDONLY | O.DIRECTORY);
     if (fd === -ERRNO.ENOENT) throw new ContainerNotFound(id);
     check(fd, `open ${path}`);
     check(sys.bunc_flock(fd, LOCK_EX), `lock ${path}`);

@@ -6,14 +6,14 @@ import type { Config } from "../spec/config.ts";
 import { ConfigError } from "../spec/errors.ts";
 import { ERRNO, O } from "../sys/constants.ts";
 import { sys } from "../sys/lib.ts";
-import { cstr } from "../sys/mem.ts";
+import { tryOpen } from "../sys/open.ts";
 
 const MAX_DB = 1 << 20;
 
 // The image's passwd or group file, read as root: it must be a regular file
 // of sane size (a fifo would hang create, a device node read forever).
 function readInRoot(rootfs: string, path: string): string | null {
-  const root = sys.bunc_openat2(-100, cstr(rootfs), O.PATH | O.DIRECTORY | O.CLOEXEC, 0, 0);
+  const root = tryOpen(rootfs, O.PATH | O.DIRECTORY);
   if (root < 0) return null;
   let fd = -1;
   try {

@@ -5,6 +5,7 @@ import { writeSync } from "node:fs";
 import { O, RESOLVE } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
+import { openPath } from "../sys/open.ts";
 import { cstr } from "../sys/mem.ts";
 
 const PROC_SUPER_MAGIC = 0x9fa0;
@@ -13,10 +14,7 @@ let procFd = -1;
 
 function proc(): number {
   if (procFd >= 0) return procFd;
-  const fd = check(
-    sys.bunc_openat2(-100, cstr("/proc"), O.PATH | O.DIRECTORY | O.CLOEXEC, 0, 0),
-    "open /proc",
-  );
+  const fd = openPath("/proc", O.PATH | O.DIRECTORY, "open /proc");
   if (Number(sys.bunc_fs_magic(fd)) !== PROC_SUPER_MAGIC) {
     sys.bunc_close(fd);
     throw new Error("/proc is not a procfs: refusing to write to it");

@@ -3,11 +3,12 @@
 import { MNT_DETACH, MS, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
+import { openPath } from "../sys/open.ts";
 import { cstr } from "../sys/mem.ts";
 import { mount } from "./mount.ts";
 
 function openDir(path: string): number {
-  return check(sys.bunc_openat2(-100, cstr(path), O.DIRECTORY | O.RDONLY | O.CLOEXEC, 0, 0), `open ${path}`);
+  return openPath(path, O.DIRECTORY | O.RDONLY);
 }
 
 export function pivotRoot(rootfs: string): void {

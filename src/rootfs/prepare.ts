@@ -7,6 +7,7 @@ import type { InitPlan } from "../init/plan.ts";
 import { MS, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
+import { openPath } from "../sys/open.ts";
 import { cstr } from "../sys/mem.ts";
 import { unescapeMountinfo } from "../sys/mountinfo.ts";
 import { createDevices, setupDev } from "./dev.ts";
@@ -24,10 +25,7 @@ export function prepareRootfs(plan: InitPlan, trees: number[]): void {
     mount("", parent, "", MS.PRIVATE, "", `make ${parent} private`);
   }
   mount(plan.rootfs, plan.rootfs, "", MS.BIND | MS.REC, "", `bind ${plan.rootfs}`);
-  const rootFd = check(
-    sys.bunc_openat2(-100, cstr(plan.rootfs), O.PATH | O.DIRECTORY | O.CLOEXEC, 0, 0),
-    `open ${plan.rootfs}`,
-  );
+  const rootFd = openPath(plan.rootfs, O.PATH | O.DIRECTORY, `open ${plan.rootfs}`);
   try {
     for (const step of plan.steps) applyStep(rootFd, step, trees);
     if (plan.setupDev) setupDev(rootFd);
