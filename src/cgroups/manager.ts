@@ -119,6 +119,17 @@ export function joinPlan(cg: CgroupState): { late: string[]; startIn: string | n
 /** What removing or signalling a cgroup needs: also readable from a damaged state. */
 type CgroupDirs = Remains["cgroup"];
 
+/**
+ * SIGKILLs every process in the cgroup at once through a cgroup2
+ * cgroup.kill, which no fork can outrun; false where there is none.
+ */
+export function killCgroup(cg: CgroupDirs): boolean {
+  const file = cg.dirs.map(({ dir }) => `${dir}/cgroup.kill`).find((f) => existsSync(f));
+  if (!file) return false;
+  writeFileSync(file, "1");
+  return true;
+}
+
 export function cgroupPids(cg: CgroupDirs): number[] {
   const pids = new Set<number>();
   for (const { dir } of cg.dirs) {

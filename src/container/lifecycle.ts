@@ -2,7 +2,7 @@
 import { readSync, unlinkSync } from "node:fs";
 import { constants } from "node:os";
 import * as v from "valibot";
-import { cgroupPids, destroyCgroup } from "../cgroups/manager.ts";
+import { cgroupPids, destroyCgroup, killCgroup } from "../cgroups/manager.ts";
 import { debug } from "../debug.ts";
 import { type Remains, Remains as RemainsSchema, type Status, type StoredState } from "../spec/state.ts";
 import { ERRNO, O } from "../sys/constants.ts";
@@ -55,6 +55,7 @@ export function parseSignal(text: string): number {
 }
 
 function signalAll(state: Remains, signal: number): void {
+  if (signal === 9) killCgroup(state.cgroup);
   const pids = new Set(cgroupPids(state.cgroup));
   // A created container's init joins its cgroup only when it starts.
   if (isAlive(state.pid, state.pidStartTime)) pids.add(state.pid);
