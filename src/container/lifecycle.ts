@@ -100,7 +100,14 @@ async function deleteDamaged(store: Store, id: string, raw: unknown): Promise<vo
 
 /** Removes a stopped container; a created one is killed first, a running one only with force. */
 export async function deleteContainer(store: Store, id: string, force: boolean): Promise<void> {
-  const lock = store.lock(id);
+  let lock: ReturnType<Store["lock"]>;
+  try {
+    lock = store.lock(id);
+  } catch (e) {
+    // As with runc, --force makes delete idempotent: engines retry it.
+    if (force && e instanceof ContainerNotFound) return;
+    throw e;
+  }
   try {
     let state: StoredState;
     let status: Status;

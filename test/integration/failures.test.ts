@@ -145,6 +145,13 @@ describe("command line", () => {
     expect(cmd.stderr).toBe('bunc: unknown command "frobnicate"; see bunc --help\n');
   });
 
+  test("delete of a container that does not exist: an error, but not with --force", () => {
+    const plain = env.bunc(["delete", "ghost"]);
+    expect(plain.stderr).toBe("bunc: container ghost does not exist\n");
+    expect(plain.code).toBe(1);
+    expect(env.bunc(["delete", "--force", "ghost"]).code).toBe(0);
+  });
+
   test("state of a container that does not exist", () => {
     const r = env.bunc(["state", "ghost"]);
     expect(r.stderr).toBe("bunc: container ghost does not exist\n");
