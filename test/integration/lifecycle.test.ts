@@ -306,3 +306,46 @@ print("answer", b"got:hello" in out, flush=True)
     env.ok(["delete", "--force", id]);
   });
 });
+
+describe.skipIf(!isRoot)("creating", () => {
+  /** Starts a create and stops it (SIGSTOP) while its state says creating. */
+  async function caughtCreating(id: string): Promise<ReturnType<typeof Bun.spawn>> {
+    const bundle = env.bundle(id, ["sleep", "100"]);
+    const create = Bun.spawn([BUNC, "--root", env.root, "create", "--bundle", bundle, id], {
+      stdio: ["ignore", "ignore", "ignore"],
+    });
+    const file = join(env.root, id, "state.json");
+    for (let i = 0; i < 20000; i++) {
+      if (existsSync(file) && readFileSync(file, "utf8").includes('"creating":true')) {
+        create.kill("SIGSTOP");
+        // Stopped while still creating: the state must still say so.
+        if (readFileSync(file, "utf8").includes('"creating":true')) return create;
+        create.kill("SIGCONT");
+        break;
+      }
+      await Bun.sleep(0);
+    }
+    throw new Error("create was never caught while creating");
+  }
+
+  test("state says creating while create works, and created after", async () => {
+    const id = env.id("creating");
+    const create = await caughtCreating(id);
+    expect(env.state(id).status).toBe("creating");
+    create.kill("SIGCONT");
+    expect(await create.exited).toBe(0);
+    expect(env.state(id).status).toBe("created");
+    env.ok(["delete", id]);
+  });
+
+  test("a create that died half-way is stopped, and delete removes what it left", async () => {
+    const id = env.id("died");
+    const create = await caughtCreating(id);
+    create.kill("SIGKILL");
+    await create.exited;
+    await env.waitStatus(id, "stopped");
+    env.ok(["delete", id]);
+    expect(existsSync(join(env.root, id))).toBe(false);
+    for (const d of env.cgroupDirs(id)) expect(existsSync(d)).toBe(false);
+  });
+});
