@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { planProcess } from "../../src/container/plan.ts";
+import { planInit, planProcess } from "../../src/container/plan.ts";
 import { defaultSpec } from "../../src/spec/default.ts";
 import { ConfigError } from "../../src/spec/errors.ts";
 import { parseConfig } from "../../src/spec/validate.ts";
+import { MS } from "../../src/sys/constants.ts";
 
 type Json = Record<string, unknown>;
 
@@ -201,5 +202,83 @@ describe("scheduling attributes", () => {
   test("a malformed CPU list names its field", () => {
     const c = configWith(', "execCPUAffinity": { "final": "2-x" }');
     expect(() => planProcess(c)).toThrow('process.execCPUAffinity.final: "2-x" is not a list like "0-3,7"');
+  });
+});
+
+/** Where a step acts: a symlink's own path, else its target. */
+const where = (s: ReturnType<typeof planInit>["steps"][number]) => (s.op === "symlink" ? s.path : s.target);
+
+describe("the cgroup mount of the default spec", () => {
+  const namespaces = { cloneFlags: 0, joins: [], newCgroupns: true, userns: null, timeOffsets: null };
+  const plan = (dirs: { dir: string; mountpoint: string; version: 1 | 2; controllers: string[] }[]) =>
+    planInit({
+      config: defaultSpec(),
+      bundle: "/b",
+      rootfs: "/b/rootfs",
+      cgroup: { path: "/bunc/c1", dirs },
+      namespaces,
+      id: "c1",
+      noPivot: false,
+      noNewKeyring: false,
+    }).steps.filter((s) => where(s).startsWith("/sys/fs/cgroup"));
+
+  test("cgroup v2 only: the container's own cgroup bound read-only on /sys/fs/cgroup", () => {
+    const steps = plan([
+      { dir: "/sys/fs/cgroup/bunc/c1", mountpoint: "/sys/fs/cgroup", version: 2, controllers: [] },
+    ]);
+    expect(steps).toEqual([
+      {
+        op: "mount",
+        source: "/sys/fs/cgroup/bunc/c1",
+        target: "/sys/fs/cgroup",
+        fstype: "",
+        flags: MS.BIND,
+        data: "",
+        file: false,
+      },
+      {
+        op: "remount",
+        target: "/sys/fs/cgroup",
+        flags: MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RELATIME,
+      },
+    ]);
+  });
+
+  test("v1 and hybrid: a tmpfs with one bind per hierarchy, all made read-only at once", () => {
+    const steps = plan([
+      {
+        dir: "/sys/fs/cgroup/memory/bunc/c1",
+        mountpoint: "/sys/fs/cgroup/memory",
+        version: 1,
+        controllers: ["memory"],
+      },
+      {
+        dir: "/sys/fs/cgroup/cpu,cpuacct/bunc/c1",
+        mountpoint: "/sys/fs/cgroup/cpu,cpuacct",
+        version: 1,
+        controllers: ["cpu", "cpuacct"],
+      },
+      {
+        dir: "/sys/fs/cgroup/unified/bunc/c1",
+        mountpoint: "/sys/fs/cgroup/unified",
+        version: 2,
+        controllers: [],
+      },
+    ]);
+    expect(steps.map((s) => `${s.op} ${where(s)}`)).toEqual([
+      "mount /sys/fs/cgroup",
+      "mount /sys/fs/cgroup/memory",
+      "mount /sys/fs/cgroup/cpu,cpuacct",
+      "symlink /sys/fs/cgroup/cpu",
+      "symlink /sys/fs/cgroup/cpuacct",
+      "mount /sys/fs/cgroup/unified",
+      "setattr /sys/fs/cgroup",
+    ]);
+    expect(steps.at(-1)).toEqual({
+      op: "setattr",
+      target: "/sys/fs/cgroup",
+      set: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC,
+      clr: 0,
+    });
   });
 });
