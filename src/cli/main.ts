@@ -8,7 +8,11 @@ import { globals, takeGlobals } from "./options.ts";
 import { versionText } from "./version.ts";
 
 const main = defineCommand({
-  meta: { name: "bunc", description: "an OCI container runtime" },
+  meta: {
+    name: "bunc",
+    description:
+      "an OCI container runtime. Global options, before the command: --root DIR (default /run/bunc), --log FILE, --log-format text|json, --debug",
+  },
   subCommands: commands,
 });
 
