@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { deleteContainer } from "../../container/lifecycle.ts";
+import { deleteContainer } from "../../container/delete.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
 
 export default defineCommand({

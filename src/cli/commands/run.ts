@@ -2,7 +2,8 @@ import { defineCommand } from "citty";
 import { debug } from "../../debug.ts";
 import { connectConsoleSocket, exitCodeOf, relayTerminal, waitForeground } from "../../container/console.ts";
 import { createContainer } from "../../container/create.ts";
-import { deleteContainer, startContainer } from "../../container/lifecycle.ts";
+import { deleteContainer } from "../../container/delete.ts";
+import { startContainer } from "../../container/start.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
 import { createFlags, refuseUnsupportedCreateFlags } from "../createFlags.ts";
 

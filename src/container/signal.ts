@@ -1,0 +1,48 @@
+// `kill`: signals by name or number, to the init or to every process of
+// the container's cgroup (also what `delete` uses to end a container).
+import { constants } from "node:os";
+import { cgroupPids, killCgroup } from "../cgroups/manager.ts";
+import type { Remains } from "../spec/state.ts";
+import { ERRNO } from "../sys/constants.ts";
+import { check } from "../sys/errors.ts";
+import { sys } from "../sys/lib.ts";
+import { currentStatus, isAlive } from "./status.ts";
+import type { Store } from "./store.ts";
+
+/** A signal given as a name (with or without SIG) or a number. */
+export function parseSignal(text: string): number {
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const name = text.toUpperCase().startsWith("SIG") ? text.toUpperCase() : `SIG${text.toUpperCase()}`;
+    const n = (constants.signals as Record<string, number>)[name];
+    if (n !== undefined) return n;
+  }
+  throw new Error(`invalid signal ${JSON.stringify(text)}`);
+}
+
+/** Signals the init and every process of the container's cgroup. */
+export function signalAll(state: Remains, signal: number): void {
+  if (signal === 9) killCgroup(state.cgroup);
+  const pids = new Set(cgroupPids(state.cgroup));
+  // A created container's init joins its cgroup only when it starts.
+  if (isAlive(state.pid, state.pidStartTime)) pids.add(state.pid);
+  for (const pid of pids) {
+    const rc = sys.bunc_kill(pid, signal);
+    if (rc < 0 && rc !== -ERRNO.ESRCH) check(rc, `kill ${pid}`);
+  }
+}
+
+export function killContainer(store: Store, id: string, signal: number, all: boolean): void {
+  const lock = store.lock(id);
+  try {
+    const { state, status } = currentStatus(store, id);
+    if (status === "stopped" || status === "creating")
+      throw new Error(`cannot kill container ${id}: it is ${status}`);
+    if (all) signalAll(state, signal);
+    else check(sys.bunc_kill(state.pid, signal), `kill container ${id}`);
+  } finally {
+    lock.release();
+  }
+}
