@@ -47,7 +47,7 @@ export interface Created {
   readonly master: number | undefined;
 }
 
-export function loadConfig(bundle: string): Config {
+function loadConfig(bundle: string): Config {
   let text: string;
   try {
     text = readFileSync(`${bundle}/config.json`, "utf8");

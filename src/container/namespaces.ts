@@ -1,6 +1,6 @@
 // linux.namespaces -> clone flags for the new ones and open fds for the ones
 // joined by path (user first, as the kernel requires for ownership).
-import type { Config, NamespaceType } from "../spec/config.ts";
+import { type Config, type NamespaceType, NamespaceType as NamespaceTypeSchema } from "../spec/config.ts";
 import { ConfigError } from "../spec/errors.ts";
 import { CLONE, O } from "../sys/constants.ts";
 import { sys } from "../sys/lib.ts";
@@ -19,17 +19,8 @@ const FLAG: Record<NamespaceType, number> = {
   time: CLONE.NEWTIME,
 };
 
-/** The namespace types bunc can create or join (all of the spec's), for `features`. */
-export const SUPPORTED_NAMESPACES: readonly NamespaceType[] = [
-  "cgroup",
-  "ipc",
-  "mount",
-  "network",
-  "pid",
-  "time",
-  "user",
-  "uts",
-];
+/** The namespace types bunc can create or join: every one of the schema's, for `features`. */
+export const SUPPORTED_NAMESPACES: readonly NamespaceType[] = [...NamespaceTypeSchema.options].sort();
 
 export interface NamespacePlan {
   /** New namespaces made by clone; cgroup is left out: the init unshares it after joining its cgroup. */

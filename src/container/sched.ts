@@ -52,7 +52,7 @@ const MPOL_FLAG = {
 } as const;
 
 /** CPU or NUMA node lists: "0-3,7" -> [0, 1, 2, 3, 7] */
-export function parseIdList(list: string, where: string, max = MAX_CPUS): number[] {
+function parseIdList(list: string, where: string, max = MAX_CPUS): number[] {
   const cpus = new Set<number>();
   for (const part of list.split(",")) {
     const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);

@@ -1,7 +1,7 @@
 // process.user.username: the uid, gid and groups the container's own
 // /etc/passwd and /etc/group give that name, read inside the rootfs.
 import { fstatSync, readFileSync } from "node:fs";
-import { openInRoot } from "../rootfs/inroot.ts";
+import { tryOpenInRoot } from "../rootfs/inroot.ts";
 import type { Config } from "../spec/config.ts";
 import { ConfigError } from "../spec/errors.ts";
 import { ERRNO, O } from "../sys/constants.ts";
@@ -15,19 +15,20 @@ const MAX_DB = 1 << 20;
 function readInRoot(rootfs: string, path: string): string | null {
   const root = tryOpen(rootfs, O.PATH | O.DIRECTORY);
   if (root < 0) return null;
-  let fd = -1;
+  const fd = tryOpenInRoot(root, path, O.RDONLY | O.NONBLOCK | O.NOFOLLOW);
+  sys.bunc_close(root);
+  if (fd === -ERRNO.ENOENT) return null;
   try {
-    fd = openInRoot(root, path, O.RDONLY | O.NONBLOCK | O.NOFOLLOW);
+    if (fd < 0) throw new Error(`open ${path} in the container: ${sys.bunc_strerror(-fd)}`);
     const st = fstatSync(fd);
-    if (!st.isFile() || st.size > MAX_DB)
+    if (!st.isFile() || st.size > MAX_DB) {
       throw new Error(`${path} in the container is not a regular file of at most 1 MiB`);
+    }
     return readFileSync(fd, "utf8");
   } catch (e) {
-    if ((e as { errno?: number }).errno === ERRNO.ENOENT) return null;
     throw new ConfigError("process.user.username", (e as Error).message);
   } finally {
     if (fd >= 0) sys.bunc_close(fd);
-    sys.bunc_close(root);
   }
 }
 

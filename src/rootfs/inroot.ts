@@ -21,8 +21,13 @@ function rawOpen(rootFd: number, rel: string, flags: number, mode = 0): number {
 }
 
 /** Opens path (absolute, as the container sees it) under rootFd. */
+/** Opens path (absolute, as the container sees it) under rootFd: the fd, or -errno. */
+export function tryOpenInRoot(rootFd: number, path: string, flags: number, mode = 0): number {
+  return rawOpen(rootFd, parts(path).join("/"), flags, mode);
+}
+
 export function openInRoot(rootFd: number, path: string, flags: number, mode = 0): number {
-  return check(rawOpen(rootFd, parts(path).join("/"), flags, mode), `open ${path} in the container root`);
+  return check(tryOpenInRoot(rootFd, path, flags, mode), `open ${path} in the container root`);
 }
 
 /** Opens path under rootFd as an O_PATH fd, creating what is missing one component at a time. */

@@ -5,25 +5,16 @@ import { ERRNO, makedev, MS, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
-import { fdPath, openInRoot } from "./inroot.ts";
+import { fdPath, openInRoot, tryOpenInRoot } from "./inroot.ts";
 import { mount } from "./mount.ts";
 import { MOUNT_ATTR } from "./options.ts";
 
+/** The path's fd, or null when the container has no such path. */
 function openOptional(path: string): number | null {
-  const fd = sysOpen(path);
+  // Symlinks are followed, inside the root only: the target is what gets masked.
+  const fd = tryOpenInRoot(rootFd(), path, O.PATH);
   if (fd === -ERRNO.ENOENT) return null;
   return check(fd, `open ${path}`);
-}
-
-function sysOpen(path: string): number {
-  try {
-    // Symlinks are followed, inside the root only: the target is what gets masked.
-    return openInRoot(rootFd(), path, O.PATH);
-  } catch (e) {
-    const errno = (e as { errno?: number }).errno;
-    if (errno === ERRNO.ENOENT) return -ERRNO.ENOENT;
-    throw e;
-  }
 }
 
 let root = -1;

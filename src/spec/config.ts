@@ -31,7 +31,7 @@ const Hook = v.object({
 });
 
 const capList = v.optional(stringList);
-export const Capabilities = v.object({
+const Capabilities = v.object({
   bounding: capList,
   effective: capList,
   permitted: capList,
@@ -39,7 +39,7 @@ export const Capabilities = v.object({
   ambient: capList,
 });
 
-export const Rlimit = v.object({
+const Rlimit = v.object({
   type: v.pipe(v.string(), v.startsWith("RLIMIT_")),
   soft: uint64,
   hard: uint64,
@@ -225,9 +225,7 @@ export const Config = v.object({
 });
 
 export type Config = v.InferOutput<typeof Config>;
-export type Process = v.InferOutput<typeof Process>;
 export type Mount = v.InferOutput<typeof Mount>;
-export type Capabilities = v.InferOutput<typeof Capabilities>;
 export type NamespaceType = v.InferOutput<typeof NamespaceType>;
 export type Propagation = v.InferOutput<typeof Propagation>;
 export type DeviceRule = v.InferOutput<typeof DeviceRule>;
