@@ -38,9 +38,14 @@ export default defineCommand({
       throw e;
     }
     if (ctx.args.detach) return;
-    const status = master === undefined ? waitForeground(state.pid) : await relayTerminal(master, state.pid);
-    debug(`container exited: status ${status}`);
-    if (!ctx.args.keep) await deleteContainer(s, id, true);
-    process.exitCode = exitCodeOf(status);
+    try {
+      const status =
+        master === undefined ? waitForeground(state.pid) : await relayTerminal(master, state.pid);
+      debug(`container exited: status ${status}`);
+      process.exitCode = exitCodeOf(status);
+    } finally {
+      // Also when waiting failed: a foreground container does not outlive its run.
+      if (!ctx.args.keep) await deleteContainer(s, id, true);
+    }
   },
 });
