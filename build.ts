@@ -9,7 +9,7 @@ import { $ } from "bun";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import pkg from "./package.json" with { type: "json" };
-import { defaultSpec } from "./src/spec/default.ts";
+import { defaultSpec } from "./src/oci/default.ts";
 
 const root = import.meta.dir;
 const outfile = `${root}/dist/bunc`;

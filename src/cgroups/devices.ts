@@ -1,6 +1,6 @@
 // Device access rules: the config's linux.resources.devices followed by the
 // default allow-list every runtime adds (runc's AllowedDevices).
-import type { DeviceRule } from "../spec/config.ts";
+import type { DeviceRule } from "../oci/config.ts";
 
 export interface DeviceEntry {
   readonly allow: boolean;

@@ -3,8 +3,8 @@
 // removed at delete. Resource limits other than devices come later.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { dirname, posix } from "node:path";
-import type { DeviceRule } from "../spec/config.ts";
-import type { CgroupState, Remains } from "../spec/state.ts";
+import type { DeviceRule } from "../oci/config.ts";
+import type { CgroupState, Remains } from "../oci/state.ts";
 import { O } from "../sys/constants.ts";
 
 import { sys } from "../sys/lib.ts";

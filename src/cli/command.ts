@@ -1,8 +1,8 @@
 // Shared pieces of the subcommands: strict flag checking (runc refuses
 // unknown flags; citty would ignore them), the store and the id argument.
 import type { ArgsDef } from "citty";
-import { checkId } from "../container/id.ts";
-import { Store } from "../container/store.ts";
+import { checkId } from "../lifecycle/id.ts";
+import { Store } from "../lifecycle/store.ts";
 import { globals } from "./options.ts";
 
 export const idArg = { id: { type: "positional", description: "container id", required: true } } as const;

@@ -1,4 +1,4 @@
-import { OCI_VERSION } from "../spec/version.ts";
+import { OCI_VERSION } from "../oci/version.ts";
 
 declare const BUNC_VERSION: string;
 declare const BUNC_COMMIT: string;

@@ -1,5 +1,5 @@
 // Packs the final C act's request: cgroup join, limits, credentials, execve.
-import { MAX_CPUS, MAX_NODES, type ProcessPlan } from "./plan.ts";
+import { MAX_CPUS, MAX_NODES, type ProcessPlan } from "../protocol/plan.ts";
 import { sys } from "../sys/lib.ts";
 import { addr, CStrings, cstr, ERRLEN, errText } from "../sys/mem.ts";
 

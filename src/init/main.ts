@@ -3,9 +3,9 @@
 // ready, waits for `start`, and makes the final C act. Imports stay minimal:
 // every container pays for them.
 import { writeSync } from "node:fs";
-import { receiveMessage, sendMessage } from "./channel.ts";
+import { receiveMessage, sendMessage } from "../protocol/channel.ts";
 import { execFinal } from "./final.ts";
-import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, type InitFds, type InitPlan } from "./plan.ts";
+import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, type InitFds, type InitPlan } from "../protocol/plan.ts";
 import { closeProc, writeProc } from "./proc.ts";
 import { resolveProgram } from "./program.ts";
 import { sys } from "../sys/lib.ts";

@@ -2,7 +2,7 @@
 // command fails `create` (as with runc) rather than the started container.
 import { statSync } from "node:fs";
 import { posix } from "node:path";
-import type { ProcessPlan } from "./plan.ts";
+import type { ProcessPlan } from "../protocol/plan.ts";
 
 function executable(path: string): boolean {
   try {

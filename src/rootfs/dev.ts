@@ -2,7 +2,7 @@
 // runtime provides when /dev is not bind-mounted from the host.
 import { existsSync, statSync } from "node:fs";
 import { posix } from "node:path";
-import type { InitPlan } from "../init/plan.ts";
+import type { InitPlan } from "../protocol/plan.ts";
 import { ERRNO, makedev, MS, O, RESOLVE, S_IFCHR, S_IFMT } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";

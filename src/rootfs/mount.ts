@@ -1,7 +1,7 @@
 // Carrying out the planned mounts, remounts and symlinks inside the root.
 import { fstatSync, statSync } from "node:fs";
 import { posix } from "node:path";
-import type { RootfsStep } from "../init/plan.ts";
+import type { RootfsStep } from "../protocol/plan.ts";
 import { ERRNO, MS } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";

@@ -1,13 +1,12 @@
 // maskedPaths and readonlyPaths, applied after pivot_root: a masked file is
 // covered by /dev/null, a masked directory by an empty read-only tmpfs.
 import { fstatSync } from "node:fs";
-import { ERRNO, makedev, MS, O } from "../sys/constants.ts";
+import { ERRNO, MOUNT_ATTR, makedev, MS, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 import { fdPath, openInRoot, tryOpenInRoot } from "./inroot.ts";
 import { mount } from "./mount.ts";
-import { MOUNT_ATTR } from "./options.ts";
 
 /** The path's fd, or null when the container has no such path. */
 function openOptional(path: string): number | null {

@@ -3,7 +3,7 @@
 // read-only and masked paths and a read-only root.
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
-import type { InitPlan } from "../init/plan.ts";
+import type { InitPlan } from "../protocol/plan.ts";
 import { MS, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";

@@ -37,6 +37,20 @@ export const MS = {
   LAZYTIME: 1 << 25,
 } as const;
 
+// mount_setattr(2) attributes (linux/mount.h).
+export const MOUNT_ATTR = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  ATIME: 0x70,
+  RELATIME: 0x0,
+  NOATIME: 0x10,
+  STRICTATIME: 0x20,
+  NODIRATIME: 0x80,
+  NOSYMFOLLOW: 0x200000,
+} as const;
+
 export const O = {
   RDONLY: 0,
   WRONLY: 1,

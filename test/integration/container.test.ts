@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import type { Config } from "../../src/spec/config.ts";
+import type { Config } from "../../src/oci/config.ts";
 import { BUNC, isRoot, runIn, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();

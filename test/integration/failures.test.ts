@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Config } from "../../src/spec/config.ts";
+import type { Config } from "../../src/oci/config.ts";
 import { isRoot, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();

@@ -14,8 +14,8 @@ import {
 } from "node:fs";
 import { afterAll, beforeAll, expect } from "bun:test";
 import { join, resolve } from "node:path";
-import { defaultSpec } from "../../src/spec/default.ts";
-import type { Config } from "../../src/spec/config.ts";
+import { defaultSpec } from "../../src/oci/default.ts";
+import type { Config } from "../../src/oci/config.ts";
 import { makeRootfs } from "../fixtures/rootfs.ts";
 
 export const BUNC = resolve(import.meta.dir, "../../dist/bunc");

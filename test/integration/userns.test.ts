@@ -12,7 +12,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import type { Config } from "../../src/spec/config.ts";
+import type { Config } from "../../src/oci/config.ts";
 import { isRoot, runIn, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { DEFAULT_ALLOWED, deviceEntries, v1Line } from "../../src/cgroups/devices.ts";
 import { type Hierarchy, parseHierarchies } from "../../src/cgroups/hierarchy.ts";
 import { cgroupPathFor, DEFAULT_PARENT, dirFor } from "../../src/cgroups/path.ts";
-import { defaultSpec } from "../../src/spec/default.ts";
+import { defaultSpec } from "../../src/oci/default.ts";
 
 // mountinfo lines as a systemd host shows them (proc(5)).
 const HYBRID_MOUNTINFO = [

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { receiveMessage, sendMessage } from "../../src/init/channel.ts";
+import { receiveMessage, sendMessage } from "../../src/protocol/channel.ts";
 import { sys } from "../../src/sys/lib.ts";
 
 const open: number[] = [];
@@ -53,7 +53,7 @@ describe("channel", () => {
       [
         process.execPath,
         "-e",
-        `const { sendMessage } = await import(${JSON.stringify(`${import.meta.dir}/../../src/init/channel.ts`)});
+        `const { sendMessage } = await import(${JSON.stringify(`${import.meta.dir}/../../src/protocol/channel.ts`)});
          sendMessage(3, { data: "x".repeat(1 << 20) });`,
       ],
       { stdio: ["ignore", "ignore", "inherit", a] },

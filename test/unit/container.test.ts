@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { devMajor, devMinor, makedev } from "../../src/sys/constants.ts";
-import { exitCodeOf } from "../../src/container/console.ts";
-import { checkId, MAX_ID_LENGTH } from "../../src/container/id.ts";
-import { parseSignal } from "../../src/container/signal.ts";
+import { exitCodeOf } from "../../src/launch/console.ts";
+import { checkId, MAX_ID_LENGTH } from "../../src/lifecycle/id.ts";
+import { parseSignal } from "../../src/lifecycle/signal.ts";
 
 describe("checkId", () => {
   test.each(["a", "abc", "my-container_1", "A.b+c-d_e", "0", "9abc", "x".repeat(MAX_ID_LENGTH)])(

@@ -1,11 +1,11 @@
 // `features` must list exactly what bunc accepts.
 import { expect, test } from "bun:test";
-import { planNamespaces } from "../../src/container/namespaces.ts";
-import { parseOptions } from "../../src/rootfs/options.ts";
-import { NamespaceType } from "../../src/spec/config.ts";
-import { defaultSpec } from "../../src/spec/default.ts";
-import { features } from "../../src/spec/features.ts";
-import { parseConfig } from "../../src/spec/validate.ts";
+import { planNamespaces } from "../../src/plan/namespaces.ts";
+import { parseOptions } from "../../src/plan/mountOptions.ts";
+import { NamespaceType } from "../../src/oci/config.ts";
+import { defaultSpec } from "../../src/oci/default.ts";
+import { features } from "../../src/plan/features.ts";
+import { parseConfig } from "../../src/oci/validate.ts";
 
 const doc = features() as {
   ociVersionMin: string;

@@ -31,13 +31,13 @@ function graph(entry: string): Set<string> {
   return seen;
 }
 
-test("the init imports only the init, rootfs and sys modules and builtins", () => {
+test("the init imports only the init, protocol, rootfs and sys modules and builtins", () => {
   const modules = [...graph(`${SRC}/init/main.ts`)];
   const outside = modules.filter(
     (m) =>
       !m.startsWith("node:") &&
       !m.startsWith("bun:") &&
-      !/\/src\/(init|rootfs|sys)\//.test(m) &&
+      !/\/src\/(init|protocol|rootfs|sys)\//.test(m) &&
       !m.endsWith(".so"),
   );
   expect(outside).toEqual([]);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { MOUNT_ATTR, PROPAGATION, parseOptions } from "../../src/rootfs/options.ts";
-import { MS } from "../../src/sys/constants.ts";
+import { PROPAGATION, parseOptions } from "../../src/plan/mountOptions.ts";
+import { MOUNT_ATTR, MS } from "../../src/sys/constants.ts";
 
 const parse = (...options: string[]) => parseOptions(options, "mounts[0].options");
 

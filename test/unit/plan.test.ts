@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { planInit, planProcess } from "../../src/container/plan.ts";
-import { defaultSpec } from "../../src/spec/default.ts";
-import { ConfigError } from "../../src/spec/errors.ts";
-import { parseConfig } from "../../src/spec/validate.ts";
+import { planInit, planProcess } from "../../src/plan/plan.ts";
+import { defaultSpec } from "../../src/oci/default.ts";
+import { ConfigError } from "../../src/oci/errors.ts";
+import { parseConfig } from "../../src/oci/validate.ts";
 import { MS } from "../../src/sys/constants.ts";
 
 type Json = Record<string, unknown>;

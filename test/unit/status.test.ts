@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { processStartTime, statusOf } from "../../src/container/status.ts";
-import type { StoredState } from "../../src/spec/state.ts";
+import { processStartTime, statusOf } from "../../src/lifecycle/status.ts";
+import type { StoredState } from "../../src/oci/state.ts";
 
 const dir = mkdtempSync("/tmp/bunc-status-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
-import { planSysctl } from "../../src/container/sysctl.ts";
-import { defaultSpec } from "../../src/spec/default.ts";
+import { planSysctl } from "../../src/plan/sysctl.ts";
+import { defaultSpec } from "../../src/oci/default.ts";
 
 const plan = (sysctl: Record<string, string>) => {
   const c = defaultSpec();

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { defaultSpec } from "../../src/spec/default.ts";
-import { ConfigError } from "../../src/spec/errors.ts";
-import { parseConfig } from "../../src/spec/validate.ts";
+import { defaultSpec } from "../../src/oci/default.ts";
+import { ConfigError } from "../../src/oci/errors.ts";
+import { parseConfig } from "../../src/oci/validate.ts";
 
 type Json = Record<string, unknown>;
 

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { connectConsoleSocket } from "../../container/console.ts";
-import { createContainer } from "../../container/create.ts";
+import { connectConsoleSocket } from "../../launch/console.ts";
+import { createContainer } from "../../lifecycle/create.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
 import { createFlags, refuseUnsupportedCreateFlags } from "../createFlags.ts";
 

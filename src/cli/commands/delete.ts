@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { deleteContainer } from "../../container/delete.ts";
+import { deleteContainer } from "../../lifecycle/delete.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
 
 export default defineCommand({

@@ -1,6 +1,6 @@
 import { writeSync } from "node:fs";
 import { defineCommand } from "citty";
-import { features } from "../../spec/features.ts";
+import { features } from "../../plan/features.ts";
 import { rejectUnknownFlags } from "../command.ts";
 
 export default defineCommand({

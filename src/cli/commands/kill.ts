@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { killContainer, parseSignal } from "../../container/signal.ts";
+import { killContainer, parseSignal } from "../../lifecycle/signal.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
 
 export default defineCommand({

@@ -1,7 +1,7 @@
 import { statSync, writeSync } from "node:fs";
 import { defineCommand } from "citty";
-import { currentStatus, stateOutput } from "../../container/status.ts";
-import type { StateOutput } from "../../spec/state.ts";
+import { currentStatus, stateOutput } from "../../lifecycle/status.ts";
+import type { StateOutput } from "../../oci/state.ts";
 import { rejectUnknownFlags, store } from "../command.ts";
 import { ownerName, table } from "../table.ts";
 

@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
 import { debug } from "../../debug.ts";
-import { connectConsoleSocket, exitCodeOf, relayTerminal, waitForeground } from "../../container/console.ts";
-import { createContainer } from "../../container/create.ts";
-import { deleteContainer } from "../../container/delete.ts";
-import { startContainer } from "../../container/start.ts";
+import { connectConsoleSocket, exitCodeOf, relayTerminal, waitForeground } from "../../launch/console.ts";
+import { createContainer } from "../../lifecycle/create.ts";
+import { deleteContainer } from "../../lifecycle/delete.ts";
+import { startContainer } from "../../lifecycle/start.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
 import { createFlags, refuseUnsupportedCreateFlags } from "../createFlags.ts";
 

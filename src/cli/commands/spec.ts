@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { defineCommand } from "citty";
-import { defaultSpec } from "../../spec/default.ts";
+import { defaultSpec } from "../../oci/default.ts";
 import { rejectUnknownFlags } from "../command.ts";
 
 export default defineCommand({

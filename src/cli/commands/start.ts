@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { startContainer } from "../../container/start.ts";
+import { startContainer } from "../../lifecycle/start.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
 
 export default defineCommand({

@@ -1,6 +1,6 @@
 import { writeSync } from "node:fs";
 import { defineCommand } from "citty";
-import { currentStatus, stateOutput } from "../../container/status.ts";
+import { currentStatus, stateOutput } from "../../lifecycle/status.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
 
 export default defineCommand({

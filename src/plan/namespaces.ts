@@ -1,7 +1,7 @@
 // linux.namespaces -> clone flags for the new ones and open fds for the ones
 // joined by path (user first, as the kernel requires for ownership).
-import { type Config, type NamespaceType, NamespaceType as NamespaceTypeSchema } from "../spec/config.ts";
-import { ConfigError } from "../spec/errors.ts";
+import { type Config, type NamespaceType, NamespaceType as NamespaceTypeSchema } from "../oci/config.ts";
+import { ConfigError } from "../oci/errors.ts";
 import { CLONE, O } from "../sys/constants.ts";
 import { sys } from "../sys/lib.ts";
 import { tryOpen } from "../sys/open.ts";

@@ -3,7 +3,7 @@
 // directory; state.json is replaced atomically.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as v from "valibot";
-import { type StoredState, StoredState as StoredStateSchema } from "../spec/state.ts";
+import { type StoredState, StoredState as StoredStateSchema } from "../oci/state.ts";
 import { ERRNO, LOCK_EX, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";

@@ -2,7 +2,7 @@
 // whether its init is alive (same pid, same start time) and whether the
 // exec fifo is still waiting for `start`.
 import { existsSync, readFileSync } from "node:fs";
-import type { StateOutput, Status, StoredState } from "../spec/state.ts";
+import type { StateOutput, Status, StoredState } from "../oci/state.ts";
 import type { Store } from "./store.ts";
 
 /** Start time of a live (not zombie) process, or null. */

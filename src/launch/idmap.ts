@@ -1,7 +1,7 @@
 // Id-mapped binds are made by the runtime, which holds the host's
 // privileges, as detached trees the init receives over its channel in
 // step order; the init attaches each where its step says.
-import type { InitPlan } from "../init/plan.ts";
+import type { InitPlan } from "../protocol/plan.ts";
 import { O } from "../sys/constants.ts";
 
 import { sys } from "../sys/lib.ts";

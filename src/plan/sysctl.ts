@@ -1,7 +1,7 @@
 // linux.sysctl: only sysctls a namespace of the container isolates, so a
 // container can never change a setting for the whole host.
-import type { Config } from "../spec/config.ts";
-import { ConfigError } from "../spec/errors.ts";
+import type { Config } from "../oci/config.ts";
+import { ConfigError } from "../oci/errors.ts";
 
 const IPC = new Set([
   "kernel.msgmax",

@@ -1,9 +1,9 @@
 // The runtime-spec features document (features.md, features-linux.md):
 // what this bunc accepts in config.json, exactly.
-import { SUPPORTED_NAMESPACES } from "../container/namespaces.ts";
-import { knownMountOptions } from "../rootfs/options.ts";
+import { SUPPORTED_NAMESPACES } from "./namespaces.ts";
+import { knownMountOptions } from "./mountOptions.ts";
 import { CAPABILITIES } from "../sys/constants.ts";
-import { OCI_VERSION } from "./version.ts";
+import { OCI_VERSION } from "../oci/version.ts";
 
 export function features(): Record<string, unknown> {
   return {

@@ -1,6 +1,6 @@
 // config.json mount options -> mount(2) flags, propagation and data, decided
 // on the runtime side (the init only carries them out).
-import { MS } from "../sys/constants.ts";
+import { MOUNT_ATTR, MS } from "../sys/constants.ts";
 
 interface FlagOption {
   readonly set: boolean;
@@ -49,20 +49,6 @@ export const PROPAGATION: Readonly<Record<string, number>> = {
   unbindable: MS.UNBINDABLE,
   runbindable: MS.UNBINDABLE | MS.REC,
 };
-
-// mount_setattr(2) attributes (linux/mount.h).
-export const MOUNT_ATTR = {
-  RDONLY: 0x1,
-  NOSUID: 0x2,
-  NODEV: 0x4,
-  NOEXEC: 0x8,
-  ATIME: 0x70,
-  RELATIME: 0x0,
-  NOATIME: 0x10,
-  STRICTATIME: 0x20,
-  NODIRATIME: 0x80,
-  NOSYMFOLLOW: 0x200000,
-} as const;
 
 const A = MOUNT_ATTR;
 

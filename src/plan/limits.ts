@@ -1,8 +1,8 @@
 // Raising a hard rlimit needs CAP_SYS_RESOURCE; say so at create, by the
 // field, rather than failing inside the started container.
 import { readFileSync } from "node:fs";
-import type { ProcessPlan } from "../init/plan.ts";
-import { ConfigError } from "../spec/errors.ts";
+import type { ProcessPlan } from "../protocol/plan.ts";
+import { ConfigError } from "../oci/errors.ts";
 import { CAPABILITIES, RLIMITS } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";

@@ -2,8 +2,8 @@
 // SELinux context of mounts. Applied when the LSM is enabled on the host,
 // refused by name when it is not.
 import { existsSync, readFileSync } from "node:fs";
-import type { Config } from "../spec/config.ts";
-import { ConfigError } from "../spec/errors.ts";
+import type { Config } from "../oci/config.ts";
+import { ConfigError } from "../oci/errors.ts";
 
 function apparmorEnabled(): boolean {
   try {

@@ -2,11 +2,11 @@
 // mask and limit is decided here, on the runtime side.
 import { readFileSync, statSync } from "node:fs";
 import { posix } from "node:path";
-import type { CgroupState } from "../spec/state.ts";
-import type { InitPlan, ProcessPlan, RootfsStep } from "../init/plan.ts";
-import { PROPAGATION, parseOptions } from "../rootfs/options.ts";
-import type { Config, Mount } from "../spec/config.ts";
-import { ConfigError } from "../spec/errors.ts";
+import type { CgroupState } from "../oci/state.ts";
+import type { InitPlan, ProcessPlan, RootfsStep } from "../protocol/plan.ts";
+import { PROPAGATION, parseOptions } from "./mountOptions.ts";
+import type { Config, Mount } from "../oci/config.ts";
+import { ConfigError } from "../oci/errors.ts";
 import { CAPABILITIES, MS, RLIMITS, S_IFBLK, S_IFCHR, S_IFIFO } from "../sys/constants.ts";
 import type { NamespacePlan } from "./namespaces.ts";
 import { planExecLabels, withMountLabel } from "./lsm.ts";

@@ -2,7 +2,7 @@
 import * as v from "valibot";
 import { cgroupPids, destroyCgroup } from "../cgroups/manager.ts";
 import { debug } from "../debug.ts";
-import { type Remains, Remains as RemainsSchema, type Status, type StoredState } from "../spec/state.ts";
+import { type Remains, Remains as RemainsSchema, type Status, type StoredState } from "../oci/state.ts";
 import { signalAll } from "./signal.ts";
 import { currentStatus, isAlive } from "./status.ts";
 import { ContainerNotFound, DamagedState, type Store } from "./store.ts";

@@ -1,7 +1,7 @@
 // `start`: release a created container's init by reading its exec fifo.
 import { readSync, unlinkSync } from "node:fs";
 import { debug } from "../debug.ts";
-import type { StoredState } from "../spec/state.ts";
+import type { StoredState } from "../oci/state.ts";
 import { O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";

@@ -1,9 +1,9 @@
 // process.ioPriority, process.scheduler, process.execCPUAffinity and
 // linux.personality -> the values the final C act sets on the thread that
 // execs (all of them are per thread, or carried over execve).
-import { MAX_CPUS, MAX_NODES, type ProcessPlan } from "../init/plan.ts";
-import type { Config } from "../spec/config.ts";
-import { ConfigError } from "../spec/errors.ts";
+import { MAX_CPUS, MAX_NODES, type ProcessPlan } from "../protocol/plan.ts";
+import type { Config } from "../oci/config.ts";
+import { ConfigError } from "../oci/errors.ts";
 
 const IOPRIO_CLASS = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 } as const;
 const IOPRIO_CLASS_SHIFT = 13;

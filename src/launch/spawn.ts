@@ -1,10 +1,10 @@
 // Packs the spawn act's request and runs it: clone with the namespace flags,
 // join namespaces by fd, re-execute our own sealed binary as `init`.
-import { INIT_CHANNEL_FD, INIT_CONSOLE_FD } from "../init/plan.ts";
+import { INIT_CHANNEL_FD, INIT_CONSOLE_FD } from "../protocol/plan.ts";
 import { SysError } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { addr, CStrings, cstr, ERRLEN, errText } from "../sys/mem.ts";
-import type { NamespacePlan } from "./namespaces.ts";
+import type { NamespacePlan } from "../plan/namespaces.ts";
 
 let sealedSelf = -1;
 

@@ -2,7 +2,7 @@
 // the container's cgroup (also what `delete` uses to end a container).
 import { constants } from "node:os";
 import { cgroupPids, killCgroup } from "../cgroups/manager.ts";
-import type { Remains } from "../spec/state.ts";
+import type { Remains } from "../oci/state.ts";
 import { ERRNO } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";

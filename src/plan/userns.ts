@@ -1,7 +1,7 @@
 // linux.uidMappings / gidMappings of a new user namespace -> the uid_map and
 // gid_map text the runtime writes while the child waits.
-import type { Config } from "../spec/config.ts";
-import { ConfigError } from "../spec/errors.ts";
+import type { Config } from "../oci/config.ts";
+import { ConfigError } from "../oci/errors.ts";
 
 type Mapping = { containerID: number; hostID: number; size: number };
 

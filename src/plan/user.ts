@@ -2,8 +2,8 @@
 // /etc/passwd and /etc/group give that name, read inside the rootfs.
 import { fstatSync, readFileSync } from "node:fs";
 import { tryOpenInRoot } from "../rootfs/inroot.ts";
-import type { Config } from "../spec/config.ts";
-import { ConfigError } from "../spec/errors.ts";
+import type { Config } from "../oci/config.ts";
+import { ConfigError } from "../oci/errors.ts";
 import { ERRNO, O } from "../sys/constants.ts";
 import { sys } from "../sys/lib.ts";
 import { tryOpen } from "../sys/open.ts";
