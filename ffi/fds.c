@@ -1,6 +1,7 @@
 /* Terminals and fd passing: pty allocation and SCM_RIGHTS. */
 #define _GNU_SOURCE
 #include "bunc.h"
+#include "internal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #ifndef TIOCGPTPEER
@@ -16,26 +18,22 @@
 
 /* Opens the peer through the master fd (TIOCGPTPEER), never by a path that a
  * container process could swap (CVE-2025-52565). */
-int bunc_pty_open(int32_t *out_master, int32_t *out_slave, char *errbuf)
+int bunc_pty_open(int32_t *out_master, int32_t *out_slave, char *errbuf, size_t errlen)
 {
 	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0) {
-		snprintf(errbuf, BUNC_ERRLEN, "open /dev/ptmx: %s", strerror(errno));
-		return -errno;
-	}
+	if (master < 0)
+		return bunc_fail(errbuf, errlen, errno, "open /dev/ptmx");
 	int unlock = 0;
 	if (ioctl(master, TIOCSPTLCK, &unlock) < 0) {
-		int err = errno;
-		snprintf(errbuf, BUNC_ERRLEN, "unlock pty: %s", strerror(err));
+		int rc = bunc_fail(errbuf, errlen, errno, "unlock the pty");
 		close(master);
-		return -err;
+		return rc;
 	}
 	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0) {
-		int err = errno;
-		snprintf(errbuf, BUNC_ERRLEN, "open pty peer: %s", strerror(err));
+		int rc = bunc_fail(errbuf, errlen, errno, "open the pty peer");
 		close(master);
-		return -err;
+		return rc;
 	}
 	*out_master = master;
 	*out_slave = slave;
@@ -90,4 +88,47 @@ int bunc_recv_fd(int sock)
 		return -EBADMSG;
 	}
 	return fd;
+}
+
+int bunc_socketpair(int32_t *out)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	out[0] = sv[0];
+	out[1] = sv[1];
+	return 0;
+}
+
+int bunc_connect_unix(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof addr.sun_path)
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+int bunc_set_winsize(int fd, uint32_t rows, uint32_t cols)
+{
+	struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+	RET(ioctl(fd, TIOCSWINSZ, &ws));
+}
+
+int bunc_get_winsize(int fd, uint32_t *out)
+{
+	struct winsize ws;
+	if (ioctl(fd, TIOCGWINSZ, &ws) < 0)
+		return -errno;
+	out[0] = ws.ws_row;
+	out[1] = ws.ws_col;
+	return 0;
 }

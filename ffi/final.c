@@ -3,6 +3,7 @@
  * what Bun changed in the process, execve the user's program. */
 #define _GNU_SOURCE
 #include "bunc.h"
+#include "internal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -22,12 +23,8 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-static int fail(char *errbuf, const char *what)
-{
-	int err = errno;
-	snprintf(errbuf, BUNC_ERRLEN, "%s: %s", what, strerror(err));
-	return -err;
-}
+/* The failure of the last call, in the request's error buffer. */
+#define FAIL(r, ...) bunc_fail((char *)(uintptr_t)(r)->errbuf, (size_t)(r)->errlen, errno, __VA_ARGS__)
 
 static void die_on_signal(int sig)
 {
@@ -52,7 +49,7 @@ static void exit_on_signals(void)
 
 /* Opens the fifo through the state directory's fd: no /proc needed, which
  * a non-dumpable init in a user namespace may not be allowed to use. */
-int bunc_wait_start(int dir_fd, char *errbuf)
+int bunc_wait_start(int dir_fd, char *errbuf, size_t errlen)
 {
 	exit_on_signals();
 	int fd;
@@ -60,11 +57,11 @@ int bunc_wait_start(int dir_fd, char *errbuf)
 		fd = openat(dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0)
-		return fail(errbuf, "open exec fifo");
-	if (write(fd, "0", 1) != 1) {
-		int r = fail(errbuf, "write exec fifo");
+		return bunc_fail(errbuf, errlen, errno, "open exec fifo");
+	int rc = bunc_write_full(fd, "0", 1);
+	if (rc < 0) {
 		close(fd);
-		return r;
+		return bunc_fail(errbuf, errlen, -rc, "write exec fifo");
 	}
 	close(fd);
 	close(dir_fd);
@@ -75,8 +72,11 @@ static int join_cgroups(const struct bunc_final *r)
 {
 	const int32_t *fds = (const void *)(uintptr_t)r->cgroup_fds;
 	for (uint64_t i = 0; i < r->ncgroup_fds; i++) {
-		if (write(fds[i], "0", 1) != 1)
-			return fail((char *)(uintptr_t)r->errbuf, "join cgroup");
+		int rc = bunc_write_full(fds[i], "0", 1);
+		if (rc < 0) {
+			errno = -rc;
+			return FAIL(r, "join the container's cgroup");
+		}
 		close(fds[i]);
 	}
 	return 0;
@@ -87,11 +87,8 @@ static int set_rlimits(const struct bunc_final *r)
 	const struct bunc_rlimit *rl = (const void *)(uintptr_t)r->rlimits;
 	for (uint64_t i = 0; i < r->nrlimits; i++) {
 		struct rlimit lim = {.rlim_cur = rl[i].soft, .rlim_max = rl[i].hard};
-		if (setrlimit((int)rl[i].type, &lim) < 0) {
-			char what[64];
-			snprintf(what, sizeof what, "setrlimit %d", (int)rl[i].type);
-			return fail((char *)(uintptr_t)r->errbuf, what);
-		}
+		if (setrlimit((int)rl[i].type, &lim) < 0)
+			return FAIL(r, "process.rlimits[%llu]: setrlimit", (unsigned long long)i);
 	}
 	return 0;
 }
@@ -99,12 +96,11 @@ static int set_rlimits(const struct bunc_final *r)
 static int set_tty(const struct bunc_final *r)
 {
 	int fd = (int)r->tty_fd;
-	char *errbuf = (char *)(uintptr_t)r->errbuf;
 	if (ioctl(fd, TIOCSCTTY, 0) < 0)
-		return fail(errbuf, "make the pty the controlling terminal");
+		return FAIL(r, "make the pty the controlling terminal");
 	for (int i = 0; i < 3; i++)
 		if (dup2(fd, i) < 0)
-			return fail(errbuf, "dup pty to stdio");
+			return FAIL(r, "dup pty to stdio");
 	if (fd > 2)
 		close(fd);
 	return 0;
@@ -113,36 +109,34 @@ static int set_tty(const struct bunc_final *r)
 /* Raw system calls: they change this thread only, the one that execs. */
 static int set_credentials(const struct bunc_final *r)
 {
-	char *errbuf = (char *)(uintptr_t)r->errbuf;
 	for (uint64_t cap = 0; cap <= r->cap_last; cap++)
-		if (!(r->caps[0] & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-			return fail(errbuf, "drop capability from the bounding set");
+		if (!(r->cap_bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return FAIL(r, "process.capabilities.bounding: drop capability %llu", (unsigned long long)cap);
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		return fail(errbuf, "keep capabilities");
+		return FAIL(r, "keep capabilities across the change of user");
 	if (syscall(SYS_setgroups, (size_t)r->ngroups, (const uint32_t *)(uintptr_t)r->groups) < 0)
-		return fail(errbuf, "setgroups");
+		return FAIL(r, "process.user.additionalGids: setgroups");
 	if (syscall(SYS_setresgid, (gid_t)r->gid, (gid_t)r->gid, (gid_t)r->gid) < 0)
-		return fail(errbuf, "setresgid");
+		return FAIL(r, "process.user.gid: setresgid");
 	if (syscall(SYS_setresuid, (uid_t)r->uid, (uid_t)r->uid, (uid_t)r->uid) < 0)
-		return fail(errbuf, "setresuid");
+		return FAIL(r, "process.user.uid: setresuid");
 
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
 	struct __user_cap_data_struct data[2];
 	for (int i = 0; i < 2; i++) {
-		data[i].effective = (uint32_t)(r->caps[1] >> (32 * i));
-		data[i].permitted = (uint32_t)(r->caps[2] >> (32 * i));
-		data[i].inheritable = (uint32_t)(r->caps[3] >> (32 * i));
+		data[i].effective = (uint32_t)(r->cap_effective >> (32 * i));
+		data[i].permitted = (uint32_t)(r->cap_permitted >> (32 * i));
+		data[i].inheritable = (uint32_t)(r->cap_inheritable >> (32 * i));
 	}
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		return fail(errbuf, "capset");
+		return FAIL(r, "process.capabilities: capset");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		return fail(errbuf, "clear ambient capabilities");
+		return FAIL(r, "clear ambient capabilities");
 	for (uint64_t cap = 0; cap <= r->cap_last; cap++)
-		if ((r->caps[4] & (1ULL << cap)) &&
-		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-			return fail(errbuf, "raise ambient capability");
+		if ((r->cap_ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			return FAIL(r, "process.capabilities.ambient: raise capability %llu", (unsigned long long)cap);
 	if (r->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return fail(errbuf, "set no_new_privs");
+		return FAIL(r, "process.noNewPrivileges: set no_new_privs");
 	return 0;
 }
 
@@ -166,10 +160,10 @@ static void reset_process(void)
 	}
 }
 
-static int set_affinity(const struct bunc_final *r, uint64_t mask, const char *what)
+static int set_affinity(const struct bunc_final *r, uint64_t mask, const char *field)
 {
 	if (mask && syscall(SYS_sched_setaffinity, 0, (size_t)r->cpus_size, (void *)(uintptr_t)mask) < 0)
-		return fail((char *)(uintptr_t)r->errbuf, what);
+		return FAIL(r, "%s: sched_setaffinity", field);
 	return 0;
 }
 
@@ -177,17 +171,17 @@ static int set_affinity(const struct bunc_final *r, uint64_t mask, const char *w
  * drop the capabilities some of them need). */
 static int set_scheduling(const struct bunc_final *r)
 {
-	char *errbuf = (char *)(uintptr_t)r->errbuf;
 	if (r->personality != UINT64_MAX && syscall(SYS_personality, (unsigned long)r->personality) < 0)
-		return fail(errbuf, "personality");
+		return FAIL(r, "linux.personality: personality");
 	/* ioprio_set(IOPRIO_WHO_PROCESS, 0 = this thread, value) */
 	if (r->ioprio != UINT64_MAX && syscall(SYS_ioprio_set, 1, 0, (int)r->ioprio) < 0)
-		return fail(errbuf, "ioprio_set (process.ioPriority)");
+		return FAIL(r, "process.ioPriority: ioprio_set");
 	if (r->sched_attr && syscall(SYS_sched_setattr, 0, (void *)(uintptr_t)r->sched_attr, 0) < 0)
-		return fail(errbuf, "sched_setattr (process.scheduler)");
+		return FAIL(r, "process.scheduler: sched_setattr");
 	if (r->mpol_mode != UINT64_MAX &&
-	    syscall(SYS_set_mempolicy, (int)r->mpol_mode, (void *)(uintptr_t)r->mpol_nodes, (unsigned long)r->mpol_maxnode) < 0)
-		return fail(errbuf, "set_mempolicy (linux.memoryPolicy)");
+	    syscall(SYS_set_mempolicy, (int)r->mpol_mode, (void *)(uintptr_t)r->mpol_nodes,
+		    (unsigned long)r->mpol_maxnode) < 0)
+		return FAIL(r, "linux.memoryPolicy: set_mempolicy");
 	return 0;
 }
 
@@ -200,37 +194,51 @@ static int join_keyring(const struct bunc_final *r)
 		return 0;
 	long id = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name);
 	if (id < 0)
-		return fail((char *)(uintptr_t)r->errbuf, "join a session keyring (--no-new-keyring avoids it)");
+		return FAIL(r, "join a session keyring (--no-new-keyring avoids it)");
 	/* Possessor: all; user: view, read, search, link, as runc grants. */
 	if (syscall(SYS_keyctl, KEYCTL_SETPERM, id, 0x3f1b0000) < 0)
-		return fail((char *)(uintptr_t)r->errbuf, "set the session keyring's permissions");
+		return FAIL(r, "set the session keyring's permissions");
+	return 0;
+}
+
+static int check_request(const struct bunc_final *r)
+{
+	char *errbuf = (char *)(uintptr_t)r->errbuf;
+	size_t errlen = (size_t)r->errlen;
+	if (r->size != sizeof *r)
+		return bunc_refuse(errbuf, errlen, EINVAL, "bunc_exec_final: request of %llu bytes, expected %zu",
+				   (unsigned long long)r->size, sizeof *r);
+	if (r->ngroups > BUNC_MAX_GROUPS || r->nrlimits > BUNC_MAX_RLIMITS || r->ncgroup_fds > BUNC_MAX_CGROUP_FDS ||
+	    r->cap_last > BUNC_MAX_CAP || r->cpus_size > BUNC_MAX_MASK_BYTES ||
+	    r->mpol_maxnode > 8 * BUNC_MAX_MASK_BYTES + 1)
+		return bunc_refuse(errbuf, errlen, E2BIG, "bunc_exec_final: a count is above its bound");
 	return 0;
 }
 
 int bunc_exec_final(const struct bunc_final *r)
 {
-	char *errbuf = (char *)(uintptr_t)r->errbuf;
 	int rc;
-
-	if ((rc = set_affinity(r, r->cpus_initial, "sched_setaffinity (process.execCPUAffinity.initial)")) < 0)
+	if ((rc = check_request(r)) < 0)
+		return rc;
+	if ((rc = set_affinity(r, r->cpus_initial, "process.execCPUAffinity.initial")) < 0)
 		return rc;
 	if ((rc = join_cgroups(r)) < 0)
 		return rc;
-	if ((rc = set_affinity(r, r->cpus_final, "sched_setaffinity (process.execCPUAffinity.final)")) < 0)
+	if ((rc = set_affinity(r, r->cpus_final, "process.execCPUAffinity.final")) < 0)
 		return rc;
 	if (r->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
-		return fail(errbuf, "unshare cgroup namespace");
+		return FAIL(r, "unshare the cgroup namespace");
 	if ((rc = set_rlimits(r)) < 0)
 		return rc;
 	if (r->tty_fd != UINT64_MAX && (rc = set_tty(r)) < 0)
 		return rc;
 	if (chdir((const char *)(uintptr_t)r->cwd) < 0)
-		return fail(errbuf, "chdir to process.cwd");
+		return FAIL(r, "process.cwd: chdir");
 	/* The kernel reports a cwd outside our root as unreachable. */
 	char cwd[4096];
 	if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/') {
 		errno = EXDEV;
-		return fail(errbuf, "process.cwd is outside the container root");
+		return FAIL(r, "process.cwd is outside the container root");
 	}
 	if ((rc = set_scheduling(r)) < 0)
 		return rc;
@@ -242,8 +250,8 @@ int bunc_exec_final(const struct bunc_final *r)
 		umask((mode_t)r->umask);
 	reset_process();
 	if (syscall(SYS_close_range, (unsigned)r->keep_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return fail(errbuf, "close_range");
+		return FAIL(r, "close the init's fds");
 	execve((const char *)(uintptr_t)r->path, (char *const *)(uintptr_t)r->argv,
 	       (char *const *)(uintptr_t)r->envp);
-	return fail(errbuf, "execve");
+	return FAIL(r, "process.args[0]: execve");
 }

@@ -3,6 +3,7 @@
  * container process can reopen the inode for writing. */
 #define _GNU_SOURCE
 #include "bunc.h"
+#include "internal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
@@ -11,19 +12,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int bunc_seal_self(char *errbuf)
+int bunc_seal_self(char *errbuf, size_t errlen)
 {
 	int fd = (int)syscall(SYS_open_tree, AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (fd < 0) {
-		snprintf(errbuf, BUNC_ERRLEN, "open_tree /proc/self/exe: %s", strerror(errno));
-		return -errno;
-	}
+	if (fd < 0)
+		return bunc_fail(errbuf, errlen, errno, "open_tree /proc/self/exe");
 	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
 	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
-		int err = errno;
-		snprintf(errbuf, BUNC_ERRLEN, "mount_setattr on our binary: %s", strerror(err));
+		int rc = bunc_fail(errbuf, errlen, errno, "mount_setattr on our binary");
 		close(fd);
-		return -err;
+		return rc;
 	}
 	return fd;
 }

@@ -1,10 +1,26 @@
-/* Spawning the container's init: clone with the namespace flags, join the
- * namespaces the config gives by path (opened by the runtime, joined by fd),
- * then re-execute our own (sealed) binary.
- * Between clone and execve the child is a copy of a multi-threaded process,
- * so it makes raw system calls only. */
+/* Spawning the container's init: our own (sealed) binary, re-executed inside
+ * the container's namespaces. Between clone and execve the child is a copy
+ * of a multi-threaded process, so it makes raw system calls only.
+ *
+ * Two ways, chosen by whether the container has a user namespace:
+ *
+ * direct  (no user namespace): the child is cloned with the new namespaces
+ *         (or, to join a pid namespace, a first stage joins and clones the
+ *         init as our sibling) and execs the init with a real gid unlike its
+ *         effective one, so the kernel starts it non-dumpable: no process of
+ *         the container can ptrace it at any point.
+ * enter   (a new or a joined user namespace): the child execs the init in the
+ *         host's user namespace with the C object preloaded; its constructor
+ *         (enter.c) runs before the runtime's first thread, joins and makes
+ *         the namespaces, and forks the init. Exec'd in the host's user
+ *         namespace, the init's memory belongs to it: even a process with
+ *         CAP_SYS_PTRACE in the container's user namespace cannot ptrace it.
+ *         Exec'd inside that namespace, nothing would stop such a process:
+ *         non-dumpable only keeps out those without the capability. This is
+ *         the order runc follows (exec, then join in C before Go starts). */
 #define _GNU_SOURCE
 #include "bunc.h"
+#include "internal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -12,60 +28,113 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Child side: write "what failed" and errno to the error pipe, exit. */
-static void child_fail(int errfd, const char *what)
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* Where a child keeps its own fds while it places the init's. */
+#define SCRATCH_FD 64
+
+struct pipes {
+	int err[2];
+	int pid[2];
+	int sync[2];
+};
+
+static void close_pair(int p[2])
 {
-	int err = errno;
-	(void)!write(errfd, &err, sizeof err);
-	(void)!write(errfd, what, strlen(what));
-	_exit(127);
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+	p[0] = p[1] = -1;
 }
 
-/* fork-style clone (no new stack: the child continues here). With a cgroup
- * fd the child starts in that cgroup2 directory (CLONE_INTO_CGROUP), which
- * unlike a later cgroup.procs write takes no lock that waits for an RCU
- * grace period. */
-static long raw_clone(uint64_t flags, int64_t cgroup_fd)
+static void close_pipes(struct pipes *p)
 {
-	if (cgroup_fd < 0)
-		return syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
-	struct clone_args args;
-	memset(&args, 0, sizeof args);
-	args.flags = (flags & ~(uint64_t)CSIGNAL) | CLONE_INTO_CGROUP;
-	/* With CLONE_PARENT the child inherits our exit signal; clone3 wants 0. */
-	args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
-	args.cgroup = (uint64_t)cgroup_fd;
-	return syscall(SYS_clone3, &args, sizeof args);
+	close_pair(p->err);
+	close_pair(p->pid);
+	close_pair(p->sync);
 }
 
-static void place_fds(const struct bunc_spawn *req, int errfd)
+/* The init's fds end up at the numbers the plan gives; every other fd the
+ * runtime holds (some an engine passed without close-on-exec) is closed at
+ * execve. Returns the first fd number above the init's. */
+static int place_fds(const struct bunc_spawn *req, int errfd)
 {
 	const struct bunc_fdmap *map = (const void *)(uintptr_t)req->fdmap;
-	int tmp[48];
-	if (req->nfdmap > 48)
-		child_fail(errfd, "too many fds to pass");
+	int tmp[BUNC_MAX_FDMAP];
+	int next = 3;
 	/* Two passes so a source that equals another entry's target survives. */
 	for (uint64_t i = 0; i < req->nfdmap; i++) {
-		tmp[i] = fcntl(map[i].src, F_DUPFD_CLOEXEC, 64);
+		tmp[i] = fcntl(map[i].src, F_DUPFD_CLOEXEC, SCRATCH_FD);
 		if (tmp[i] < 0)
-			child_fail(errfd, "dup fd for init");
+			bunc_child_fail(errfd, "dup an fd for the init");
+		if (map[i].dst >= next)
+			next = map[i].dst + 1;
 	}
 	for (uint64_t i = 0; i < req->nfdmap; i++)
 		if (dup2(tmp[i], map[i].dst) < 0)
-			child_fail(errfd, "dup2 fd for init");
+			bunc_child_fail(errfd, "place an fd for the init");
+	return next;
 }
+
+/* Marks every fd from `from` on close-on-exec. */
+static void close_rest_on_exec(int from, int errfd)
+{
+	if (syscall(SYS_close_range, (unsigned)from, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		bunc_child_fail(errfd, "close the runtime's fds before the init");
+}
+
+/* ---- direct ---- */
 
 static void join_namespaces(const struct bunc_spawn *req, int errfd)
 {
 	const struct bunc_join *joins = (const void *)(uintptr_t)req->joins;
-	/* The caller orders joins (user first); setns by fd. */
 	for (uint64_t i = 0; i < req->njoins; i++)
 		if (setns(joins[i].fd, joins[i].type) < 0)
-			child_fail(errfd, "setns");
+			bunc_child_fail(errfd, "setns");
+}
+
+/* A time namespace cannot be made by clone with offsets: unshare it for our
+ * children, set its offsets while no process is in it yet, and let execve
+ * move us into it. */
+static void new_time_namespace(const char *offsets, int errfd)
+{
+	if (unshare(CLONE_NEWTIME) < 0)
+		bunc_child_fail(errfd, "unshare a time namespace");
+	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		bunc_child_fail(errfd, "open timens_offsets");
+	if (offsets[0] && bunc_write_full(fd, offsets, strlen(offsets)) < 0)
+		bunc_child_fail(errfd, "write linux.timeOffsets");
+	close(fd);
+}
+
+static void exec_direct(const struct bunc_spawn *req, int errfd)
+{
+	/* Out of the way of the numbers place_fds writes. */
+	errfd = fcntl(errfd, F_DUPFD_CLOEXEC, SCRATCH_FD);
+	int exe = fcntl((int)req->exe_fd, F_DUPFD_CLOEXEC, SCRATCH_FD);
+	if (errfd < 0 || exe < 0)
+		_exit(127);
+	close_rest_on_exec(place_fds(req, errfd), errfd);
+	if (setsid() < 0)
+		bunc_child_fail(errfd, "setsid");
+	/* A real gid unlike the effective one makes execve start the init
+	 * non-dumpable (CVE-2016-9962); the final act sets all three gids. */
+	if (syscall(SYS_setresgid, 65534, 0, 0) < 0)
+		bunc_child_fail(errfd, "setresgid");
+	if (req->time_offsets)
+		new_time_namespace((const char *)(uintptr_t)req->time_offsets, errfd);
+	syscall(SYS_execveat, exe, "", (char *const *)(uintptr_t)req->argv, (char *const *)(uintptr_t)req->envp,
+		AT_EMPTY_PATH);
+	bunc_child_fail(errfd, "execveat of the runtime binary");
 }
 
 static int has_join(const struct bunc_spawn *req, int type)
@@ -77,184 +146,212 @@ static int has_join(const struct bunc_spawn *req, int type)
 	return 0;
 }
 
-/* In a user namespace, the init runs as its root: the uid and gid that the
- * mappings give to container uid 0 on the host. */
-static void become_ns_root(int errfd)
+/* Joining a pid namespace takes a second process: the first joins, then
+ * clones the init as our sibling (CLONE_PARENT), so that we can still wait
+ * for it, and reports its pid. */
+static void first_stage(const struct bunc_spawn *req, struct pipes *p)
 {
-	if (syscall(SYS_setresgid, 0, 0, 0) < 0)
-		child_fail(errfd, "setresgid to the user namespace's root");
-	/* A joined namespace may deny setgroups; no supplementary groups then. */
-	if (syscall(SYS_setgroups, 0, NULL) < 0 && errno != EPERM)
-		child_fail(errfd, "setgroups in the user namespace");
-	if (syscall(SYS_setresuid, 0, 0, 0) < 0)
-		child_fail(errfd, "setresuid to the user namespace's root");
+	close(p->err[0]);
+	close(p->pid[0]);
+	join_namespaces(req, p->err[1]);
+	long init = bunc_clone_child(req->clone_flags | CLONE_PARENT, req->cgroup_fd);
+	if (init < 0) {
+		errno = (int)-init;
+		bunc_child_fail(p->err[1], "clone the init into the joined namespaces");
+	}
+	if (init == 0)
+		exec_direct(req, p->err[1]);
+	int32_t pid = (int32_t)init;
+	if (bunc_write_full(p->pid[1], &pid, sizeof pid) < 0) {
+		kill((pid_t)init, SIGKILL);
+		bunc_child_fail(p->err[1], "report the init's pid");
+	}
+	_exit(0);
 }
 
-/* A time namespace cannot be made by clone with offsets: unshare it for
- * our children, set its offsets while no process is in it yet, and let
- * execve move us into it. */
-static void new_time_namespace(const char *offsets, int errfd)
-{
-	if (unshare(CLONE_NEWTIME) < 0)
-		child_fail(errfd, "unshare a time namespace");
-	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		child_fail(errfd, "open timens_offsets");
-	if (offsets[0] && write(fd, offsets, strlen(offsets)) != (ssize_t)strlen(offsets))
-		child_fail(errfd, "write linux.timeOffsets");
-	close(fd);
-}
+/* ---- enter ---- */
 
-static void exec_init(const struct bunc_spawn *req, int errfd, int in_userns)
+static void exec_enter(const struct bunc_spawn *req, struct pipes *p)
 {
-	/* Out of the way of the fixed numbers place_fds writes. */
-	errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 64);
-	int exe = fcntl((int)req->exe_fd, F_DUPFD_CLOEXEC, 64);
+	int errfd = fcntl(p->err[1], F_DUPFD_CLOEXEC, SCRATCH_FD);
+	int exe = fcntl((int)req->exe_fd, F_DUPFD_CLOEXEC, SCRATCH_FD);
 	if (errfd < 0 || exe < 0)
 		_exit(127);
-	place_fds(req, errfd);
+	struct bunc_enter e;
+	memset(&e, 0, sizeof e);
+	e.size = sizeof e;
+	e.clone_flags = req->clone_flags;
+	e.njoins = req->njoins;
+	int base = place_fds(req, errfd);
+	e.nfds = base;
+	/* The stage's fds follow the init's; it closes them before the init runs. */
+	int req_pipe[2];
+	if (pipe2(req_pipe, O_CLOEXEC) < 0)
+		bunc_child_fail(errfd, "pipe for the enter stage");
+	int fd = base;
+	int lib = fd++, reqfd = fd++;
+	e.err_fd = fd++;
+	e.pid_fd = fd++;
+	e.sync_fd = p->sync[1] >= 0 ? fd++ : -1;
+	const struct bunc_join *joins = (const void *)(uintptr_t)req->joins;
+	int sources[5 + BUNC_MAX_JOINS] = {(int)req->lib_fd, req_pipe[0], p->err[1], p->pid[1], p->sync[1]};
+	int targets[5 + BUNC_MAX_JOINS] = {lib, reqfd, e.err_fd, e.pid_fd, e.sync_fd};
+	int n = 5;
+	for (uint64_t i = 0; i < req->njoins; i++, n++) {
+		e.joins[i].type = joins[i].type;
+		e.joins[i].fd = fd++;
+		sources[n] = joins[i].fd;
+		targets[n] = e.joins[i].fd;
+	}
+	int tmp[5 + BUNC_MAX_JOINS];
+	for (int i = 0; i < n; i++)
+		if (targets[i] >= 0 && (tmp[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, SCRATCH_FD)) < 0)
+			bunc_child_fail(errfd, "dup an fd for the enter stage");
+	for (int i = 0; i < n; i++)
+		if (targets[i] >= 0 && dup2(tmp[i], targets[i]) < 0)
+			bunc_child_fail(errfd, "place an fd for the enter stage");
+	close_rest_on_exec(fd, errfd);
+	if (req->time_offsets) {
+		const char *t = (const char *)(uintptr_t)req->time_offsets;
+		if (strlen(t) >= sizeof e.time_offsets) {
+			errno = E2BIG;
+			bunc_child_fail(errfd, "linux.timeOffsets is too long");
+		}
+		strcpy(e.time_offsets, t);
+	}
+	if (bunc_write_full(req_pipe[1], &e, sizeof e) < 0)
+		bunc_child_fail(errfd, "hand the enter stage its request");
 	if (setsid() < 0)
-		child_fail(errfd, "setsid");
-	if (in_userns)
-		become_ns_root(errfd);
-	else if (syscall(SYS_setresgid, 65534, 0, 0) < 0)
-		/* A real gid unlike the effective one makes execve start the init
-		 * non-dumpable: no window before it says so itself in which a
-		 * process of a joined pid namespace could ptrace it (CVE-2016-9962).
-		 * The final act sets all three gids. */
-		child_fail(errfd, "setresgid");
-	if (req->time_offsets)
-		new_time_namespace((const char *)(uintptr_t)req->time_offsets, errfd);
-	syscall(SYS_execveat, exe, "", (char *const *)(uintptr_t)req->argv,
-		(char *const *)(uintptr_t)req->envp, AT_EMPTY_PATH);
-	child_fail(errfd, "execveat of the runtime binary");
+		bunc_child_fail(errfd, "setsid");
+	char preload[64], enter[64];
+	snprintf(preload, sizeof preload, "LD_PRELOAD=/proc/self/fd/%d", lib);
+	snprintf(enter, sizeof enter, "_BUNC_ENTER=%d", reqfd);
+	char *envp[] = {preload, enter, NULL};
+	syscall(SYS_execveat, exe, "", (char *const *)(uintptr_t)req->argv, envp, AT_EMPTY_PATH);
+	bunc_child_fail(errfd, "execveat of the runtime binary");
 }
 
-/* Writes a uid_map or gid_map of process pid; the error names the config field. */
-int bunc_write_id_map(long pid, const char *file, const char *map, char *errbuf)
+/* Runtime side of a new user namespace: once the stage has made it, write
+ * its mappings and let it go on. */
+static int map_user_namespace(const struct bunc_spawn *req, long stage, int sync, char *errbuf, size_t errlen)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%ld/%s", pid, file);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, map, strlen(map)) != (ssize_t)strlen(map)) {
-		int err = errno;
-		snprintf(errbuf, BUNC_ERRLEN, "write %s (%sMappings): %s", file, file[0] == 'u' ? "uid" : "gid",
-			 strerror(err));
-		if (fd >= 0)
-			close(fd);
-		return -err;
-	}
-	close(fd);
+	char c;
+	if (bunc_read_full(sync, &c, 1) < 0 || c != 'U')
+		return 1; /* the stage failed: its error pipe says why */
+	int rc = bunc_write_map(stage, "uid_map", (const char *)(uintptr_t)req->uid_map, errbuf, errlen);
+	if (rc == 0)
+		rc = bunc_write_map(stage, "gid_map", (const char *)(uintptr_t)req->gid_map, errbuf, errlen);
+	if (rc < 0)
+		return rc;
+	if (bunc_write_full(sync, "G", 1) < 0)
+		return 1;
 	return 0;
 }
 
-static void close_pair(int p[2])
+static int check_request(const struct bunc_spawn *req, char *errbuf, size_t errlen, int enter)
 {
-	if (p[0] >= 0)
-		close(p[0]);
-	if (p[1] >= 0)
-		close(p[1]);
+	if (req->size != sizeof *req)
+		return bunc_refuse(errbuf, errlen, EINVAL, "bunc_spawn: request of %llu bytes, expected %zu",
+				   (unsigned long long)req->size, sizeof *req);
+	if (req->njoins > BUNC_MAX_JOINS || req->nfdmap > BUNC_MAX_FDMAP)
+		return bunc_refuse(errbuf, errlen, E2BIG, "bunc_spawn: too many namespaces to join or fds to pass");
+	const struct bunc_fdmap *map = (const void *)(uintptr_t)req->fdmap;
+	for (uint64_t i = 0; i < req->nfdmap; i++)
+		if (map[i].dst < 3 || map[i].dst >= SCRATCH_FD)
+			return bunc_refuse(errbuf, errlen, EINVAL, "bunc_spawn: fd target %d out of range", map[i].dst);
+	if ((req->clone_flags & CLONE_NEWUSER) && (!req->uid_map || !req->gid_map))
+		return bunc_refuse(errbuf, errlen, EINVAL, "bunc_spawn: a new user namespace needs its mappings");
+	if (enter && req->lib_fd > INT32_MAX)
+		return bunc_refuse(errbuf, errlen, EINVAL, "bunc_spawn: the enter stage needs the C object's fd");
+	return 0;
 }
 
-/* The init is cloned with the new namespaces. Joining a pid or user
- * namespace takes a second process: the first joins, then clones the init
- * as our sibling (CLONE_PARENT), so that joined namespaces own the new ones
- * and we can still wait for the init. A new user namespace gets its id
- * mappings from us while the child waits. */
 int bunc_spawn(const struct bunc_spawn *req, int32_t *out_pid)
 {
 	char *errbuf = (char *)(uintptr_t)req->errbuf;
-	int errpipe[2] = {-1, -1}, pidpipe[2] = {-1, -1}, syncpipe[2] = {-1, -1};
+	size_t errlen = (size_t)req->errlen;
 	int newuser = (req->clone_flags & CLONE_NEWUSER) != 0;
-	int userjoin = has_join(req, CLONE_NEWUSER);
-	int twostage = has_join(req, CLONE_NEWPID) || userjoin;
-	int err;
+	int enter = newuser || has_join(req, CLONE_NEWUSER);
+	int twostage = !enter && has_join(req, CLONE_NEWPID);
+	struct pipes p = {{-1, -1}, {-1, -1}, {-1, -1}};
+	int rc;
 
-	errbuf[0] = 0;
-	if (newuser && twostage) {
-		strcpy(errbuf, "a new user namespace cannot be combined with joined pid or user namespaces");
-		return -EINVAL;
+	if (errbuf && errlen)
+		errbuf[0] = 0;
+	if ((rc = check_request(req, errbuf, errlen, enter)) < 0)
+		return rc;
+	if (pipe2(p.err, O_CLOEXEC) < 0 || ((twostage || enter) && pipe2(p.pid, O_CLOEXEC) < 0) ||
+	    (newuser && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p.sync) < 0)) {
+		rc = bunc_fail(errbuf, errlen, errno, "make the pipes to the init");
+		close_pipes(&p);
+		return rc;
 	}
-	if (pipe2(errpipe, O_CLOEXEC) < 0 || (twostage && pipe2(pidpipe, O_CLOEXEC) < 0) ||
-	    (newuser && pipe2(syncpipe, O_CLOEXEC) < 0)) {
-		err = errno;
-		close_pair(errpipe);
-		close_pair(pidpipe);
-		return -err;
+	/* The enter stage exits once it has forked the init: as a subreaper we
+	 * stay the init's parent and can wait for it. */
+	if (enter && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		rc = bunc_fail(errbuf, errlen, errno, "become a child subreaper");
+		close_pipes(&p);
+		return rc;
 	}
 
-	long pid = twostage ? raw_clone(0, -1) : raw_clone(req->clone_flags, req->cgroup_fd);
+	uint64_t flags = (enter || twostage) ? 0 : req->clone_flags;
+	int64_t cgroup_fd = twostage ? -1 : req->cgroup_fd;
+	long pid = bunc_clone_child(flags, cgroup_fd);
 	if (pid < 0) {
-		err = errno;
-		close_pair(errpipe);
-		close_pair(pidpipe);
-		close_pair(syncpipe);
-		return -err;
+		close_pipes(&p);
+		return bunc_fail(errbuf, errlen, (int)-pid, "clone the init");
 	}
 	if (pid == 0) {
-		close(errpipe[0]);
-		if (!twostage) {
-			if (newuser) {
-				char go;
-				close(syncpipe[1]);
-				if (read(syncpipe[0], &go, 1) != 1)
-					_exit(1);
-			}
-			join_namespaces(req, errpipe[1]);
-			exec_init(req, errpipe[1], newuser);
+		close(p.err[0]);
+		if (enter) {
+			if (p.sync[0] >= 0)
+				close(p.sync[0]);
+			exec_enter(req, &p);
 		}
-		join_namespaces(req, errpipe[1]);
-		long init = raw_clone(req->clone_flags | CLONE_PARENT, req->cgroup_fd);
-		if (init < 0)
-			child_fail(errpipe[1], "clone into the joined namespaces");
-		if (init == 0)
-			exec_init(req, errpipe[1], userjoin);
-		int32_t p = (int32_t)init;
-		(void)!write(pidpipe[1], &p, sizeof p);
-		_exit(0);
+		if (twostage)
+			first_stage(req, &p);
+		join_namespaces(req, p.err[1]);
+		exec_direct(req, p.err[1]);
 	}
 
-	close(errpipe[1]);
+	close(p.err[1]);
+	p.err[1] = -1;
+	if (p.pid[1] >= 0)
+		close(p.pid[1]);
+	p.pid[1] = -1;
+	if (p.sync[1] >= 0)
+		close(p.sync[1]);
+	p.sync[1] = -1;
+
+	long init = pid;
+	rc = 0;
 	if (newuser) {
-		close(syncpipe[0]);
-		int rc = bunc_write_id_map(pid, "uid_map", (const char *)(uintptr_t)req->uid_map, errbuf);
-		if (rc == 0)
-			rc = bunc_write_id_map(pid, "gid_map", (const char *)(uintptr_t)req->gid_map, errbuf);
+		rc = map_user_namespace(req, pid, p.sync[0], errbuf, errlen);
 		if (rc < 0) {
-			close(syncpipe[1]);
-			close(errpipe[0]);
 			kill((pid_t)pid, SIGKILL);
-			waitpid((pid_t)pid, NULL, 0);
+			bunc_waitpid((pid_t)pid, NULL, 0);
+			close_pipes(&p);
 			return rc;
 		}
-		(void)!write(syncpipe[1], "1", 1);
-		close(syncpipe[1]);
 	}
-	if (twostage) {
-		int32_t p = -1;
-		close(pidpipe[1]);
-		ssize_t n = read(pidpipe[0], &p, sizeof p);
-		close(pidpipe[0]);
-		waitpid((pid_t)pid, NULL, 0);
-		pid = n == sizeof p ? p : -1;
+	if (enter || twostage) {
+		int32_t reported = -1;
+		int got = bunc_read_full(p.pid[0], &reported, sizeof reported);
+		bunc_waitpid((pid_t)pid, NULL, 0);
+		init = got == 0 ? reported : -1;
 	}
-
-	/* EOF on the error pipe means execveat succeeded (the pipe is CLOEXEC). */
-	err = 0;
-	ssize_t n = read(errpipe[0], &err, sizeof err);
-	if (n == sizeof err) {
-		ssize_t m = read(errpipe[0], errbuf, BUNC_ERRLEN - 1);
-		errbuf[m > 0 ? m : 0] = 0;
-		close(errpipe[0]);
-		if (pid > 0)
-			waitpid((pid_t)pid, NULL, 0);
-		return err ? -err : -EIO;
+	/* EOF on the error pipe: the init exec'd (direct) or went on (enter). */
+	rc = bunc_child_result(p.err[0], errbuf, errlen, "init");
+	close_pipes(&p);
+	if (rc < 0) {
+		if (init > 0) {
+			kill((pid_t)init, SIGKILL);
+			bunc_waitpid((pid_t)init, NULL, 0);
+		}
+		return rc;
 	}
-	close(errpipe[0]);
-	if (pid < 0) {
-		strcpy(errbuf, "lost the init's pid");
-		return -EIO;
-	}
-	*out_pid = (int32_t)pid;
+	if (init <= 0)
+		return bunc_refuse(errbuf, errlen, EIO, "the init's first stage exited without its pid");
+	*out_pid = (int32_t)init;
 	return 0;
 }

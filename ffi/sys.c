@@ -2,6 +2,7 @@
  * or -errno, so no errno has to be fetched across the FFI boundary. */
 #define _GNU_SOURCE
 #include "bunc.h"
+#include "internal.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
@@ -24,12 +25,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#define RET(x)                        \
-	do {                                  \
-		long ret_ = (long)(x);         \
-		return ret_ < 0 ? -errno : (int)ret_; \
-	} while (0)
 
 int bunc_mount(const char *src, const char *target, const char *fstype, uint64_t flags, const char *data)
 {
@@ -71,33 +66,6 @@ int bunc_setdomainname(const char *name) { RET(setdomainname(name, strlen(name))
 
 int bunc_set_dumpable(int on) { RET(prctl(PR_SET_DUMPABLE, on, 0, 0, 0)); }
 
-int bunc_socketpair(int32_t *out)
-{
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	out[0] = sv[0];
-	out[1] = sv[1];
-	return 0;
-}
-
-int bunc_connect_unix(const char *path)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof addr.sun_path)
-		return -ENAMETOOLONG;
-	strcpy(addr.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-		int err = errno;
-		close(fd);
-		return -err;
-	}
-	return fd;
-}
-
 int bunc_flock(int fd, int op)
 {
 	int r;
@@ -134,8 +102,6 @@ int bunc_reap(int pid, int32_t *status)
 
 int bunc_close(int fd) { RET(close(fd)); }
 
-const char *bunc_strerror(int err) { return strerrordesc_np(err); }
-
 int bunc_fchdir(int fd) { RET(fchdir(fd)); }
 
 int bunc_chroot(const char *path) { RET(chroot(path)); }
@@ -156,22 +122,6 @@ int bunc_mount_flags(const char *path)
 		if (st.f_flag & map[i].st)
 			out |= map[i].ms;
 	return out;
-}
-
-int bunc_set_winsize(int fd, uint32_t rows, uint32_t cols)
-{
-	struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
-	RET(ioctl(fd, TIOCSWINSZ, &ws));
-}
-
-int bunc_get_winsize(int fd, uint32_t *out)
-{
-	struct winsize ws;
-	if (ioctl(fd, TIOCGWINSZ, &ws) < 0)
-		return -errno;
-	out[0] = ws.ws_row;
-	out[1] = ws.ws_col;
-	return 0;
 }
 
 /* The CLONE_NEW* type of a namespace fd (NS_GET_NSTYPE). */
@@ -201,6 +151,12 @@ long bunc_fs_magic(int fd)
 }
 
 int bunc_unlinkat(int dirfd, const char *name, int flags) { RET(unlinkat(dirfd, name, flags)); }
+
+/* rename(2) with flags such as RENAME_NOREPLACE, which fs.renameSync lacks. */
+int bunc_renameat2(int olddirfd, const char *oldname, int newdirfd, const char *newname, uint32_t flags)
+{
+	RET(syscall(SYS_renameat2, olddirfd, oldname, newdirfd, newname, flags));
+}
 
 /* mount_setattr(2) on path (relative to dirfd), recursively when asked. */
 int bunc_mount_setattr(int dirfd, const char *path, int recursive, uint64_t set, uint64_t clr, uint64_t propagation)

@@ -4,7 +4,9 @@
 // the v1 list's meaning; no match allows, as the v1 root does.
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
-import { addr, cstr } from "../sys/mem.ts";
+import { ptr } from "bun:ffi";
+import { keepAlive } from "../sys/abi.ts";
+import { cstr } from "../sys/mem.ts";
 import type { DeviceEntry } from "./devices.ts";
 
 const BPF_PROG_LOAD = 5;
@@ -79,9 +81,10 @@ export function attachDeviceFilter(cgroupFd: number, entries: readonly DeviceEnt
   const load = Buffer.alloc(128);
   load.writeUInt32LE(BPF_PROG_TYPE_CGROUP_DEVICE, 0);
   load.writeUInt32LE(insns.length / 8, 4);
-  load.writeBigUInt64LE(addr(insns), 8);
-  load.writeBigUInt64LE(addr(license), 16);
+  load.writeBigUInt64LE(BigInt(ptr(insns)), 8);
+  load.writeBigUInt64LE(BigInt(ptr(license)), 16);
   const prog = check(sys.bunc_bpf(BPF_PROG_LOAD, load, load.length), "load the cgroup v2 device filter");
+  keepAlive(insns, license);
   try {
     const attach = Buffer.alloc(32);
     attach.writeUInt32LE(cgroupFd, 0);

@@ -1,9 +1,8 @@
 // Packs the final C act's request: cgroup join, limits, credentials, execve.
 import { MAX_CPUS, MAX_NODES, type ProcessPlan } from "../protocol/plan.ts";
+import { FINAL, keepAlive, NONE, pack, packArray, RLIMIT } from "../sys/abi.ts";
 import { sys } from "../sys/lib.ts";
-import { addr, CStrings, cstr, ERRLEN, errText } from "../sys/mem.ts";
-
-const NONE = 0xffffffffffffffffn;
+import { CStrings, cstr, ErrBuf } from "../sys/mem.ts";
 
 export interface FinalArgs {
   readonly process: ProcessPlan;
@@ -47,57 +46,55 @@ const cpuMask = (cpus: readonly number[]) => bitMask(cpus, MAX_CPUS);
 /** Returns only on failure, with the reason. */
 export function execFinal(a: FinalArgs): string {
   const p = a.process;
+  const [bounding, effective, permitted, inheritable, ambient] = p.caps.map(BigInt);
   const groups = new Uint32Array(p.groups.length || 1);
   groups.set(p.groups);
-  const rl = new BigUint64Array(p.rlimits.length * 3 || 1);
-  p.rlimits.forEach(([type, soft, hard], i) => {
-    rl.set([BigInt(type), BigInt(soft), BigInt(hard)], i * 3);
-  });
-  const cgFds = new Int32Array(a.cgroupFds.length || 1);
-  cgFds.set(a.cgroupFds);
-  const cwd = cstr(p.cwd);
-  const keyring = p.keyring === null ? null : cstr(p.keyring);
-  const path = cstr(a.path);
-  const argv = new CStrings(p.args);
-  const envp = new CStrings(p.env);
-  const err = Buffer.alloc(ERRLEN);
-  const sched = p.sched ? schedAttr(p.sched) : null;
-  const cpusInitial = p.cpusInitial ? cpuMask(p.cpusInitial) : null;
-  const cpusFinal = p.cpusFinal ? cpuMask(p.cpusFinal) : null;
+  const cgroupFds = new Int32Array(a.cgroupFds.length || 1);
+  cgroupFds.set(a.cgroupFds);
   const nodes = p.mempolicy?.nodes.length ? bitMask(p.mempolicy.nodes, MAX_NODES) : null;
-  const req = new BigUint64Array([
-    BigInt(p.uid),
-    BigInt(p.gid),
-    addr(groups),
-    BigInt(p.groups.length),
-    ...p.caps.map(BigInt),
-    BigInt(a.capLast),
-    p.noNewPrivileges ? 1n : 0n,
-    addr(rl),
-    BigInt(p.rlimits.length),
-    addr(cgFds),
-    BigInt(a.cgroupFds.length),
-    a.newCgroupns ? 1n : 0n,
-    p.umask === null ? NONE : BigInt(p.umask),
-    a.ttyFd === null ? NONE : BigInt(a.ttyFd),
-    3n,
-    addr(cwd),
-    addr(path),
-    argv.address,
-    envp.address,
-    addr(err),
-    p.personality === null ? NONE : BigInt(p.personality),
-    p.ioprio === null ? NONE : BigInt(p.ioprio),
-    sched ? addr(sched) : 0n,
-    cpusInitial ? addr(cpusInitial) : 0n,
-    cpusFinal ? addr(cpusFinal) : 0n,
-    BigInt(MAX_CPUS / 8),
-    keyring ? addr(keyring) : 0n,
-    p.mempolicy === null ? NONE : BigInt(p.mempolicy.mode),
-    nodes ? addr(nodes) : 0n,
+  const err = new ErrBuf();
+  const req = pack(FINAL, {
+    uid: p.uid,
+    gid: p.gid,
+    groups,
+    ngroups: p.groups.length,
+    cap_bounding: bounding ?? 0n,
+    cap_effective: effective ?? 0n,
+    cap_permitted: permitted ?? 0n,
+    cap_inheritable: inheritable ?? 0n,
+    cap_ambient: ambient ?? 0n,
+    cap_last: a.capLast,
+    no_new_privs: p.noNewPrivileges,
+    rlimits: packArray(
+      RLIMIT,
+      p.rlimits.map(([type, soft, hard]) => ({ type, soft: BigInt(soft), hard: BigInt(hard) })),
+    ),
+    nrlimits: p.rlimits.length,
+    cgroup_fds: cgroupFds,
+    ncgroup_fds: a.cgroupFds.length,
+    new_cgroupns: a.newCgroupns,
+    umask: p.umask ?? NONE,
+    tty_fd: a.ttyFd ?? NONE,
+    keep_fds: 3,
+    cwd: cstr(p.cwd),
+    path: cstr(a.path),
+    argv: new CStrings(p.args),
+    envp: new CStrings(p.env),
+    errbuf: err.buf,
+    errlen: err.len,
+    personality: p.personality ?? NONE,
+    ioprio: p.ioprio ?? NONE,
+    sched_attr: p.sched ? schedAttr(p.sched) : null,
+    cpus_initial: p.cpusInitial ? cpuMask(p.cpusInitial) : null,
+    cpus_final: p.cpusFinal ? cpuMask(p.cpusFinal) : null,
+    cpus_size: MAX_CPUS / 8,
+    keyring: p.keyring === null ? null : cstr(p.keyring),
+    mpol_mode: p.mempolicy === null ? NONE : p.mempolicy.mode,
+    mpol_nodes: nodes,
     // The kernel reads maxnode - 1 bits.
-    nodes ? BigInt(MAX_NODES + 1) : 0n,
-  ]);
-  sys.bunc_exec_final(req);
-  return errText(err);
+    mpol_maxnode: nodes ? MAX_NODES + 1 : 0,
+  });
+  sys.bunc_exec_final(req.bytes);
+  keepAlive(req);
+  return err.text();
 }

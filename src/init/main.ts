@@ -10,7 +10,7 @@ import { closeProc, writeProc } from "./proc.ts";
 import { resolveProgram } from "./program.ts";
 import { sys } from "../sys/lib.ts";
 import { check } from "../sys/errors.ts";
-import { ERRLEN, errText } from "../sys/mem.ts";
+import { ErrBuf } from "../sys/mem.ts";
 import { finishRootfs, prepareRootfs } from "../rootfs/prepare.ts";
 import { setupConsole } from "../rootfs/console.ts";
 
@@ -57,8 +57,8 @@ function run(): never {
   sendMessage(INIT_CHANNEL_FD, { ready: true });
   sys.bunc_close(INIT_CHANNEL_FD);
 
-  const err = Buffer.alloc(ERRLEN);
-  if (sys.bunc_wait_start(fds.stateDir, err) < 0) fail(errText(err));
+  const err = new ErrBuf();
+  if (sys.bunc_wait_start(fds.stateDir, err.buf, err.len) < 0) fail(err.text());
   fail(
     execFinal({
       process: plan.process,

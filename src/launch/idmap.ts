@@ -6,21 +6,21 @@ import { O } from "../sys/constants.ts";
 
 import { sys } from "../sys/lib.ts";
 import { openPath } from "../sys/open.ts";
-import { cstr, ERRLEN, errText } from "../sys/mem.ts";
+import { cstr, ErrBuf } from "../sys/mem.ts";
 
 type Idmap = NonNullable<Extract<InitPlan["steps"][number], { op: "mount" }>["idmap"]>;
 
 function idmappedTree(source: string, idmap: Idmap, initPid: number, target: string): number {
-  const err = Buffer.alloc(ERRLEN);
+  const err = new ErrBuf();
   const { uidMap, gidMap, recursive } = idmap;
   const userns =
     uidMap === null || gidMap === null
       ? openPath(`/proc/${initPid}/ns/user`, O.RDONLY, "open the container's user namespace")
-      : sys.bunc_userns_fd(cstr(uidMap), cstr(gidMap), err);
-  if (userns < 0) throw new Error(`${target}: ${errText(err)}`);
+      : sys.bunc_userns_fd(cstr(uidMap), cstr(gidMap), err.buf, err.len);
+  if (userns < 0) throw new Error(`${target}: ${err.text()}`);
   try {
-    const tree = sys.bunc_idmapped_tree(cstr(source), userns, recursive ? 1 : 0, err);
-    if (tree < 0) throw new Error(`${target}: ${errText(err)}`);
+    const tree = sys.bunc_idmapped_tree(cstr(source), userns, recursive ? 1 : 0, err.buf, err.len);
+    if (tree < 0) throw new Error(`${target}: ${err.text()}`);
     return tree;
   } finally {
     sys.bunc_close(userns);

@@ -1,9 +1,10 @@
 // Packs the spawn act's request and runs it: clone with the namespace flags,
 // join namespaces by fd, re-execute our own sealed binary as `init`.
 import { INIT_CHANNEL_FD, INIT_CONSOLE_FD } from "../protocol/plan.ts";
+import { FDMAP, JOIN, keepAlive, pack, packArray, SPAWN } from "../sys/abi.ts";
 import { SysError } from "../sys/errors.ts";
-import { sys } from "../sys/lib.ts";
-import { addr, CStrings, cstr, ERRLEN, errText } from "../sys/mem.ts";
+import { libFd, sys } from "../sys/lib.ts";
+import { CStrings, cstr, ErrBuf } from "../sys/mem.ts";
 import type { NamespacePlan } from "../plan/namespaces.ts";
 
 let sealedSelf = -1;
@@ -12,9 +13,9 @@ let sealedSelf = -1;
 // container process can never reopen it for writing (CVE-2019-5736).
 function sealedExe(): number {
   if (sealedSelf < 0) {
-    const err = Buffer.alloc(ERRLEN);
-    sealedSelf = sys.bunc_seal_self(err);
-    if (sealedSelf < 0) throw new Error(`cannot seal the runtime binary: ${errText(err)}`);
+    const err = new ErrBuf();
+    sealedSelf = sys.bunc_seal_self(err.buf, err.len);
+    if (sealedSelf < 0) throw new Error(`cannot seal the runtime binary: ${err.text()}`);
   }
   return sealedSelf;
 }
@@ -33,40 +34,35 @@ export interface SpawnRequest {
   readonly cgroupFd: number | null;
 }
 
-/** Returns the init's pid once it has exec'd. */
+/** Returns the init's pid once it has exec'd (and, with a user namespace, entered it). */
 export function spawnInit(req: SpawnRequest): number {
-  const joins = new Int32Array(Math.max(2, req.namespaces.joins.length * 2));
-  req.namespaces.joins.forEach((j, i) => {
-    joins.set([j.fd, j.type], i * 2);
+  const ns = req.namespaces;
+  const joins = packArray(JOIN, ns.joins);
+  const map = [{ src: req.channelFd, dst: INIT_CHANNEL_FD }];
+  if (req.consoleFd !== null) map.push({ src: req.consoleFd, dst: INIT_CONSOLE_FD });
+  const err = new ErrBuf();
+  const request = pack(SPAWN, {
+    clone_flags: ns.cloneFlags,
+    joins,
+    njoins: ns.joins.length,
+    fdmap: packArray(FDMAP, map),
+    nfdmap: map.length,
+    exe_fd: sealedExe(),
+    lib_fd: ns.userns || ns.joinsUserns ? libFd() : -1,
+    argv: new CStrings(initArgv()),
+    // An explicit, empty environment: BUN_OPTIONS and the like from the
+    // caller's environment must not reach a process that runs as root.
+    envp: new CStrings([]),
+    errbuf: err.buf,
+    errlen: err.len,
+    cgroup_fd: req.cgroupFd ?? -1,
+    uid_map: ns.userns ? cstr(ns.userns.uidMap) : null,
+    gid_map: ns.userns ? cstr(ns.userns.gidMap) : null,
+    time_offsets: ns.timeOffsets === null ? null : cstr(ns.timeOffsets),
   });
-  const map = [req.channelFd, INIT_CHANNEL_FD];
-  if (req.consoleFd !== null) map.push(req.consoleFd, INIT_CONSOLE_FD);
-  const fdmap = new Int32Array(map);
-  const argv = new CStrings(initArgv());
-  // An explicit, empty environment: BUN_OPTIONS and the like from the
-  // caller's environment must not reach a process that runs as root.
-  const envp = new CStrings([]);
-  const err = Buffer.alloc(ERRLEN);
-  const uidMap = req.namespaces.userns ? cstr(req.namespaces.userns.uidMap) : null;
-  const gidMap = req.namespaces.userns ? cstr(req.namespaces.userns.gidMap) : null;
-  const timeOffsets = req.namespaces.timeOffsets === null ? null : cstr(req.namespaces.timeOffsets);
-  const request = new BigInt64Array([
-    BigInt(req.namespaces.cloneFlags),
-    addr(joins),
-    BigInt(req.namespaces.joins.length),
-    addr(fdmap),
-    BigInt(map.length / 2),
-    BigInt(sealedExe()),
-    argv.address,
-    envp.address,
-    addr(err),
-    BigInt(req.cgroupFd ?? -1),
-    uidMap ? addr(uidMap) : 0n,
-    gidMap ? addr(gidMap) : 0n,
-    timeOffsets ? addr(timeOffsets) : 0n,
-  ]);
   const pid = new Int32Array(1);
-  const rc = sys.bunc_spawn(request, pid);
-  if (rc < 0) throw new SysError(-rc, `cannot start the container init (${errText(err)})`);
+  const rc = sys.bunc_spawn(request.bytes, pid);
+  keepAlive(request);
+  if (rc < 0) throw new SysError(-rc, `cannot start the container init (${err.text()})`);
   return pid[0] ?? -1;
 }

@@ -31,6 +31,8 @@ export interface NamespacePlan {
   readonly timeOffsets: string | null;
   /** uid_map and gid_map text for a new user namespace. */
   readonly userns: { readonly uidMap: string; readonly gidMap: string } | null;
+  /** A user namespace is joined by path. */
+  readonly joinsUserns: boolean;
 }
 
 export function planNamespaces(config: Config): NamespacePlan {
@@ -66,13 +68,6 @@ export function planNamespaces(config: Config): NamespacePlan {
     throw new ConfigError("domainname", "cannot set a domainname without a uts namespace");
   }
   const newUserns = (cloneFlags & CLONE.NEWUSER) !== 0;
-  if (newUserns && wanted.length > 0) {
-    // The new user namespace exists from clone on, and it owns nothing the host made.
-    throw new ConfigError(
-      wanted[0]?.where ?? "linux.namespaces",
-      "joining a namespace together with a new user namespace is not supported yet",
-    );
-  }
   if (!newUserns && (config.linux?.uidMappings?.length || config.linux?.gidMappings?.length)) {
     throw new ConfigError(
       config.linux?.uidMappings?.length ? "linux.uidMappings" : "linux.gidMappings",
@@ -98,10 +93,11 @@ export function planNamespaces(config: Config): NamespacePlan {
         throw new ConfigError(w.where, `${w.path} is not a ${w.name} namespace`);
     }
   } catch (e) {
-    closeJoins({ cloneFlags, joins, newCgroupns, userns, timeOffsets });
+    for (const j of joins) sys.bunc_close(j.fd);
     throw e;
   }
-  return { cloneFlags, joins, newCgroupns, userns, timeOffsets };
+  const joinsUserns = joins.some((j) => j.type === CLONE.NEWUSER);
+  return { cloneFlags, joins, newCgroupns, userns, timeOffsets, joinsUserns };
 }
 
 export function closeJoins(ns: NamespacePlan): void {

@@ -13,14 +13,22 @@ export function mapText(maps: readonly Mapping[], field: string): string {
   if (maps.length > 340) throw new ConfigError(field, "the kernel takes at most 340 mappings");
   maps.forEach((m, i) => {
     if (m.size < 1) throw new ConfigError(`${field}[${i}].size`, "must be at least 1");
+    // (uid_t)-1 is no id at all: the kernel refuses a map that reaches it.
+    if (Math.max(m.containerID, m.hostID) + m.size > 0xffffffff)
+      throw new ConfigError(`${field}[${i}]`, "reaches 4294967295, which is not a valid id");
   });
   return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
 }
 
+// A new user namespace with no mappings at all (what `crun spec --rootless`
+// writes) maps the caller's own uid and gid to root, as crun does.
+const callerAsRoot = (id: number): Mapping[] => [{ containerID: 0, hostID: id, size: 1 }];
+
 /** uid_map and gid_map for a new user namespace; refuses ids the process would need but the mappings lack. */
 export function planUserns(config: Config): { uidMap: string; gidMap: string } {
-  const uids = config.linux?.uidMappings ?? [];
-  const gids = config.linux?.gidMappings ?? [];
+  const given = config.linux?.uidMappings?.length || config.linux?.gidMappings?.length;
+  const uids = given ? (config.linux?.uidMappings ?? []) : callerAsRoot(process.getuid?.() ?? 0);
+  const gids = given ? (config.linux?.gidMappings ?? []) : callerAsRoot(process.getgid?.() ?? 0);
   const uidMap = mapText(uids, "linux.uidMappings");
   const gidMap = mapText(gids, "linux.gidMappings");
   // The init runs as the namespace's root until the final exec.

@@ -3,7 +3,7 @@
 import { MS, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
-import { ERRLEN, errText } from "../sys/mem.ts";
+import { ErrBuf } from "../sys/mem.ts";
 import { ensureInRoot, fdPath, openInRoot } from "./inroot.ts";
 import { mount } from "./mount.ts";
 
@@ -11,8 +11,8 @@ import { mount } from "./mount.ts";
 export function setupConsole(consoleSocket: number, size: { rows: number; cols: number } | null): number {
   const masterOut = new Int32Array(1);
   const peerOut = new Int32Array(1);
-  const err = Buffer.alloc(ERRLEN);
-  if (sys.bunc_pty_open(masterOut, peerOut, err) < 0) throw new Error(errText(err));
+  const err = new ErrBuf();
+  if (sys.bunc_pty_open(masterOut, peerOut, err.buf, err.len) < 0) throw new Error(err.text());
   const master = masterOut[0] ?? -1;
   const peer = peerOut[0] ?? -1;
   try {

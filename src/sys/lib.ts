@@ -7,15 +7,17 @@ import libPath from "../../build/libbunc.so" with { type: "file" };
 
 const { i32, u32, u64, ptr, cstring } = FFIType;
 
-const symbols = {
+// Every function ffi/bunc.h declares, with its argument types
+// (test/unit/abi.test.ts checks the two agree).
+export const symbols = {
   bunc_spawn: { args: [ptr, ptr], returns: i32 },
-  bunc_wait_start: { args: [i32, ptr], returns: i32 },
+  bunc_wait_start: { args: [i32, ptr, u64], returns: i32 },
   bunc_exec_final: { args: [ptr], returns: i32 },
   bunc_wait_forward: { args: [i32, ptr], returns: i32 },
-  bunc_pty_open: { args: [ptr, ptr, ptr], returns: i32 },
+  bunc_pty_open: { args: [ptr, ptr, ptr, u64], returns: i32 },
   bunc_send_fd: { args: [i32, i32], returns: i32 },
   bunc_recv_fd: { args: [i32], returns: i32 },
-  bunc_seal_self: { args: [ptr], returns: i32 },
+  bunc_seal_self: { args: [ptr, u64], returns: i32 },
   bunc_mount: { args: [ptr, ptr, ptr, u64, ptr], returns: i32 },
   bunc_umount: { args: [ptr, i32], returns: i32 },
   bunc_pivot_root: { args: [ptr, ptr], returns: i32 },
@@ -44,10 +46,11 @@ const symbols = {
   bunc_bpf: { args: [i32, ptr, u32], returns: i32 },
   bunc_getrlimit: { args: [i32, ptr], returns: i32 },
   bunc_unlinkat: { args: [i32, ptr, i32], returns: i32 },
+  bunc_renameat2: { args: [i32, ptr, i32, ptr, u32], returns: i32 },
   bunc_mount_setattr: { args: [i32, ptr, i32, u64, u64, u64], returns: i32 },
   bunc_fs_magic: { args: [i32], returns: FFIType.i64_fast },
-  bunc_userns_fd: { args: [ptr, ptr, ptr], returns: i32 },
-  bunc_idmapped_tree: { args: [ptr, i32, i32, ptr], returns: i32 },
+  bunc_userns_fd: { args: [ptr, ptr, ptr, u64], returns: i32 },
+  bunc_idmapped_tree: { args: [ptr, i32, i32, ptr, u64], returns: i32 },
   bunc_move_mount: { args: [i32, ptr], returns: i32 },
   bunc_clone_tree: { args: [i32, i32], returns: i32 },
   bunc_strerror: { args: [i32], returns: cstring },
@@ -59,6 +62,8 @@ const F_ADD_SEALS = 1033;
 // F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE
 const ALL_SEALS = 1 | 2 | 4 | 8;
 
+let memfd = -1;
+
 function load() {
   const libc = dlopen("libc.so.6", {
     memfd_create: { args: [ptr, u32], returns: i32 },
@@ -67,11 +72,13 @@ function load() {
   try {
     const bytes = readFileSync(libPath);
     const fd = libc.symbols.memfd_create(Buffer.from("bunc\0"), MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0) throw new Error("bunc: memfd_create failed; cannot load the C object");
+    if (fd < 0) throw new Error("memfd_create failed; cannot load the C object");
     for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
-    if (libc.symbols.fcntl(fd, F_ADD_SEALS, ALL_SEALS) < 0) throw new Error("bunc: cannot seal the C object");
+    if (libc.symbols.fcntl(fd, F_ADD_SEALS, ALL_SEALS) < 0) throw new Error("cannot seal the C object");
     // The memfd stays open: glibc caches dlopen by path, and a reused fd
-    // number would otherwise hand back a stale library.
+    // number would otherwise hand back a stale library. The enter stage of
+    // a container with a user namespace preloads it from here too.
+    memfd = fd;
     return dlopen(`/proc/self/fd/${fd}`, symbols);
   } finally {
     libc.close();
@@ -80,6 +87,12 @@ function load() {
 
 type Symbols = ReturnType<typeof load>["symbols"];
 let loaded: Symbols | undefined;
+
+/** The sealed memfd holding the C object (loading it if need be). */
+export function libFd(): number {
+  loaded ??= load().symbols;
+  return memfd;
+}
 
 // Loaded on first use: `state` and `list` never make a system call of ours.
 export const sys: Symbols = new Proxy({} as Symbols, {

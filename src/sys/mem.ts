@@ -1,9 +1,7 @@
 // Building the plain buffers the C acts take: C strings, string arrays and
-// structs of 64-bit fields. Every buffer is kept referenced by its owner
-// until the call returns.
+// error buffers. A caller keeps each buffer referenced until the call that
+// reads it returns (abi.ts keepAlive).
 import { ptr } from "bun:ffi";
-
-export const ERRLEN = 512;
 
 export function cstr(s: string): Buffer {
   if (s.includes("\0")) throw new Error(`string contains a NUL byte: ${JSON.stringify(s)}`);
@@ -26,11 +24,14 @@ export class CStrings {
   }
 }
 
-export function addr(view: NodeJS.TypedArray): bigint {
-  return BigInt(ptr(view));
-}
-
-export function errText(buf: Buffer): string {
-  const end = buf.indexOf(0);
-  return buf.toString("utf8", 0, end < 0 ? buf.length : end);
+/** The buffer a C act writes its error message into; its length goes with it. */
+export class ErrBuf {
+  readonly buf = Buffer.alloc(512);
+  get len(): number {
+    return this.buf.length;
+  }
+  text(): string {
+    const end = this.buf.indexOf(0);
+    return this.buf.toString("utf8", 0, end < 0 ? this.buf.length : end);
+  }
 }

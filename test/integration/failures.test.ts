@@ -76,11 +76,6 @@ describe.skipIf(!isRoot)("config validation", () => {
       c.linux!.resources = { ...c.linux!.resources, memory: { limit: 1 << 24 } };
     }, "linux.resources.memory: not supported by bunc yet"));
 
-  test("a new user namespace without mappings", () =>
-    expectRefused((c) => {
-      c.linux!.namespaces!.push({ type: "user" });
-    }, "linux.uidMappings: a new user namespace needs mappings"));
-
   test("time offsets without a time namespace", () =>
     expectRefused((c) => {
       c.linux!.timeOffsets = { boottime: { secs: 1, nanosecs: 0 } };

@@ -99,6 +99,108 @@ describe.skipIf(!isRoot)("user namespaces", () => {
     env.ok(["delete", "--force", a]);
   });
 
+  test("a new user namespace without mappings maps the caller to root, as crun does", () => {
+    const r = runIn(env, ["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u"], (c) => {
+      c.linux!.namespaces!.push({ type: "user" });
+      // Only root is mapped: devpts cannot take gid 5 (crun's rootless spec drops it too).
+      const pts = c.mounts!.find((m) => m.destination === "/dev/pts")!;
+      pts.options = pts.options!.filter((o) => o !== "gid=5");
+    });
+    expect(r.stderr).toBe("");
+    const uid = process.getuid?.() ?? 0;
+    const gid = process.getgid?.() ?? 0;
+    expect(r.stdout.split("\n").map((l) => l.trim().replace(/\s+/g, " "))).toEqual([
+      `0 ${uid} 1`,
+      `0 ${gid} 1`,
+      "0",
+      "",
+    ]);
+  });
+
+  test("a new user namespace with a network namespace joined by path", async () => {
+    const a = env.id("netowner");
+    env.ok(["run", "--detach", "--bundle", env.bundle(a, ["sleep", "100"]), a]);
+    const pidA = env.state(a).pid;
+    const r = runIn(env, ["sh", "-c", "readlink /proc/self/ns/net; cat /proc/self/uid_map"], (c) => {
+      withUserns(c);
+      c.linux!.namespaces = c.linux!.namespaces!.map((n) =>
+        n.type === "network" ? { type: "network", path: `/proc/${pidA}/ns/net` } : n,
+      );
+      // A fresh sysfs needs the network namespace's owner: bind the host's, as rootless specs do.
+      const sys = c.mounts!.find((m) => m.destination === "/sys")!;
+      Object.assign(sys, {
+        type: "bind",
+        source: "/sys",
+        options: ["rbind", "nosuid", "noexec", "nodev", "ro"],
+      });
+    });
+    expect(r.stderr).toBe("");
+    const [net, map] = r.stdout.trim().split("\n");
+    expect(net).toBe(readlinkSync(`/proc/${pidA}/ns/net`));
+    expect(map?.trim().replace(/\s+/g, " ")).toBe(`0 ${HOST_BASE} 65536`);
+    env.ok(["delete", "--force", a]);
+  });
+
+  // CVE-2016-9962: an init that joins a user namespace must be out of reach
+  // of that namespace's processes while it holds the runtime's fds, even of
+  // those with CAP_SYS_PTRACE there (non-dumpable alone does not stop them).
+  test("an init joining a user namespace cannot be inspected from it, even with CAP_SYS_PTRACE", async () => {
+    const shared = join(env.dir, `ptrace-${Math.floor(Math.random() * 1e9)}`);
+    mkdirSync(shared);
+    chownSync(shared, HOST_BASE, HOST_BASE);
+    // A watches the target it is given: can it list its fds (ptrace read access)?
+    const watch = [
+      "for round in 1 2; do",
+      "  while [ ! -s /tmp/s/go$round ]; do sleep 0.02; done",
+      "  t=$(cat /tmp/s/go$round)",
+      "  if ls /proc/$t/fd >/dev/null 2>&1; then echo yes > /tmp/s/r$round; else echo no > /tmp/s/r$round; fi",
+      "done; sleep 100",
+    ].join("\n");
+    const a = env.id("tracer");
+    env.ok([
+      "run",
+      "--detach",
+      "--bundle",
+      env.bundle(a, ["sh", "-c", watch], (c) => {
+        withUserns(c);
+        const caps = ["CAP_SYS_PTRACE", "CAP_KILL", "CAP_AUDIT_WRITE", "CAP_NET_BIND_SERVICE"];
+        c.process.capabilities = { bounding: caps, effective: caps, permitted: caps };
+        c.mounts!.push({ destination: "/tmp/s", type: "bind", source: shared, options: ["bind"] });
+      }),
+      a,
+    ]);
+    const pidA = env.state(a).pid;
+    const b = env.id("joiner");
+    env.ok([
+      "create",
+      "--bundle",
+      env.bundle(b, ["sleep", "100"], (c) => {
+        c.linux!.namespaces = c.linux!.namespaces!.map((n) =>
+          n.type === "pid" ? { type: "pid", path: `/proc/${pidA}/ns/pid` } : n,
+        );
+        c.linux!.namespaces.push({ type: "user", path: `/proc/${pidA}/ns/user` });
+      }),
+      b,
+    ]);
+    const pidB = env.state(b).pid;
+    // B's init as A's pid namespace numbers it.
+    const nspid = /^NSpid:.*\s(\d+)$/m.exec(readFileSync(`/proc/${pidB}/status`, "utf8"))?.[1];
+    const answer = async (round: number) => {
+      writeFileSync(join(shared, `go${round}`), `${nspid}\n`);
+      for (let i = 0; i < 500 && !existsSync(join(shared, `r${round}`)); i++) await Bun.sleep(10);
+      await Bun.sleep(20);
+      return readFileSync(join(shared, `r${round}`), "utf8").trim();
+    };
+    // The waiting init: out of reach.
+    expect(await answer(1)).toBe("no");
+    // The same process once it is the container's own program: in reach,
+    // which shows the check above could have said yes.
+    env.ok(["start", b]);
+    expect(await answer(2)).toBe("yes");
+    env.ok(["delete", "--force", b]);
+    env.ok(["delete", "--force", a]);
+  });
+
   test("mappings the process needs but lacks, and mappings without a user namespace, are refused by name", () => {
     const noRoot = runIn(env, ["true"], (c) => {
       withUserns(c);

@@ -209,7 +209,14 @@ describe("scheduling attributes", () => {
 const where = (s: ReturnType<typeof planInit>["steps"][number]) => (s.op === "symlink" ? s.path : s.target);
 
 describe("the cgroup mount of the default spec", () => {
-  const namespaces = { cloneFlags: 0, joins: [], newCgroupns: true, userns: null, timeOffsets: null };
+  const namespaces = {
+    cloneFlags: 0,
+    joins: [],
+    newCgroupns: true,
+    userns: null,
+    timeOffsets: null,
+    joinsUserns: false,
+  };
   const plan = (dirs: { dir: string; mountpoint: string; version: 1 | 2; controllers: string[] }[]) =>
     planInit({
       config: defaultSpec(),

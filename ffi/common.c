@@ -1,0 +1,193 @@
+/* Shared helpers: error text, full reads and writes, and the hardened clone
+ * every act uses to make a child of the (multi-threaded) runtime. */
+#define _GNU_SOURCE
+#include "bunc.h"
+#include "internal.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *bunc_errtext(int err)
+{
+	const char *s = strerrordesc_np(err);
+	return s ? s : "unknown error";
+}
+
+const char *bunc_strerror(int err) { return bunc_errtext(err); }
+
+static int vformat(char *errbuf, size_t errlen, int err, int with_errno, const char *fmt, va_list ap)
+{
+	if (!errbuf || errlen == 0)
+		return -err;
+	int n = vsnprintf(errbuf, errlen, fmt, ap);
+	if (with_errno && n >= 0 && (size_t)n < errlen)
+		snprintf(errbuf + n, errlen - (size_t)n, ": %s", bunc_errtext(err));
+	return -err;
+}
+
+int bunc_fail(char *errbuf, size_t errlen, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vformat(errbuf, errlen, err ? err : EIO, 1, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int bunc_refuse(char *errbuf, size_t errlen, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vformat(errbuf, errlen, err, 0, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int bunc_read_full(int fd, void *buf, size_t n)
+{
+	size_t off = 0;
+	while (off < n) {
+		ssize_t r = read(fd, (char *)buf + off, n - off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EPIPE;
+		off += (size_t)r;
+	}
+	return 0;
+}
+
+int bunc_write_full(int fd, const void *buf, size_t n)
+{
+	size_t off = 0;
+	while (off < n) {
+		ssize_t r = write(fd, (const char *)buf + off, n - off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EPIPE;
+		off += (size_t)r;
+	}
+	return 0;
+}
+
+pid_t bunc_waitpid(pid_t pid, int *status, int flags)
+{
+	pid_t r;
+	do
+		r = waitpid(pid, status, flags | __WALL);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* Child side: handlers to default (ignored signals stay ignored, as
+ * posix_spawn leaves them; the init resets those before the final exec),
+ * then the mask the thread had. glibc keeps two signals for itself and
+ * refuses to change them; its handlers for them are harmless here. */
+static void reset_signals(const sigset_t *mask)
+{
+	struct sigaction dfl, old;
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < _NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_IGN && old.sa_handler != SIG_DFL)
+			sigaction(sig, &dfl, NULL);
+	}
+	sigprocmask(SIG_SETMASK, mask, NULL);
+}
+
+long bunc_clone_child(uint64_t flags, int64_t cgroup_fd)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	long pid;
+	if (cgroup_fd < 0) {
+		pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+	} else {
+		struct clone_args args;
+		memset(&args, 0, sizeof args);
+		args.flags = (flags & ~(uint64_t)CSIGNAL) | CLONE_INTO_CGROUP;
+		/* With CLONE_PARENT the child inherits our exit signal; clone3 wants 0. */
+		args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+		args.cgroup = (uint64_t)cgroup_fd;
+		pid = syscall(SYS_clone3, &args, sizeof args);
+	}
+	int err = errno;
+	if (pid == 0) {
+		reset_signals(&old);
+		return 0;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return pid < 0 ? -err : pid;
+}
+
+void bunc_child_fail(int errfd, const char *what)
+{
+	int err = errno;
+	(void)bunc_write_full(errfd, &err, sizeof err);
+	(void)bunc_write_full(errfd, what, strlen(what));
+	_exit(127);
+}
+
+int bunc_child_result(int errfd, char *errbuf, size_t errlen, const char *stage)
+{
+	int err = 0;
+	ssize_t n;
+	do
+		n = read(errfd, &err, sizeof err);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return 0;
+	if (n < 0)
+		return bunc_fail(errbuf, errlen, errno, "read the error pipe of the %s", stage);
+	if (n != sizeof err)
+		return bunc_refuse(errbuf, errlen, EIO, "the %s reported a failure it could not finish", stage);
+	char what[256];
+	size_t got = 0;
+	while (got < sizeof what - 1) {
+		ssize_t m = read(errfd, what + got, sizeof what - 1 - got);
+		if (m < 0 && errno == EINTR)
+			continue;
+		if (m <= 0)
+			break;
+		got += (size_t)m;
+	}
+	what[got] = 0;
+	return bunc_fail(errbuf, errlen, err ? err : EIO, "%s", got ? what : stage);
+}
+
+int bunc_write_map(long pid, const char *file, const char *map, char *errbuf, size_t errlen)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/%s", pid, file);
+	const char *field = file[0] == 'u' ? "uid" : "gid";
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return bunc_fail(errbuf, errlen, errno, "open %s (%sMappings)", file, field);
+	size_t len = strlen(map);
+	ssize_t n;
+	do
+		n = write(fd, map, len);
+	while (n < 0 && errno == EINTR);
+	int err = n < 0 ? errno : EINVAL;
+	close(fd);
+	/* The kernel takes the whole map in one write or none of it. */
+	if (n != (ssize_t)len)
+		return bunc_fail(errbuf, errlen, err, "write %s (%sMappings)", file, field);
+	return 0;
+}
