@@ -1,7 +1,7 @@
 // The cgroup hierarchies mounted on this host, read from mountinfo: v1 (one
 // per controller set), a cgroup2 mount, or both (the hybrid layout).
 import { readFileSync } from "node:fs";
-import { unescapeMountinfo } from "../sys/mountinfo.ts";
+import { parseMountinfo } from "../sys/mountinfo.ts";
 
 export interface Hierarchy {
   readonly version: 1 | 2;
@@ -38,23 +38,17 @@ export function parseHierarchies(mountinfo: string, selfCgroup: string): Hierarc
   }
   const seen = new Set<string>();
   const out: Hierarchy[] = [];
-  for (const line of mountinfo.split("\n")) {
-    const [pre, post] = line.split(" - ");
-    if (!pre || !post) continue;
-    const fields = pre.split(" ");
-    const [fstype, , superOpts = ""] = post.split(" ");
+  for (const { root: mountRoot, mountpoint, fstype, superOptions } of parseMountinfo(mountinfo)) {
     if (fstype !== "cgroup" && fstype !== "cgroup2") continue;
-    const mountRoot = unescapeMountinfo(fields[3] ?? "/");
-    const mountpoint = unescapeMountinfo(fields[4] ?? "");
     if (fstype === "cgroup2") {
       if (seen.has("")) continue;
       seen.add("");
       out.push({ version: 2, mountpoint, mountRoot, controllers: [], ownPath: own.get("") ?? "/" });
       continue;
     }
-    const controllers = superOpts
-      .split(",")
-      .filter((o) => !V1_OPTIONS.has(o) && !o.startsWith("release_agent="));
+    const controllers = superOptions.filter(
+      (o) => o && !V1_OPTIONS.has(o) && !o.startsWith("release_agent="),
+    );
     const key = [...controllers].sort().join(",");
     if (controllers.length === 0 || seen.has(key)) continue;
     seen.add(key);

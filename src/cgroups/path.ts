@@ -1,5 +1,6 @@
 // Where a container's cgroup lives in each hierarchy.
 import { posix } from "node:path";
+import { ConfigError } from "../oci/errors.ts";
 import type { Hierarchy } from "./hierarchy.ts";
 
 /** Parent of containers whose config names no cgroupsPath. */
@@ -13,10 +14,11 @@ export const DEFAULT_PARENT = "/bunc";
 export function cgroupPathFor(cgroupsPath: string | undefined, id: string, h: Hierarchy): string {
   const wanted = cgroupsPath || `${DEFAULT_PARENT}/${id}`;
   if (wanted.split("/").includes(".."))
-    throw new Error(`linux.cgroupsPath: must not contain ".." (${wanted})`);
+    throw new ConfigError("linux.cgroupsPath", `must not contain ".." (${JSON.stringify(wanted)})`);
   if (wanted.includes(":"))
-    throw new Error(
-      `linux.cgroupsPath: systemd "slice:prefix:name" paths need --systemd-cgroup, which bunc does not support yet (${wanted})`,
+    throw new ConfigError(
+      "linux.cgroupsPath",
+      `systemd "slice:prefix:name" paths need --systemd-cgroup, which bunc does not support yet (${JSON.stringify(wanted)})`,
     );
   return wanted.startsWith("/") ? posix.normalize(wanted) : posix.join(h.ownPath, wanted);
 }

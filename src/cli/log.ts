@@ -25,6 +25,11 @@ export function logError(msg: string): void {
   toFile("error", msg);
 }
 
+export function logWarning(msg: string): void {
+  writeSync(2, `bunc: warning: ${msg}\n`);
+  toFile("warning", msg);
+}
+
 export function logDebug(msg: string): void {
   if (!globals.debug) return;
   writeSync(2, line("debug", msg));

@@ -1,9 +1,12 @@
+// The command line: runc's global options, then a citty subcommand. Every
+// failure ends as one line on stderr (and in --log) and a non-zero exit; a
+// fault in bunc itself says what was being done, and --debug adds its stack.
 import { writeSync } from "node:fs";
-// The command line: runc's global options, then a citty subcommand.
 import { defineCommand, runCommand, showUsage } from "citty";
+import { debug, setDiagSinks } from "../diag.ts";
+import { errorLine, isInternal } from "../sys/errors.ts";
 import { commands } from "./commands/index.ts";
-import { debug, setDebugSink } from "../debug.ts";
-import { logDebug, logError } from "./log.ts";
+import { logDebug, logError, logWarning } from "./log.ts";
 import { globals, takeGlobals } from "./options.ts";
 import { versionText } from "./version.ts";
 
@@ -17,9 +20,10 @@ const main = defineCommand({
 });
 
 export async function cli(argv: readonly string[]): Promise<void> {
+  let rest: string[] = [];
   try {
-    const rest = takeGlobals(argv);
-    if (globals.debug) setDebugSink(logDebug);
+    rest = takeGlobals(argv);
+    setDiagSinks({ warn: logWarning, ...(globals.debug ? { debug: logDebug } : {}) });
     const verb = rest[0];
     if (verb === "--version" || verb === "-v") {
       writeSync(1, versionText());
@@ -38,7 +42,9 @@ export async function cli(argv: readonly string[]): Promise<void> {
     debug(`bunc ${verb}`);
     await runCommand(main, { rawArgs: [...rest] });
   } catch (e) {
-    logError((e as Error).message);
+    const doing = isInternal(e) ? `${rest.filter((a) => !a.startsWith("-")).join(" ") || "bunc"}: ` : "";
+    logError(`${doing}${errorLine(e)}`);
+    if (globals.debug && e instanceof Error && e.stack) logDebug(e.stack);
     process.exitCode = 1;
   }
   // Output is written synchronously; skip the runtime's teardown.

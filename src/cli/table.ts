@@ -1,5 +1,6 @@
 // runc's list table (Go tabwriter: min width 12, padding 3) and owner names.
 import { readFileSync } from "node:fs";
+import { passwdEntries } from "../sys/passwd.ts";
 
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header, ...rows];
@@ -16,11 +17,9 @@ export function table(header: readonly string[], rows: readonly (readonly string
 }
 
 export function ownerName(uid: number): string {
+  let text = "";
   try {
-    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
-      const [name, , id] = line.split(":");
-      if (id === String(uid) && name) return name;
-    }
+    text = readFileSync("/etc/passwd", "utf8");
   } catch {}
-  return `#${uid}`;
+  return passwdEntries(text).find((e) => e.uid === uid)?.name ?? `#${uid}`;
 }

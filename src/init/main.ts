@@ -1,18 +1,20 @@
 // The container's init: the runtime binary re-executed inside the new
 // namespaces. It builds the root filesystem from the plan it is sent, reports
 // ready, waits for `start`, and makes the final C act. Imports stay minimal:
-// every container pays for them.
+// every container pays for them. Whatever fails, it reports one line (to
+// the runtime while it is listening, to stderr after), never a stack.
 import { writeSync } from "node:fs";
 import { receiveMessage, sendMessage } from "../protocol/channel.ts";
+import { type ReceivedFds, receiveFds } from "../protocol/fds.ts";
+import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, type InitPlan, type InitReply } from "../protocol/plan.ts";
+import { setupConsole } from "../rootfs/console.ts";
+import { finishRootfs, prepareRootfs } from "../rootfs/prepare.ts";
+import { errorLine } from "../sys/errors.ts";
+import { sys } from "../sys/lib.ts";
+import { ErrBuf } from "../sys/mem.ts";
 import { execFinal } from "./final.ts";
-import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, type InitFds, type InitPlan } from "../protocol/plan.ts";
 import { closeProc, writeProc } from "./proc.ts";
 import { resolveProgram } from "./program.ts";
-import { sys } from "../sys/lib.ts";
-import { check } from "../sys/errors.ts";
-import { ErrBuf } from "../sys/mem.ts";
-import { finishRootfs, prepareRootfs } from "../rootfs/prepare.ts";
-import { setupConsole } from "../rootfs/console.ts";
 
 // Settings written through /proc while the host's procfs is still mounted
 // (it shows the init's own namespaces for /proc/sys and /proc/self).
@@ -24,37 +26,35 @@ function applyProcSettings(plan: InitPlan): void {
   closeProc();
 }
 
-function receiveFds(plan: InitPlan): InitFds {
-  const take = (n: number) =>
-    Array.from({ length: n }, () =>
-      check(sys.bunc_recv_fd(INIT_CHANNEL_FD), "receive an fd from the runtime"),
-    );
-  const [stateDir = -1] = take(1);
-  const cgroupJoin = take(plan.cgroupJoinCount);
-  const trees = take(plan.steps.filter((s) => s.op === "mount" && s.idmap).length);
-  return { stateDir, cgroupJoin, trees };
+function fail(msg: string): never {
+  writeSync(2, `bunc init: ${msg}\n`);
+  process.exit(127);
+}
+
+/** Until the runtime has our answer, failures go to it. */
+function setUp(plan: InitPlan): { fds: ReceivedFds; path: string; ttyFd: number | null } {
+  try {
+    const fds = receiveFds(INIT_CHANNEL_FD, plan.fds);
+    applyProcSettings(plan);
+    prepareRootfs(plan, fds.trees);
+    const ttyFd = plan.process.terminal ? setupConsole(INIT_CONSOLE_FD, plan.process.consoleSize) : null;
+    finishRootfs(plan);
+    return { fds, path: resolveProgram(plan.process), ttyFd };
+  } catch (e) {
+    const reply: InitReply = { error: errorLine(e) };
+    sendMessage(INIT_CHANNEL_FD, reply);
+    process.exit(1);
+  }
 }
 
 function run(): never {
   sys.bunc_set_dumpable(0);
   process.umask(0);
   const plan = receiveMessage<InitPlan>(INIT_CHANNEL_FD);
+  // The runtime went away before sending a plan: nothing to do.
   if (!plan) process.exit(1);
-  let ttyFd: number | null = null;
-  let fds: InitFds;
-  let path: string;
-  try {
-    fds = receiveFds(plan);
-    applyProcSettings(plan);
-    prepareRootfs(plan, fds.trees);
-    if (plan.process.terminal) ttyFd = setupConsole(INIT_CONSOLE_FD, plan.process.consoleSize);
-    finishRootfs(plan);
-    path = resolveProgram(plan.process);
-  } catch (e) {
-    sendMessage(INIT_CHANNEL_FD, { error: (e as Error).message });
-    process.exit(1);
-  }
-  sendMessage(INIT_CHANNEL_FD, { ready: true });
+  const { fds, path, ttyFd } = setUp(plan);
+  sendMessage(INIT_CHANNEL_FD, { ready: true } satisfies InitReply);
   sys.bunc_close(INIT_CHANNEL_FD);
 
   const err = new ErrBuf();
@@ -71,9 +71,8 @@ function run(): never {
   );
 }
 
-function fail(msg: string): never {
-  writeSync(2, `bunc init: ${msg}\n`);
-  process.exit(127);
+try {
+  run();
+} catch (e) {
+  fail(errorLine(e));
 }
-
-run();

@@ -5,6 +5,7 @@ import { constants } from "node:os";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
+import { reap } from "../sys/process.ts";
 
 export function connectConsoleSocket(path: string): number {
   return check(sys.bunc_connect_unix(cstr(path)), `--console-socket: cannot connect to ${path}`);
@@ -45,14 +46,15 @@ export async function relayTerminal(master: number, pid: number): Promise<number
     output.on("error", () => resolve());
     output.on("end", () => resolve());
   });
-  const status = new Int32Array(1);
-  while (check(sys.bunc_reap(pid, status), "wait for the container") === 0) await Bun.sleep(20);
+  let status = reap(pid);
+  for (; status === null; status = reap(pid)) await Bun.sleep(20);
+  if (status === "gone") throw new Error(`container process ${pid} is not a child of bunc`);
   // What the process wrote last may still sit in the pty.
   await Promise.race([drained, Bun.sleep(250)]);
   if (raw) process.stdin.setRawMode(false);
   process.stdin.pause();
   output.destroy();
-  return status[0] ?? 0;
+  return status;
 }
 
 /** Waits for pid in C, passing on the signals we receive; returns its wait status. */

@@ -1,28 +1,27 @@
 // `create`: validate, reserve the id, make the cgroup and exec fifo, spawn
 // the init and hand it its plan; on any failure undo all of it.
-import { chmodSync, readFileSync } from "node:fs";
+import { chmodSync } from "node:fs";
 import { posix } from "node:path";
-import { debug } from "../debug.ts";
-import { applyDeviceRules, joinPlan, makeCgroupDirs, planCgroup, removeMade } from "../cgroups/manager.ts";
-import { receiveMessage, sendMessage } from "../protocol/channel.ts";
-import type { InitPlan, InitReply } from "../protocol/plan.ts";
+import { type Cgroup, CgroupInUse } from "../cgroups/cgroup.ts";
+import { debug } from "../diag.ts";
+import { consoleSocketPair, receiveMaster } from "../launch/console.ts";
+import { idmappedTrees } from "../launch/idmap.ts";
+import { spawnInit } from "../launch/spawn.ts";
 import type { Config } from "../oci/config.ts";
 import type { StoredState } from "../oci/state.ts";
-import { parseConfig } from "../oci/validate.ts";
 import { OCI_VERSION } from "../oci/version.ts";
+import { type ContainerPlan, planContainer } from "../plan/container.ts";
+import { closeJoins } from "../plan/namespaces.ts";
+import { receiveMessage, sendMessage } from "../protocol/channel.ts";
+import { sendFds } from "../protocol/fds.ts";
+import type { InitReply } from "../protocol/plan.ts";
 import { O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
-import { openPath } from "../sys/open.ts";
 import { cstr } from "../sys/mem.ts";
-import { consoleSocketPair, receiveMaster } from "../launch/console.ts";
-import { idmappedTrees } from "../launch/idmap.ts";
-import { checkRlimits } from "../plan/limits.ts";
-import { resolveUsername } from "../plan/user.ts";
-import { closeJoins, type NamespacePlan, planNamespaces } from "../plan/namespaces.ts";
-import { planInit } from "../plan/plan.ts";
-import { spawnInit } from "../launch/spawn.ts";
-import { processStartTime } from "./status.ts";
+import { openPath } from "../sys/open.ts";
+import { killAndReap, processStartTime } from "../sys/process.ts";
+import { readConfig } from "./bundle.ts";
 import type { Lock, Store } from "./store.ts";
 import { writeAtomic } from "./store.ts";
 
@@ -47,18 +46,6 @@ export interface Created {
   readonly master: number | undefined;
 }
 
-function loadConfig(bundle: string): Config {
-  let text: string;
-  try {
-    text = readFileSync(`${bundle}/config.json`, "utf8");
-  } catch (e) {
-    throw new Error(
-      `cannot read ${bundle}/config.json: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
-  return parseConfig(text);
-}
-
 function checkConsole(config: Config, hasConsole: boolean): void {
   const terminal = config.process.terminal ?? false;
   if (terminal && !hasConsole) {
@@ -71,13 +58,6 @@ function checkConsole(config: Config, hasConsole: boolean): void {
   }
 }
 
-/** Kills and reaps a half-made init; one stuck in the kernel is given up on after 5 s. */
-function killInit(pid: number): void {
-  sys.bunc_kill(pid, 9);
-  const status = new Int32Array(1);
-  for (let i = 0; i < 5000 && sys.bunc_reap(pid, status) === 0; i++) Bun.sleepSync(1);
-}
-
 export async function createContainer(store: Store, o: CreateOptions): Promise<Created> {
   debug(`create ${o.id}`);
   // fds opened here (and the caller's console socket) are closed on the way
@@ -88,37 +68,51 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     opened.push(fd);
     return fd;
   };
-  let namespaces: NamespacePlan | undefined;
+  let plan: ContainerPlan | undefined;
+  let trees = new Map<string, number>();
   let lock: Lock | undefined;
-  let made: string[] = [];
   let pid = -1;
   try {
+    // Everything that can fail on the config fails here, before anything is made.
     const bundle = posix.resolve(o.bundle);
-    const loaded = loadConfig(bundle);
-    const rootfs = posix.resolve(bundle, loaded.root.path);
-    const config = resolveUsername(loaded, rootfs);
+    const config = readConfig(bundle);
     const foregroundTty = o.console === "foreground" && (config.process.terminal ?? false);
     checkConsole(config, typeof o.console === "number" || foregroundTty);
-    namespaces = planNamespaces(config);
-    const cgroup = planCgroup(o.id, config.linux?.cgroupsPath);
-    const fifo = store.fifo(o.id);
-    debug("namespaces and cgroup planned");
-    lock = store.reserve(o.id);
+    if (store.exists(o.id)) throw new Error(`container with id ${o.id} already exists`);
+    try {
+      plan = planContainer({
+        config,
+        bundle,
+        id: o.id,
+        noPivot: o.noPivot ?? false,
+        noNewKeyring: o.noNewKeyring ?? false,
+      });
+    } catch (e) {
+      // A create of the same id that started a moment before us may already be in its cgroup.
+      if (e instanceof CgroupInUse && store.exists(o.id))
+        throw new Error(`container with id ${o.id} already exists`);
+      throw e;
+    }
+    trees = idmappedTrees(plan.init.steps);
+    debug("planned");
+    const { cgroup, init } = plan;
+    const creator = process.pid;
     let state: StoredState = {
       ociVersion: OCI_VERSION,
       id: o.id,
       pid: 0,
       pidStartTime: "",
-      creatorPid: process.pid,
+      creatorPid: creator,
+      creatorStartTime: processStartTime(creator) ?? "",
       creating: true,
       bundle,
-      rootfs,
+      rootfs: plan.rootfs,
       created: new Date().toISOString(),
       owner: "",
       annotations: config.annotations ?? {},
-      cgroup,
+      cgroup: cgroup.state,
     };
-    store.write(state);
+    lock = store.reserve(state);
     const [ours, theirs] = foregroundTty
       ? consoleSocketPair()
       : [-1, typeof o.console === "number" ? o.console : -1];
@@ -129,76 +123,74 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     opened.push(toInit, initEnd);
     // Only what clone needs comes first: the cgroup2 directory the init
     // starts in. The init then starts up (a Bun start-up of its own) while
-    // the rest is made and planned; it waits for its plan before it acts.
-    made = makeCgroupDirs(cgroup, 2);
-    const join = joinPlan(cgroup);
+    // the rest is made; it waits for its plan before it acts.
+    cgroup.create(2);
     pid = spawnInit({
-      namespaces,
+      namespaces: plan.namespaces,
       channelFd: initEnd,
       consoleFd: theirs >= 0 ? theirs : null,
-      cgroupFd: join.startIn === null ? null : open(join.startIn, O.RDONLY | O.DIRECTORY),
+      cgroupFd: plan.startIn === null ? null : open(plan.startIn, O.RDONLY | O.DIRECTORY),
     });
     debug(`init ${pid} spawned`);
     // Only the init holds its end now: its death reads as EOF here.
     sys.bunc_close(initEnd);
     opened.splice(opened.indexOf(initEnd), 1);
-    made.push(...makeCgroupDirs(cgroup, 1));
+    cgroup.create(1);
+    const fifo = store.fifo(o.id);
     check(sys.bunc_mkfifo(cstr(fifo), 0o622), `mkfifo ${fifo}`);
     // Not subject to our umask: the init may run as a uid of a user namespace.
     chmodSync(fifo, 0o622);
-    const planned = planInit({
-      config,
-      bundle,
-      rootfs,
-      cgroup,
-      namespaces,
-      id: o.id,
-      noPivot: o.noPivot ?? false,
-      noNewKeyring: o.noNewKeyring ?? false,
-    });
-    checkRlimits(planned.process);
-    applyDeviceRules(cgroup, config.linux?.resources?.devices);
+    cgroup.applyDevices(plan.devices, plan.deviceFilter);
     debug(`cgroup ${cgroup.path} made`);
-    const plan: InitPlan = { ...planned, cgroupJoinCount: join.late.length };
-    sendMessage(toInit, plan);
-    // The fds InitFds lists, in its order.
-    const trees = idmappedTrees(plan.steps, pid);
-    opened.push(...trees);
-    const fds = [
-      open(store.dir(o.id), O.PATH | O.DIRECTORY),
-      ...join.late.map((file) => open(file, O.WRONLY)),
-      ...trees,
-    ];
-    for (const fd of fds) check(sys.bunc_send_fd(toInit, fd), "send an fd to the init");
+    sendMessage(toInit, init);
+    sendFds(toInit, init.fds, (slot) => {
+      if (slot.kind === "stateDir") return open(store.dir(o.id), O.PATH | O.DIRECTORY);
+      if (slot.kind === "cgroupJoin") return open(slot.file, O.WRONLY);
+      return trees.get(slot.field) ?? -1;
+    });
     const reply = receiveMessage<InitReply>(toInit);
     if (!reply) throw new Error("container init exited before it was ready");
     if ("error" in reply) throw new Error(reply.error);
     debug("init ready");
     const pidStartTime = processStartTime(pid);
     if (pidStartTime === null) throw new Error("container init exited before it was ready");
-    state = { ...state, pid, pidStartTime, creating: false };
+    state = { ...state, pid, pidStartTime, creating: false, cgroup: cgroup.state };
     store.write(state);
     if (o.pidFile) writeAtomic(posix.resolve(o.pidFile), String(pid));
     const master = foregroundTty ? receiveMaster(ours) : undefined;
-    return { state, config, master };
+    return { state, config: plan.config, master };
   } catch (e) {
-    if (lock) await undoCreate(store, o.id, pid, made);
+    if (lock && plan) throw await undoCreate(store, o.id, pid, plan.cgroup, e as Error);
     throw e;
   } finally {
     for (const fd of opened) if (fd >= 0) sys.bunc_close(fd);
-    if (namespaces) closeJoins(namespaces);
+    for (const fd of trees.values()) sys.bunc_close(fd);
+    if (plan) closeJoins(plan.namespaces);
     lock?.release();
   }
 }
 
-/** Undoes a failed create, each step whatever the others did: the first error is the one to report. */
-async function undoCreate(store: Store, id: string, pid: number, made: readonly string[]): Promise<void> {
-  const steps = [() => (pid > 0 ? killInit(pid) : undefined), () => removeMade(made), () => store.remove(id)];
-  for (const step of steps) {
-    try {
-      await step();
-    } catch (e) {
-      debug(`cleanup after a failed create: ${(e as Error).message}`);
-    }
+/**
+ * Undoes a failed create: kills the init, removes the cgroup, then the
+ * state. Should the cgroup not go, the state stays, so that `delete
+ * --force` can finish the job; the error says so.
+ */
+async function undoCreate(
+  store: Store,
+  id: string,
+  pid: number,
+  cgroup: Cgroup,
+  cause: Error,
+): Promise<Error> {
+  if (pid > 0) await killAndReap(pid);
+  try {
+    await cgroup.undo();
+  } catch (e) {
+    debug(`cleanup after a failed create: ${(e as Error).message}`);
+    return new Error(
+      `${cause.message} (and its cgroup could not be removed: delete --force ${id} finishes the cleanup)`,
+    );
   }
+  store.remove(id);
+  return cause;
 }

@@ -1,29 +1,19 @@
 // `delete`: end what is left of a container and remove its cgroup and state.
-import * as v from "valibot";
-import { cgroupPids, destroyCgroup } from "../cgroups/manager.ts";
-import { debug } from "../debug.ts";
-import { type Remains, Remains as RemainsSchema, type Status, type StoredState } from "../oci/state.ts";
-import { signalAll } from "./signal.ts";
-import { currentStatus, isAlive } from "./status.ts";
+import { debug, warn } from "../diag.ts";
+import type { Status, StoredState } from "../oci/state.ts";
+import { isAlive, waitUntil } from "../sys/process.ts";
+import { containerCgroup, damagedRemains } from "./remains.ts";
+import { type Processes, signalAll } from "./signal.ts";
+import { currentStatus } from "./status.ts";
 import { ContainerNotFound, DamagedState, type Store } from "./store.ts";
 
-async function waitGone(state: Remains): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (!isAlive(state.pid, state.pidStartTime) && cgroupPids(state.cgroup).length === 0) return;
-    await Bun.sleep(i < 20 ? 1 : 10);
-  }
-  throw new Error(`processes of container ${state.id} did not exit after SIGKILL`);
-}
-
-/** --force on a state.json bunc cannot read (another version wrote it): end what it names. */
-async function deleteDamaged(store: Store, id: string, raw: unknown): Promise<void> {
-  const parsed = v.safeParse(RemainsSchema, { ...(raw as object), id });
-  const state: Remains = parsed.success
-    ? parsed.output
-    : { id, pid: 0, pidStartTime: "", cgroup: { path: "", dirs: [] } };
-  signalAll(state, 9);
-  await waitGone(state);
-  await destroyCgroup(state.cgroup);
+/** SIGKILLs the container's processes, waits until none is left, removes its cgroup and state. */
+async function endAndRemove(store: Store, id: string, p: Processes): Promise<void> {
+  signalAll(p, 9);
+  const gone = await waitUntil(() => !isAlive(p.pid, p.pidStartTime) && p.cgroup.pids().length === 0, 20_000);
+  if (!gone) throw new Error(`processes of container ${id} did not exit after SIGKILL; its state is kept`);
+  debug(`processes of ${id} gone`);
+  await p.cgroup.destroy();
   store.remove(id);
 }
 
@@ -43,14 +33,10 @@ export async function deleteContainer(store: Store, id: string, force: boolean):
     try {
       ({ state, status } = currentStatus(store, id));
     } catch (e) {
-      // Holding the lock, a directory without state can only be a create
-      // that died before writing any: nothing else of it exists.
-      if (e instanceof ContainerNotFound) {
-        store.remove(id);
-        return;
-      }
       if (!(e instanceof DamagedState) || !force) throw e;
-      await deleteDamaged(store, id, e.raw);
+      const remains = damagedRemains(id, e.raw);
+      await endAndRemove(store, id, remains);
+      warn(`container ${id} had a damaged state; ended and removed what was found of it`);
       return;
     }
     if (status === "creating") throw new Error(`cannot delete container ${id}: it is being created`);
@@ -58,11 +44,7 @@ export async function deleteContainer(store: Store, id: string, force: boolean):
       throw new Error(`cannot delete container ${id} that is not stopped: ${status} (use --force)`);
     }
     // Without a pid namespace, processes can outlive the init: kill the rest too.
-    signalAll(state, 9);
-    await waitGone(state);
-    debug(`processes of ${id} gone`);
-    await destroyCgroup(state.cgroup);
-    store.remove(id);
+    await endAndRemove(store, id, { ...state, cgroup: containerCgroup(id, state.cgroup) });
     debug(`deleted ${id}`);
   } finally {
     lock.release();

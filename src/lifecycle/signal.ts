@@ -1,12 +1,13 @@
 // `kill`: signals by name or number, to the init or to every process of
 // the container's cgroup (also what `delete` uses to end a container).
 import { constants } from "node:os";
-import { cgroupPids, killCgroup } from "../cgroups/manager.ts";
-import type { Remains } from "../oci/state.ts";
+import type { Cgroup } from "../cgroups/cgroup.ts";
 import { ERRNO } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
-import { currentStatus, isAlive } from "./status.ts";
+import { isAlive } from "../sys/process.ts";
+import { containerCgroup } from "./remains.ts";
+import { currentStatus } from "./status.ts";
 import type { Store } from "./store.ts";
 
 /** A signal given as a name (with or without SIG) or a number. */
@@ -22,12 +23,19 @@ export function parseSignal(text: string): number {
   throw new Error(`invalid signal ${JSON.stringify(text)}`);
 }
 
+/** What signalling a container's processes needs: its init and its cgroup. */
+export interface Processes {
+  readonly pid: number;
+  readonly pidStartTime: string;
+  readonly cgroup: Cgroup;
+}
+
 /** Signals the init and every process of the container's cgroup. */
-export function signalAll(state: Remains, signal: number): void {
-  if (signal === 9) killCgroup(state.cgroup);
-  const pids = new Set(cgroupPids(state.cgroup));
+export function signalAll(p: Processes, signal: number): void {
+  if (signal === 9) p.cgroup.kill();
+  const pids = new Set(p.cgroup.pids());
   // A created container's init joins its cgroup only when it starts.
-  if (isAlive(state.pid, state.pidStartTime)) pids.add(state.pid);
+  if (isAlive(p.pid, p.pidStartTime)) pids.add(p.pid);
   for (const pid of pids) {
     const rc = sys.bunc_kill(pid, signal);
     if (rc < 0 && rc !== -ERRNO.ESRCH) check(rc, `kill ${pid}`);
@@ -40,7 +48,7 @@ export function killContainer(store: Store, id: string, signal: number, all: boo
     const { state, status } = currentStatus(store, id);
     if (status === "stopped" || status === "creating")
       throw new Error(`cannot kill container ${id}: it is ${status}`);
-    if (all) signalAll(state, signal);
+    if (all) signalAll({ ...state, cgroup: containerCgroup(id, state.cgroup) }, signal);
     else check(sys.bunc_kill(state.pid, signal), `kill container ${id}`);
   } finally {
     lock.release();

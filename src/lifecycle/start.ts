@@ -1,12 +1,13 @@
 // `start`: release a created container's init by reading its exec fifo.
 import { readSync, unlinkSync } from "node:fs";
-import { debug } from "../debug.ts";
+import { debug } from "../diag.ts";
 import type { StoredState } from "../oci/state.ts";
 import { O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { openPath } from "../sys/open.ts";
-import { currentStatus, isAlive } from "./status.ts";
+import { isAlive } from "../sys/process.ts";
+import { currentStatus } from "./status.ts";
 import type { Store } from "./store.ts";
 
 /** Releases a created container's init by reading its exec fifo. */

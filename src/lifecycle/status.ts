@@ -1,31 +1,13 @@
 // A container's status, computed from its stored state and the live system:
-// whether its init is alive (same pid, same start time) and whether the
-// exec fifo is still waiting for `start`.
-import { existsSync, readFileSync } from "node:fs";
+// whether its creator or init is alive (same pid, same start time) and
+// whether the exec fifo is still waiting for `start`.
+import { existsSync } from "node:fs";
 import type { StateOutput, Status, StoredState } from "../oci/state.ts";
+import { isAlive } from "../sys/process.ts";
 import type { Store } from "./store.ts";
 
-/** Start time of a live (not zombie) process, or null. */
-export function processStartTime(pid: number): string | null {
-  if (pid <= 0) return null;
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null;
-  }
-  // Fields after the command name, which may itself hold spaces and ')'.
-  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  if (rest[0] === "Z" || rest[0] === "X") return null;
-  return rest[19] ?? null;
-}
-
-export function isAlive(pid: number, startTime: string): boolean {
-  return processStartTime(pid) === startTime;
-}
-
 export function statusOf(s: StoredState, fifo: string): Status {
-  if (s.creating) return processStartTime(s.creatorPid) !== null ? "creating" : "stopped";
+  if (s.creating) return isAlive(s.creatorPid, s.creatorStartTime) ? "creating" : "stopped";
   if (!isAlive(s.pid, s.pidStartTime)) return "stopped";
   return existsSync(fifo) ? "created" : "running";
 }

@@ -1,13 +1,17 @@
 // The state root: one directory per container holding state.json and the
 // exec fifo. Operations on one container are serialised by flock on its
-// directory; state.json is replaced atomically.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+// directory. A container's directory appears with its state.json already in
+// it (made under a hidden name, then renamed into place), and state.json is
+// replaced atomically: a directory without a readable state is damaged.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as v from "valibot";
 import { type StoredState, StoredState as StoredStateSchema } from "../oci/state.ts";
 import { ERRNO, LOCK_EX, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
+import { cstr } from "../sys/mem.ts";
 import { tryOpen } from "../sys/open.ts";
+import { processStartTime } from "../sys/process.ts";
 
 import { checkId } from "./id.ts";
 
@@ -23,9 +27,13 @@ export class DamagedState extends Error {
     reason: string,
     readonly raw: unknown,
   ) {
-    super(`state of container ${id} is damaged (${reason}); delete --force removes it`);
+    super(`state of container ${id} is damaged (${reason}); delete --force removes what is left of it`);
   }
 }
+
+const RENAME_NOREPLACE = 1;
+// A directory being made: ".<id>.<pid>.tmp".
+const MAKING = /^\.(.+)\.(\d+)\.tmp$/;
 
 /** Holds a container's lock until released (or the process exits). */
 export class Lock {
@@ -61,23 +69,45 @@ export class Store {
     return new Lock(fd);
   }
 
-  /** Makes the container's directory, failing if the id is taken; returns it locked. */
-  reserve(id: string): Lock {
+  /**
+   * Makes the container's directory with its first state in it, failing if
+   * the id is taken; returns it locked. The directory is built under a
+   * hidden name and renamed into place, so it never exists without a state.
+   */
+  reserve(first: StoredState): Lock {
+    const { id } = first;
     const dir = this.dir(id);
     mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    this.sweep();
+    const tmp = `${this.root}/.${id}.${process.pid}.tmp`;
+    mkdirSync(tmp, { mode: 0o711 });
     try {
-      mkdirSync(dir, { mode: 0o711 });
+      writeFileSync(`${tmp}/state.json`, JSON.stringify(first), { mode: 0o600 });
+      const lock = this.lockDir(id, tmp);
+      const rc = sys.bunc_renameat2(-100, cstr(tmp), -100, cstr(dir), RENAME_NOREPLACE);
+      if (rc < 0) {
+        lock.release();
+        if (rc === -ERRNO.EEXIST) throw new Error(`container with id ${id} already exists`);
+        check(rc, `rename ${tmp} to ${dir}`);
+      }
+      return lock;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EEXIST")
-        throw new Error(`container with id ${id} already exists`);
+      rmSync(tmp, { recursive: true, force: true });
       throw e;
     }
-    try {
-      return this.lockDir(id, dir);
-    } catch (e) {
-      rmSync(dir, { recursive: true, force: true });
-      throw e;
+  }
+
+  // Hidden directories of creates that died before renaming theirs.
+  private sweep(): void {
+    for (const name of readdirSync(this.root)) {
+      const m = MAKING.exec(name);
+      if (m && processStartTime(Number(m[2])) === null)
+        rmSync(`${this.root}/${name}`, { recursive: true, force: true });
     }
+  }
+
+  exists(id: string): boolean {
+    return existsSync(this.dir(id));
   }
 
   lock(id: string): Lock {
@@ -89,8 +119,9 @@ export class Store {
     try {
       text = readFileSync(`${this.dir(id)}/state.json`, "utf8");
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new ContainerNotFound(id);
-      throw e;
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      if (!existsSync(this.dir(id))) throw new ContainerNotFound(id);
+      throw new DamagedState(id, "no state.json", undefined);
     }
     let raw: unknown;
     try {
@@ -114,7 +145,7 @@ export class Store {
   ids(): string[] {
     try {
       return readdirSync(this.root, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
+        .filter((e) => e.isDirectory() && !e.name.startsWith("."))
         .map((e) => e.name)
         .sort();
     } catch (e) {

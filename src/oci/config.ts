@@ -3,21 +3,48 @@
 // or refused by name (see unsupported.ts); unknown properties are ignored,
 // as the spec requires.
 import * as v from "valibot";
+import {
+  IOPRIO_CLASS,
+  MAX_MAJOR,
+  MAX_MINOR,
+  MPOL_FLAG,
+  MPOL_MODE,
+  namesOf,
+  PERSONALITY,
+  SCHED_FLAG,
+  SCHED_POLICY,
+} from "../sys/constants.ts";
+import { hasControl } from "../sys/text.ts";
 import { ociVersionSupported } from "./version.ts";
 
-const uint32 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0xffffffff));
-const int64 = v.pipe(v.number(), v.integer());
-const uint64 = v.pipe(v.number(), v.integer(), v.minValue(0));
-const absPath = v.pipe(v.string(), v.startsWith("/", "must be an absolute path"));
-const stringList = v.array(v.string());
-const anyObject = v.record(v.string(), v.unknown());
+// Every string may reach C, where a NUL byte would cut it short.
+const str = v.pipe(
+  v.string(),
+  v.check((s) => !s.includes("\0"), "must not contain a NUL byte"),
+);
+const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+const uint32 = int(0, 0xffffffff);
+// (uid_t)-1 means "no change" to the kernel: as an id it would run as root.
+const id = v.pipe(
+  v.number(),
+  v.integer(),
+  v.minValue(0),
+  v.maxValue(0xfffffffe, "must be at most 4294967294: 4294967295 is not a valid id"),
+);
+// JSON numbers are doubles: 2^64 is how the largest u64 (RLIM_INFINITY) arrives.
+const uint64 = int(0, 2 ** 64);
+// Written to the kernel as decimal text, so it must be exact.
+const int64 = int(-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+const absPath = v.pipe(str, v.startsWith("/", "must be an absolute path"));
+const stringList = v.array(str);
+const anyObject = v.record(str, v.unknown());
 
-const IdMapping = v.object({ containerID: uint32, hostID: uint32, size: uint32 });
+const IdMapping = v.object({ containerID: id, hostID: id, size: uint32 });
 
 export const Mount = v.object({
-  destination: v.pipe(v.string(), v.minLength(1, "must not be empty")),
-  source: v.optional(v.string()),
-  type: v.optional(v.string()),
+  destination: v.pipe(str, v.minLength(1, "must not be empty")),
+  source: v.optional(str),
+  type: v.optional(str),
   options: v.optional(stringList),
   uidMappings: v.optional(v.array(IdMapping)),
   gidMappings: v.optional(v.array(IdMapping)),
@@ -40,80 +67,56 @@ const Capabilities = v.object({
 });
 
 const Rlimit = v.object({
-  type: v.pipe(v.string(), v.startsWith("RLIMIT_")),
+  type: v.pipe(str, v.startsWith("RLIMIT_", "must be an RLIMIT_ name")),
   soft: uint64,
   hard: uint64,
 });
 
 const Process = v.object({
   terminal: v.optional(v.boolean()),
-  consoleSize: v.optional(v.object({ height: uint32, width: uint32 })),
+  consoleSize: v.optional(v.object({ height: int(0, 0xffff), width: int(0, 0xffff) })),
   user: v.object({
-    uid: uint32,
-    gid: uint32,
-    umask: v.optional(uint32),
-    additionalGids: v.optional(v.array(uint32)),
-    username: v.optional(v.string()),
+    uid: id,
+    gid: id,
+    umask: v.optional(int(0, 0o777)),
+    additionalGids: v.optional(v.array(id)),
+    username: v.optional(str),
   }),
   args: v.pipe(stringList, v.minLength(1, "must name the program to run")),
-  commandLine: v.optional(v.string()),
-  env: v.optional(v.array(v.pipe(v.string(), v.includes("=", "must be KEY=VALUE")))),
+  commandLine: v.optional(str),
+  env: v.optional(v.array(v.pipe(str, v.includes("=", "must be KEY=VALUE")))),
   cwd: absPath,
   capabilities: v.optional(Capabilities),
   rlimits: v.optional(v.array(Rlimit)),
   noNewPrivileges: v.optional(v.boolean()),
-  apparmorProfile: v.optional(v.string()),
+  apparmorProfile: v.optional(str),
   oomScoreAdj: v.optional(v.pipe(v.number(), v.integer(), v.minValue(-1000), v.maxValue(1000))),
-  selinuxLabel: v.optional(v.string()),
-  ioPriority: v.optional(
-    v.object({
-      class: v.picklist(["IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"]),
-      priority: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(7)),
-    }),
-  ),
+  selinuxLabel: v.optional(str),
+  ioPriority: v.optional(v.object({ class: v.picklist(namesOf(IOPRIO_CLASS)), priority: int(0, 7) })),
   scheduler: v.optional(
     v.object({
-      policy: v.picklist([
-        "SCHED_OTHER",
-        "SCHED_FIFO",
-        "SCHED_RR",
-        "SCHED_BATCH",
-        "SCHED_ISO",
-        "SCHED_IDLE",
-        "SCHED_DEADLINE",
-      ]),
-      nice: v.optional(v.pipe(v.number(), v.integer(), v.minValue(-20), v.maxValue(19))),
-      priority: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(99))),
-      flags: v.optional(
-        v.array(
-          v.picklist([
-            "SCHED_FLAG_RESET_ON_FORK",
-            "SCHED_FLAG_RECLAIM",
-            "SCHED_FLAG_DL_OVERRUN",
-            "SCHED_FLAG_KEEP_POLICY",
-            "SCHED_FLAG_KEEP_PARAMS",
-            "SCHED_FLAG_UTIL_CLAMP_MIN",
-            "SCHED_FLAG_UTIL_CLAMP_MAX",
-          ]),
-        ),
-      ),
+      policy: v.picklist(namesOf(SCHED_POLICY)),
+      nice: v.optional(int(-20, 19)),
+      priority: v.optional(int(0, 99)),
+      flags: v.optional(v.array(v.picklist(namesOf(SCHED_FLAG)))),
       runtime: v.optional(uint64),
       deadline: v.optional(uint64),
       period: v.optional(uint64),
     }),
   ),
-  execCPUAffinity: v.optional(v.object({ initial: v.optional(v.string()), final: v.optional(v.string()) })),
+  execCPUAffinity: v.optional(v.object({ initial: v.optional(str), final: v.optional(str) })),
 });
 
 export const NamespaceType = v.picklist(["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"]);
 const Namespace = v.object({ type: NamespaceType, path: v.optional(absPath) });
 
+// An absent (or null) major or minor means any; no number stands for it.
 const DeviceRule = v.object({
   allow: v.boolean(),
   type: v.optional(v.picklist(["a", "c", "b"])),
-  major: v.optional(v.nullable(int64)),
-  minor: v.optional(v.nullable(int64)),
-  access: v.optional(v.pipe(v.string(), v.regex(/^[rwm]*$/, "must be made of r, w and m"))),
+  major: v.optional(v.nullable(int(0, MAX_MAJOR))),
+  minor: v.optional(v.nullable(int(0, MAX_MINOR))),
+  access: v.optional(v.pipe(str, v.regex(/^[rwm]*$/, "must be made of r, w and m"))),
 });
 
 const Resources = v.object({
@@ -148,7 +151,7 @@ const Linux = v.object({
       v.picklist(["monotonic", "boottime"]),
       v.object({
         secs: int64,
-        nanosecs: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(999999999)),
+        nanosecs: int(0, 999999999),
       }),
     ),
   ),
@@ -157,59 +160,57 @@ const Linux = v.object({
       v.object({
         type: v.picklist(["c", "b", "u", "p"]),
         path: absPath,
-        major: v.optional(int64),
-        minor: v.optional(int64),
+        major: v.optional(int(0, MAX_MAJOR)),
+        minor: v.optional(int(0, MAX_MINOR)),
         fileMode: v.optional(uint32),
-        uid: v.optional(uint32),
-        gid: v.optional(uint32),
+        uid: v.optional(id),
+        gid: v.optional(id),
       }),
     ),
   ),
   netDevices: v.optional(anyObject),
-  cgroupsPath: v.optional(v.string()),
+  cgroupsPath: v.optional(
+    v.pipe(
+      str,
+      v.check((p) => !hasControl(p), "must not contain control characters"),
+    ),
+  ),
   resources: v.optional(Resources),
   intelRdt: v.optional(anyObject),
   memoryPolicy: v.optional(
     v.object({
-      mode: v.picklist([
-        "MPOL_DEFAULT",
-        "MPOL_PREFERRED",
-        "MPOL_BIND",
-        "MPOL_INTERLEAVE",
-        "MPOL_LOCAL",
-        "MPOL_PREFERRED_MANY",
-        "MPOL_WEIGHTED_INTERLEAVE",
-      ]),
-      nodes: v.optional(v.string()),
-      flags: v.optional(
-        v.array(v.picklist(["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"])),
-      ),
+      mode: v.picklist(namesOf(MPOL_MODE)),
+      nodes: v.optional(str),
+      flags: v.optional(v.array(v.picklist(namesOf(MPOL_FLAG)))),
     }),
   ),
-  sysctl: v.optional(v.record(v.string(), v.string())),
+  sysctl: v.optional(v.record(str, str)),
   seccomp: v.optional(anyObject),
   rootfsPropagation: v.optional(Propagation),
   maskedPaths: v.optional(v.array(absPath)),
   readonlyPaths: v.optional(v.array(absPath)),
-  mountLabel: v.optional(v.string()),
+  mountLabel: v.optional(str),
   personality: v.optional(
-    v.object({ domain: v.picklist(["LINUX", "LINUX32"]), flags: v.optional(stringList) }),
+    v.object({ domain: v.picklist(namesOf(PERSONALITY)), flags: v.optional(stringList) }),
   ),
 });
 
 export const Config = v.object({
   ociVersion: v.pipe(
-    v.string(),
+    str,
     v.check(
       ociVersionSupported,
       (i) => `unsupported version ${JSON.stringify(i.input)}; bunc runs 1.0 to 1.3`,
     ),
   ),
-  root: v.object({ path: v.pipe(v.string(), v.minLength(1)), readonly: v.optional(v.boolean()) }),
+  root: v.object({
+    path: v.pipe(str, v.minLength(1, "must not be empty")),
+    readonly: v.optional(v.boolean()),
+  }),
   mounts: v.optional(v.array(Mount)),
   process: Process,
-  hostname: v.optional(v.string()),
-  domainname: v.optional(v.string()),
+  hostname: v.optional(str),
+  domainname: v.optional(str),
   hooks: v.optional(
     v.object({
       prestart: v.optional(v.array(Hook)),
@@ -220,7 +221,7 @@ export const Config = v.object({
       poststop: v.optional(v.array(Hook)),
     }),
   ),
-  annotations: v.optional(v.record(v.string(), v.string())),
+  annotations: v.optional(v.record(str, str)),
   linux: v.optional(Linux),
 });
 

@@ -10,6 +10,8 @@ export const CgroupState = v.object({
       mountpoint: v.string(),
       version: v.picklist([1, 2]),
       controllers: v.array(v.string()),
+      /** The directory's inode once made: delete and kill act only on the directory create made. */
+      ino: v.optional(v.number()),
     }),
   ),
 });
@@ -23,6 +25,8 @@ export const StoredState = v.object({
   pidStartTime: v.string(),
   /** The `create` process while creating; its death before ready means the container never came up. */
   creatorPid: v.number(),
+  /** Its start time, so a reused pid does not keep the container "creating" forever. */
+  creatorStartTime: v.string(),
   creating: v.boolean(),
   bundle: v.string(),
   rootfs: v.string(),
@@ -42,11 +46,13 @@ export const Remains = v.object({
   pid: v.fallback(v.number(), 0),
   pidStartTime: v.fallback(v.string(), ""),
   cgroup: v.fallback(
-    v.object({ path: v.fallback(v.string(), ""), dirs: v.array(v.object({ dir: v.string() })) }),
-    {
-      path: "",
-      dirs: [],
-    },
+    v.object({
+      path: v.string(),
+      dirs: v.array(
+        v.object({ dir: v.string(), mountpoint: v.optional(v.string()), ino: v.optional(v.number()) }),
+      ),
+    }),
+    { path: "", dirs: [] },
   ),
 });
 

@@ -2,6 +2,7 @@
 import * as v from "valibot";
 import { Config } from "./config.ts";
 import { ConfigError, jsonPath } from "./errors.ts";
+import { issueText } from "./issues.ts";
 import { firstUnsupported } from "./unsupported.ts";
 
 export function parseConfig(text: string): Config {
@@ -11,13 +12,12 @@ export function parseConfig(text: string): Config {
   } catch (e) {
     throw new ConfigError("", `config.json is not valid JSON: ${(e as Error).message}`);
   }
-  const result = v.safeParse(Config, raw);
+  // The first finding is the one reported; the schema's own messages win over issueText.
+  const result = v.safeParse(Config, raw, { abortEarly: true, message: issueText });
   if (!result.success) {
     const issue = result.issues[0];
     const keys = (issue.path ?? []).map((p) => p.key as string | number);
-    const received =
-      issue.kind === "schema" && issue.received === "undefined" ? "is required" : issue.message;
-    throw new ConfigError(jsonPath(keys) || "config.json", received);
+    throw new ConfigError(jsonPath(keys) || "config.json", issue.message);
   }
   const unsupported = firstUnsupported(result.output);
   if (unsupported) throw new ConfigError(unsupported, "not supported by bunc yet");

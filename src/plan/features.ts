@@ -2,7 +2,7 @@
 // what this bunc accepts in config.json, exactly.
 import { SUPPORTED_NAMESPACES } from "./namespaces.ts";
 import { knownMountOptions } from "./mountOptions.ts";
-import { CAPABILITIES } from "../sys/constants.ts";
+import { CAPABILITIES, MPOL_FLAG, MPOL_MODE, namesOf } from "../sys/constants.ts";
 import { OCI_VERSION } from "../oci/version.ts";
 
 export function features(): Record<string, unknown> {
@@ -22,18 +22,7 @@ export function features(): Record<string, unknown> {
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: true } },
       netDevices: { enabled: false },
-      memoryPolicy: {
-        modes: [
-          "MPOL_DEFAULT",
-          "MPOL_BIND",
-          "MPOL_INTERLEAVE",
-          "MPOL_WEIGHTED_INTERLEAVE",
-          "MPOL_PREFERRED",
-          "MPOL_PREFERRED_MANY",
-          "MPOL_LOCAL",
-        ],
-        flags: ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"],
-      },
+      memoryPolicy: { modes: namesOf(MPOL_MODE), flags: namesOf(MPOL_FLAG) },
     },
   };
 }

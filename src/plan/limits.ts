@@ -12,10 +12,10 @@ function holdsCapability(cap: number): boolean {
   return line?.[1] !== undefined && ((BigInt(`0x${line[1]}`) >> BigInt(cap)) & 1n) === 1n;
 }
 
-export function checkRlimits(p: ProcessPlan): void {
-  if (holdsCapability(CAPABILITIES.CAP_SYS_RESOURCE ?? 24)) return;
+export function checkRlimits(rlimits: ProcessPlan["rlimits"]): void {
+  if (!rlimits.length || holdsCapability(CAPABILITIES.CAP_SYS_RESOURCE ?? 24)) return;
   const current = new BigUint64Array(2);
-  p.rlimits.forEach(([type, , hard], i) => {
+  rlimits.forEach(([type, , hard], i) => {
     check(sys.bunc_getrlimit(type, current), "getrlimit");
     const now = current[1] ?? 0n;
     if (BigInt(hard) > now) {

@@ -1,5 +1,6 @@
 // config.json mount options -> mount(2) flags, propagation and data, decided
 // on the runtime side (the init only carries them out).
+import { ConfigError } from "../oci/errors.ts";
 import { MOUNT_ATTR, MS } from "../sys/constants.ts";
 
 interface FlagOption {
@@ -139,7 +140,7 @@ export function parseOptions(options: readonly string[], where: string): ParsedO
     } else if (o === "idmap" || o === "ridmap") {
       idmap = o;
     } else if (NOT_YET.has(o)) {
-      throw new Error(`${where}: mount option "${o}" is not supported by bunc yet`);
+      throw new ConfigError(where, `mount option "${o}" is not supported by bunc yet`);
     } else if (o !== "defaults" && o !== "remount" && o !== "") {
       data.push(o);
     }

@@ -4,52 +4,22 @@
 import { MAX_CPUS, MAX_NODES, type ProcessPlan } from "../protocol/plan.ts";
 import type { Config } from "../oci/config.ts";
 import { ConfigError } from "../oci/errors.ts";
+import { u64 } from "../sys/abi.ts";
+import {
+  IOPRIO_CLASS,
+  MPOL_FLAG,
+  MPOL_MODE,
+  PERSONALITY,
+  SCHED_FLAG,
+  SCHED_POLICY,
+} from "../sys/constants.ts";
 
-const IOPRIO_CLASS = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 } as const;
 const IOPRIO_CLASS_SHIFT = 13;
-
-const SCHED_POLICY = {
-  SCHED_OTHER: 0,
-  SCHED_FIFO: 1,
-  SCHED_RR: 2,
-  SCHED_BATCH: 3,
-  SCHED_ISO: 4,
-  SCHED_IDLE: 5,
-  SCHED_DEADLINE: 6,
-} as const;
-
-const SCHED_FLAG = {
-  SCHED_FLAG_RESET_ON_FORK: 0x01,
-  SCHED_FLAG_RECLAIM: 0x02,
-  SCHED_FLAG_DL_OVERRUN: 0x04,
-  SCHED_FLAG_KEEP_POLICY: 0x08,
-  SCHED_FLAG_KEEP_PARAMS: 0x10,
-  SCHED_FLAG_UTIL_CLAMP_MIN: 0x20,
-  SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
-} as const;
-
-const PERSONALITY = { LINUX: 0x0000, LINUX32: 0x0008 } as const;
 
 type SchedPlan = Pick<
   ProcessPlan,
   "personality" | "ioprio" | "sched" | "cpusInitial" | "cpusFinal" | "mempolicy"
 >;
-
-const MPOL_MODE = {
-  MPOL_DEFAULT: 0,
-  MPOL_PREFERRED: 1,
-  MPOL_BIND: 2,
-  MPOL_INTERLEAVE: 3,
-  MPOL_LOCAL: 4,
-  MPOL_PREFERRED_MANY: 5,
-  MPOL_WEIGHTED_INTERLEAVE: 6,
-} as const;
-
-const MPOL_FLAG = {
-  MPOL_F_NUMA_BALANCING: 1 << 13,
-  MPOL_F_RELATIVE_NODES: 1 << 14,
-  MPOL_F_STATIC_NODES: 1 << 15,
-} as const;
 
 /** CPU or NUMA node lists: "0-3,7" -> [0, 1, 2, 3, 7] */
 function parseIdList(list: string, where: string, max = MAX_CPUS): number[] {
@@ -82,10 +52,9 @@ export function planSched(config: Config): SchedPlan {
         (s.flags ?? []).reduce((f, name) => f | SCHED_FLAG[name], 0),
         s.nice ?? 0,
         s.priority ?? 0,
-        s.runtime ?? 0,
-        s.deadline ?? 0,
-        s.period ?? 0,
-      ].map((n) => BigInt(n).toString())
+      ]
+        .map(String)
+        .concat([s.runtime, s.deadline, s.period].map((n) => u64(n ?? 0).toString()))
     : null;
   const affinity = p.execCPUAffinity;
   return {

@@ -1,7 +1,8 @@
 // process.user.username: the uid, gid and groups the container's own
 // /etc/passwd and /etc/group give that name, read inside the rootfs.
 import { fstatSync, readFileSync } from "node:fs";
-import { tryOpenInRoot } from "../rootfs/inroot.ts";
+import { tryOpenInRoot } from "../sys/inroot.ts";
+import { groupsOf, passwdEntries } from "../sys/passwd.ts";
 import type { Config } from "../oci/config.ts";
 import { ConfigError } from "../oci/errors.ts";
 import { ERRNO, O } from "../sys/constants.ts";
@@ -32,25 +33,24 @@ function readInRoot(rootfs: string, path: string): string | null {
   }
 }
 
-const fields = (text: string | null) =>
-  (text ?? "")
-    .split("\n")
-    .filter((l) => l && !l.startsWith("#"))
-    .map((l) => l.split(":"));
-
 /** The config with uid, gid and additional gids of process.user.username, if one is given. */
 export function resolveUsername(config: Config, rootfs: string): Config {
   const user = config.process.user;
   const name = user.username;
   if (!name) return config;
-  const entry = fields(readInRoot(rootfs, "/etc/passwd")).find((f) => f[0] === name);
-  if (!entry || !/^\d+$/.test(entry[2] ?? "") || !/^\d+$/.test(entry[3] ?? "")) {
+  const entry = passwdEntries(readInRoot(rootfs, "/etc/passwd") ?? "").find((e) => e.name === name);
+  if (!entry) {
     throw new ConfigError(
       "process.user.username",
       `no user ${JSON.stringify(name)} in the container's /etc/passwd`,
     );
   }
-  const [uid, gid] = [Number(entry[2]), Number(entry[3])];
+  const { uid, gid } = entry;
+  if (uid > 0xfffffffe || gid > 0xfffffffe)
+    throw new ConfigError(
+      "process.user.username",
+      `${name} has no valid uid and gid in the container's /etc/passwd`,
+    );
   // uid and gid are required too: 0 stands for "from the name"; anything
   // else must agree with it.
   if ((user.uid !== 0 && user.uid !== uid) || (user.gid !== 0 && user.gid !== gid)) {
@@ -59,9 +59,7 @@ export function resolveUsername(config: Config, rootfs: string): Config {
       `${name} is uid ${uid} gid ${gid} in the container, which disagrees with process.user.uid/gid`,
     );
   }
-  const groups = fields(readInRoot(rootfs, "/etc/group"))
-    .filter((f) => (f[3] ?? "").split(",").includes(name) && /^\d+$/.test(f[2] ?? ""))
-    .map((f) => Number(f[2]));
+  const groups = groupsOf(readInRoot(rootfs, "/etc/group") ?? "", name).filter((g) => g <= 0xfffffffe);
   const additionalGids = [...new Set([...(user.additionalGids ?? []), ...groups])];
   return {
     ...config,

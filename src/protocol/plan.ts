@@ -1,41 +1,49 @@
 // What the runtime tells its init: every value already decided, so the init
-// only acts. Written by container/plan.ts, read by init/main.ts.
+// only acts. Written by plan/, read by init/ and rootfs/. Every step names
+// the config field it comes from, so that an error in the init does too.
 
-export type RootfsStep =
-  | {
-      readonly op: "mount";
-      readonly source: string;
-      /** Absolute path inside the container. */
-      readonly target: string;
-      readonly fstype: string;
-      readonly flags: number;
-      readonly data: string;
-      /** Create the target as a file rather than a directory (bind of a file). */
-      readonly file: boolean;
-      /** tmpcopyup: copy what the covered directory held into the new tmpfs. */
-      readonly copyUp?: boolean;
-      /**
-       * An id-mapped bind: the runtime makes the tree (it needs the host's
-       * privileges) and sends it over the channel, in step order; the init
-       * attaches it. Mappings null: the container's own user namespace.
-       */
-      readonly idmap?: {
-        readonly recursive: boolean;
-        readonly uidMap: string | null;
-        readonly gidMap: string | null;
-      };
-    }
-  /** mount_setattr(AT_RECURSIVE) of MOUNT_ATTR_* on the mount at target and all below it. */
-  | { readonly op: "setattr"; readonly target: string; readonly set: number; readonly clr: number }
-  /** Change flags of the mount at target (bind remount, propagation). */
-  | {
-      readonly op: "remount";
-      readonly target: string;
-      readonly flags: number;
-      /** Flags the config clears explicitly: a bind remount otherwise keeps what the mount has. */
-      readonly clear?: number;
-    }
-  | { readonly op: "symlink"; readonly target: string; readonly path: string };
+interface FromField {
+  /** The JSON path of the config field this comes from, e.g. "mounts[3]". */
+  readonly field: string;
+}
+
+export type RootfsStep = FromField &
+  (
+    | {
+        readonly op: "mount";
+        readonly source: string;
+        /** Absolute path inside the container. */
+        readonly target: string;
+        readonly fstype: string;
+        readonly flags: number;
+        readonly data: string;
+        /** Create the target as a file rather than a directory (bind of a file). */
+        readonly file: boolean;
+        /** tmpcopyup: copy what the covered directory held into the new tmpfs. */
+        readonly copyUp?: boolean;
+        /**
+         * An id-mapped bind: the runtime makes the tree (it needs the host's
+         * privileges) before the container exists and sends it as the fd named
+         * after this step's field; the init attaches it.
+         */
+        readonly idmap?: {
+          readonly recursive: boolean;
+          readonly uidMap: string;
+          readonly gidMap: string;
+        };
+      }
+    /** mount_setattr(AT_RECURSIVE) of MOUNT_ATTR_* on the mount at target and all below it. */
+    | { readonly op: "setattr"; readonly target: string; readonly set: number; readonly clr: number }
+    /** Change flags of the mount at target (bind remount, propagation). */
+    | {
+        readonly op: "remount";
+        readonly target: string;
+        readonly flags: number;
+        /** Flags the config clears explicitly: a bind remount otherwise keeps what the mount has. */
+        readonly clear?: number;
+      }
+    | { readonly op: "symlink"; readonly target: string; readonly path: string }
+  );
 
 /** CPUs an affinity mask covers (the mask the final act passes has this many bits). */
 export const MAX_CPUS = 1024;
@@ -83,14 +91,14 @@ export interface InitPlan {
   /** Create the default /dev nodes and links (no bind mount of /dev). */
   readonly setupDev: boolean;
   /** linux.devices: mode holds the S_IF* type bits. */
-  readonly devices: readonly {
+  readonly devices: readonly (FromField & {
     readonly path: string;
     readonly mode: number;
     readonly major: number;
     readonly minor: number;
     readonly uid: number;
     readonly gid: number;
-  }[];
+  })[];
   readonly hostname: string | null;
   /** [config key, path under /proc, value]: written from the container's namespaces. */
   readonly sysctl: readonly (readonly [string, string, string])[];
@@ -99,8 +107,8 @@ export interface InitPlan {
   readonly domainname: string | null;
   readonly maskedPaths: readonly string[];
   readonly readonlyPaths: readonly string[];
-  /** How many cgroup files the init writes "0" into just before execve (cgroups/manager.ts joinPlan). */
-  readonly cgroupJoinCount: number;
+  /** The fds the runtime sends after the plan, in this order. */
+  readonly fds: readonly InitFd[];
   readonly newCgroupns: boolean;
   readonly capLast: number;
   readonly process: ProcessPlan;
@@ -109,16 +117,14 @@ export interface InitPlan {
 /** fds the init finds in place: the channel to the runtime, the console socket. */
 export const INIT_CHANNEL_FD = 3;
 export const INIT_CONSOLE_FD = 4;
-/**
- * After the plan, the runtime sends these fds over the channel, in order:
- * the container's state directory (O_PATH, holding exec.fifo: the init may
- * not reach it by path), the cgroup files to join (the init may not be
- * allowed to open them), then one tree per id-mapped mount step.
- */
-export interface InitFds {
-  readonly stateDir: number;
-  readonly cgroupJoin: number[];
-  readonly trees: number[];
-}
+
+/** An fd the runtime sends the init over the channel, by what it is. */
+export type InitFd =
+  /** The container's state directory (O_PATH), holding exec.fifo: the init may not reach it by path. */
+  | { readonly kind: "stateDir" }
+  /** A cgroup file the init writes "0" into just before execve (it may not be allowed to open it). */
+  | { readonly kind: "cgroupJoin"; readonly file: string }
+  /** The detached id-mapped tree of the mount step with this field. */
+  | { readonly kind: "idmapTree"; readonly field: string };
 
 export type InitReply = { readonly ready: true } | { readonly error: string };

@@ -4,7 +4,7 @@ import { MS, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { ErrBuf } from "../sys/mem.ts";
-import { ensureInRoot, fdPath, openInRoot } from "./inroot.ts";
+import { ensureInRoot, fdPath, openInRoot } from "../sys/inroot.ts";
 import { mount } from "./mount.ts";
 
 /** Returns the pty peer, to become the process's stdio and controlling terminal. */

@@ -7,7 +7,7 @@ import { ERRNO, makedev, MS, O, RESOLVE, S_IFCHR, S_IFMT } from "../sys/constant
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
-import { ensureInRoot, fdPath } from "./inroot.ts";
+import { ensureInRoot, fdPath } from "../sys/inroot.ts";
 import { mount } from "./mount.ts";
 
 const NODES: readonly (readonly [string, number, number])[] = [
@@ -75,21 +75,19 @@ function makeNode(
   }
 }
 
-/** linux.devices, created inside the root (after the mounts, so on the /dev tmpfs). */
-export function createDevices(rootFd: number, devices: InitPlan["devices"]): void {
-  for (const d of devices) {
-    const dir = ensureInRoot(rootFd, posix.dirname(d.path), "dir");
-    const name = cstr(posix.basename(d.path));
-    try {
-      // Whatever the image had there (a file, a stale node) gives way.
-      const gone = sys.bunc_unlinkat(dir, name, 0);
-      if (gone !== -ERRNO.ENOENT) check(gone, `replace ${d.path}`);
-      makeNode(dir, posix.basename(d.path), d.path, d.mode, d.major, d.minor);
-      const owned = sys.bunc_fchownat(dir, name, d.uid, d.gid);
-      // A bound host node keeps its owner: the namespace cannot change it.
-      if (owned !== -ERRNO.EPERM && owned !== -ERRNO.EINVAL) check(owned, `chown ${d.path}`);
-    } finally {
-      sys.bunc_close(dir);
-    }
+/** A device of linux.devices, created inside the root (after the mounts, so on the /dev tmpfs). */
+export function createDevice(rootFd: number, d: InitPlan["devices"][number]): void {
+  const dir = ensureInRoot(rootFd, posix.dirname(d.path), "dir");
+  const name = cstr(posix.basename(d.path));
+  try {
+    // Whatever the image had there (a file, a stale node) gives way.
+    const gone = sys.bunc_unlinkat(dir, name, 0);
+    if (gone !== -ERRNO.ENOENT) check(gone, `replace ${d.path}`);
+    makeNode(dir, posix.basename(d.path), d.path, d.mode, d.major, d.minor);
+    const owned = sys.bunc_fchownat(dir, name, d.uid, d.gid);
+    // A bound host node keeps its owner: the namespace cannot change it.
+    if (owned !== -ERRNO.EPERM && owned !== -ERRNO.EINVAL) check(owned, `chown ${d.path}`);
+  } finally {
+    sys.bunc_close(dir);
   }
 }

@@ -7,7 +7,7 @@ import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 import { copyTree } from "./copyup.ts";
-import { ensureInRoot, fdPath } from "./inroot.ts";
+import { ensureInRoot, fdPath } from "../sys/inroot.ts";
 
 export function mount(
   source: string,
@@ -61,13 +61,13 @@ function withTarget(rootFd: number, target: string, kind: "dir" | "file", act: (
   }
 }
 
-export function applyStep(rootFd: number, step: RootfsStep, trees: number[]): void {
+export function applyStep(rootFd: number, step: RootfsStep, trees: ReadonlyMap<string, number>): void {
   switch (step.op) {
     case "mount":
       withTarget(rootFd, step.target, step.file ? "file" : "dir", (covered) => {
         refuseRoot(rootFd, covered, step.target);
         const what = `mount ${step.fstype || "bind"} on ${step.target}`;
-        if (step.idmap) attachTree(trees.shift(), covered, what);
+        if (step.idmap) attachTree(trees.get(step.field), covered, what);
         else mount(step.source, covered, step.fstype, step.flags, step.data, what);
         // The fd still reaches the directory the new mount covers.
         if (step.copyUp) withTarget(rootFd, step.target, "dir", (fresh) => copyTree(covered, fresh));

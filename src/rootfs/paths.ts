@@ -2,10 +2,10 @@
 // covered by /dev/null, a masked directory by an empty read-only tmpfs.
 import { fstatSync } from "node:fs";
 import { ERRNO, MOUNT_ATTR, makedev, MS, O } from "../sys/constants.ts";
-import { check } from "../sys/errors.ts";
+import { check, forField } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
-import { fdPath, openInRoot, tryOpenInRoot } from "./inroot.ts";
+import { fdPath, openInRoot, tryOpenInRoot } from "../sys/inroot.ts";
 import { mount } from "./mount.ts";
 
 /** The path's fd, or null when the container has no such path. */
@@ -28,7 +28,7 @@ function devNull(): number {
   const st = fstatSync(fd);
   if (!st.isCharacterDevice() || st.rdev !== makedev(1, 3)) {
     sys.bunc_close(fd);
-    throw new Error("maskedPaths: /dev/null in the container is not the null device (1:3)");
+    throw new Error("/dev/null in the container is not the null device (1:3)");
   }
   return fd;
 }
@@ -36,20 +36,22 @@ function devNull(): number {
 export function maskPaths(paths: readonly string[]): void {
   let nullFd = -1;
   try {
-    for (const path of paths) {
-      const fd = openOptional(path);
-      if (fd === null) continue;
-      try {
-        if (fstatSync(fd).isDirectory()) {
-          mount("tmpfs", fdPath(fd), "tmpfs", MS.RDONLY, "", `mask ${path}`);
-        } else {
-          if (nullFd < 0) nullFd = devNull();
-          mount(fdPath(nullFd), fdPath(fd), "", MS.BIND, "", `mask ${path}`);
+    paths.forEach((path, i) => {
+      forField(`linux.maskedPaths[${i}]`, () => {
+        const fd = openOptional(path);
+        if (fd === null) return;
+        try {
+          if (fstatSync(fd).isDirectory()) {
+            mount("tmpfs", fdPath(fd), "tmpfs", MS.RDONLY, "", `mask ${path}`);
+          } else {
+            if (nullFd < 0) nullFd = devNull();
+            mount(fdPath(nullFd), fdPath(fd), "", MS.BIND, "", `mask ${path}`);
+          }
+        } finally {
+          sys.bunc_close(fd);
         }
-      } finally {
-        sys.bunc_close(fd);
-      }
-    }
+      });
+    });
   } finally {
     if (nullFd >= 0) sys.bunc_close(nullFd);
   }
@@ -58,20 +60,18 @@ export function maskPaths(paths: readonly string[]): void {
 // Read-only through fds only: the path is looked up once, its mount tree
 // cloned, made read-only (with everything below) and put back on the same
 // fd, so a swapped symlink cannot send the remount elsewhere.
-export function readonlyPaths(paths: readonly string[]): void {
-  for (const path of paths) {
-    const fd = openOptional(path);
-    if (fd === null) continue;
+export function readonlyPath(path: string): void {
+  const fd = openOptional(path);
+  if (fd === null) return;
+  try {
+    const tree = check(sys.bunc_clone_tree(fd, 1), `clone the mount at ${path}`);
     try {
-      const tree = check(sys.bunc_clone_tree(fd, 1), `clone the mount at ${path}`);
-      try {
-        check(sys.bunc_mount_setattr(tree, cstr(""), 1, MOUNT_ATTR.RDONLY, 0, 0), `make ${path} read-only`);
-        check(sys.bunc_move_mount(tree, cstr(fdPath(fd))), `mount ${path} read-only`);
-      } finally {
-        sys.bunc_close(tree);
-      }
+      check(sys.bunc_mount_setattr(tree, cstr(""), 1, MOUNT_ATTR.RDONLY, 0, 0), `make ${path} read-only`);
+      check(sys.bunc_move_mount(tree, cstr(fdPath(fd))), `mount ${path} read-only`);
     } finally {
-      sys.bunc_close(fd);
+      sys.bunc_close(tree);
     }
+  } finally {
+    sys.bunc_close(fd);
   }
 }

@@ -13,21 +13,21 @@ export interface StructDef<F extends string> {
   readonly fields: readonly (readonly [F, FieldType])[];
 }
 
-const u64 = <const F extends string>(names: readonly F[]) => names.map((n) => [n, "u64"] as const);
+const u64s = <const F extends string>(names: readonly F[]) => names.map((n) => [n, "u64"] as const);
 
 export const SPAWN = {
   name: "bunc_spawn",
   fields: [
-    ...u64(["size", "clone_flags", "joins", "njoins", "fdmap", "nfdmap", "exe_fd", "lib_fd"]),
-    ...u64(["argv", "envp", "errbuf", "errlen"]),
+    ...u64s(["size", "clone_flags", "joins", "njoins", "fdmap", "nfdmap", "exe_fd", "lib_fd"]),
+    ...u64s(["argv", "envp", "errbuf", "errlen"]),
     ["cgroup_fd", "i64"],
-    ...u64(["uid_map", "gid_map", "time_offsets"]),
+    ...u64s(["uid_map", "gid_map", "time_offsets"]),
   ],
 } as const satisfies StructDef<string>;
 
 export const FINAL = {
   name: "bunc_final",
-  fields: u64([
+  fields: u64s([
     "size",
     "uid",
     "gid",
@@ -85,7 +85,7 @@ export const FDMAP = {
 
 export const RLIMIT = {
   name: "bunc_rlimit",
-  fields: u64(["type", "soft", "hard"]),
+  fields: u64s(["type", "soft", "hard"]),
 } as const satisfies StructDef<string>;
 
 /** Every struct of the interface, for the unit test that reads bunc.h. */
@@ -98,6 +98,9 @@ type FieldsOf<D> = D extends StructDef<infer F> ? F : never;
 
 /** "No value" for the C side's optional numeric fields. */
 export const NONE = 0xffffffffffffffffn;
+
+/** A u64 field of config.json (a double) as the exact value C gets: 2^64 stands for the largest. */
+export const u64 = (n: number): bigint => (n >= 2 ** 64 ? NONE : BigInt.asUintN(64, BigInt(n)));
 
 const sizeOf = (def: StructDef<string>) => def.fields.reduce((n, [, t]) => n + (t === "i32" ? 4 : 8), 0);
 

@@ -156,3 +156,53 @@ export const makedev = (major: number, minor: number) =>
   Math.floor(major / 4096) * 2 ** 44;
 export const devMajor = (rdev: number) => (Math.floor(rdev / 256) % 4096) + Math.floor(rdev / 2 ** 44) * 4096;
 export const devMinor = (rdev: number) => (rdev % 256) + (Math.floor(rdev / 2 ** 20) % 2 ** 24) * 256;
+
+// Named values of the process and memory-policy fields of config.json; the
+// schema's picklists, the planners and `features` all read these tables.
+export const IOPRIO_CLASS = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 } as const;
+
+export const SCHED_POLICY = {
+  SCHED_OTHER: 0,
+  SCHED_FIFO: 1,
+  SCHED_RR: 2,
+  SCHED_BATCH: 3,
+  SCHED_ISO: 4,
+  SCHED_IDLE: 5,
+  SCHED_DEADLINE: 6,
+} as const;
+
+export const SCHED_FLAG = {
+  SCHED_FLAG_RESET_ON_FORK: 0x01,
+  SCHED_FLAG_RECLAIM: 0x02,
+  SCHED_FLAG_DL_OVERRUN: 0x04,
+  SCHED_FLAG_KEEP_POLICY: 0x08,
+  SCHED_FLAG_KEEP_PARAMS: 0x10,
+  SCHED_FLAG_UTIL_CLAMP_MIN: 0x20,
+  SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
+} as const;
+
+export const PERSONALITY = { LINUX: 0x0000, LINUX32: 0x0008 } as const;
+
+export const MPOL_MODE = {
+  MPOL_DEFAULT: 0,
+  MPOL_PREFERRED: 1,
+  MPOL_BIND: 2,
+  MPOL_INTERLEAVE: 3,
+  MPOL_LOCAL: 4,
+  MPOL_PREFERRED_MANY: 5,
+  MPOL_WEIGHTED_INTERLEAVE: 6,
+} as const;
+
+export const MPOL_FLAG = {
+  MPOL_F_NUMA_BALANCING: 1 << 13,
+  MPOL_F_RELATIVE_NODES: 1 << 14,
+  MPOL_F_STATIC_NODES: 1 << 15,
+} as const;
+
+/** The names of a table, as the tuple valibot's picklist takes. */
+export const namesOf = <T extends Record<string, unknown>>(table: T) =>
+  Object.keys(table) as [keyof T & string, ...(keyof T & string)[]];
+
+// The kernel's dev_t: 12 bits of major, 20 of minor.
+export const MAX_MAJOR = 4095;
+export const MAX_MINOR = 1048575;

@@ -59,12 +59,12 @@ describe.skipIf(!isRoot)("config validation", () => {
   test("wrong type", () =>
     expectRefused((c) => {
       (c.process.user as unknown as { uid: string }).uid = "root";
-    }, 'process.user.uid: Invalid type: Expected number but received "root"'));
+    }, 'process.user.uid: expected a number, got "root"'));
 
   test("unknown namespace type", () =>
     expectRefused((c) => {
       (c.linux!.namespaces![2] as { type: string }).type = "nope";
-    }, /^bunc: linux\.namespaces\[2\]\.type: Invalid type: .* but received "nope"\n$/));
+    }, /^bunc: linux\.namespaces\[2\]\.type: expected one of "pid", .*, got "nope"\n$/));
 
   test("a field bunc does not support yet is refused by name", () =>
     expectRefused((c) => {
@@ -113,7 +113,7 @@ describe.skipIf(!isRoot)("failures after the init started leave nothing behind",
   test("a mount the kernel refuses", () =>
     expectRefused((c) => {
       c.mounts!.push({ destination: "/x", type: "nosuchfs", source: "none" });
-    }, "mount nosuchfs on /x: No such device"));
+    }, "mounts[7]: mount nosuchfs on /x: No such device"));
 
   test("a namespace path that cannot be joined", () =>
     expectRefused((c) => {

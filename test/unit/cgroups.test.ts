@@ -194,7 +194,9 @@ describe("cgroupPathFor", () => {
   });
 
   test.each(["/a/../b", "..", "a/..", "../x"])("%p with .. is refused", (path) => {
-    expect(() => cgroupPathFor(path, "c1", h)).toThrow(`linux.cgroupsPath: must not contain ".." (${path})`);
+    expect(() => cgroupPathFor(path, "c1", h)).toThrow(
+      `linux.cgroupsPath: must not contain ".." (${JSON.stringify(path)})`,
+    );
   });
 
   test("names that merely start with dots are allowed", () => {

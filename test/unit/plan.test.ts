@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { planInit, planProcess } from "../../src/plan/plan.ts";
+import { planInit } from "../../src/plan/init.ts";
+import { planProcess } from "../../src/plan/process.ts";
+import { setDiagSinks } from "../../src/diag.ts";
 import { defaultSpec } from "../../src/oci/default.ts";
 import { ConfigError } from "../../src/oci/errors.ts";
 import { parseConfig } from "../../src/oci/validate.ts";
@@ -104,19 +106,51 @@ describe("planProcess", () => {
         "bounding": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"],
         "effective": ["CAP_CHOWN"],
         "permitted": ["CAP_CHECKPOINT_RESTORE", "CAP_SYS_ADMIN"],
-        "inheritable": [],
+        "inheritable": ["CAP_SETFCAP", "CAP_MAC_OVERRIDE"],
         "ambient": ["CAP_SETFCAP", "CAP_MAC_OVERRIDE"]
       }`),
     );
+    // Ambient needs permitted and inheritable: neither ambient one is permitted here.
     expect(plan.caps).toEqual([
       MASK,
       "1",
       ((1n << 40n) | (1n << 21n)).toString(),
-      "0",
       ((1n << 31n) | (1n << 32n)).toString(),
+      "0",
     ]);
     expect(plan.caps[2]).toBe("1099513724928");
-    expect(plan.caps[4]).toBe("6442450944");
+    expect(plan.caps[3]).toBe("6442450944");
+  });
+
+  test("ambient capabilities the kernel would not keep are left out with a warning, as runc does", () => {
+    const warnings: string[] = [];
+    setDiagSinks({ warn: (m) => warnings.push(m) });
+    try {
+      // What Debian's runc 1.1 `runc spec` writes: ambient without inheritable.
+      const caps = '["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]';
+      const plan = planProcess(
+        configWith(
+          `, "capabilities": { "bounding": ${caps}, "effective": ${caps}, "permitted": ${caps}, "ambient": ${caps} }`,
+        ),
+      );
+      expect(plan.caps[4]).toBe("0");
+      expect(warnings).toEqual(
+        ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"].map(
+          (c) =>
+            `process.capabilities.ambient: ${c} is not in both the permitted and the inheritable set; the kernel keeps no such ambient capability, so it is left out (as runc does)`,
+        ),
+      );
+      warnings.length = 0;
+      const kept = planProcess(
+        configWith(
+          `, "capabilities": { "permitted": ["CAP_KILL"], "inheritable": ["CAP_KILL"], "ambient": ["CAP_KILL"] }`,
+        ),
+      );
+      expect(kept.caps[4]).toBe("32");
+      expect(warnings).toEqual([]);
+    } finally {
+      setDiagSinks({});
+    }
   });
 
   test("a capability listed twice counts once", () => {
@@ -224,6 +258,7 @@ describe("the cgroup mount of the default spec", () => {
       rootfs: "/b/rootfs",
       cgroup: { path: "/bunc/c1", dirs },
       namespaces,
+      cgroupJoin: [],
       id: "c1",
       noPivot: false,
       noNewKeyring: false,
@@ -236,6 +271,7 @@ describe("the cgroup mount of the default spec", () => {
     expect(steps).toEqual([
       {
         op: "mount",
+        field: "mounts[6]",
         source: "/sys/fs/cgroup/bunc/c1",
         target: "/sys/fs/cgroup",
         fstype: "",
@@ -245,6 +281,7 @@ describe("the cgroup mount of the default spec", () => {
       },
       {
         op: "remount",
+        field: "mounts[6]",
         target: "/sys/fs/cgroup",
         flags: MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RELATIME,
       },
@@ -283,6 +320,7 @@ describe("the cgroup mount of the default spec", () => {
     ]);
     expect(steps.at(-1)).toEqual({
       op: "setattr",
+      field: "mounts[6]",
       target: "/sys/fs/cgroup",
       set: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC,
       clr: 0,

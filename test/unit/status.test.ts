@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { processStartTime, statusOf } from "../../src/lifecycle/status.ts";
+import { statusOf } from "../../src/lifecycle/status.ts";
+import { processStartTime } from "../../src/sys/process.ts";
 import type { StoredState } from "../../src/oci/state.ts";
 
 const dir = mkdtempSync("/tmp/bunc-status-");
@@ -14,6 +15,7 @@ function state(over: Partial<StoredState>): StoredState {
     pid: 0,
     pidStartTime: "",
     creatorPid: 0,
+    creatorStartTime: "",
     creating: false,
     bundle: "/b",
     rootfs: "/b/rootfs",
@@ -37,8 +39,16 @@ describe("statusOf", () => {
   });
 
   test("creating while the creator lives; stopped once it died without finishing", () => {
-    expect(statusOf(state({ creating: true, creatorPid: me }), join(dir, "none"))).toBe("creating");
-    expect(statusOf(state({ creating: true, creatorPid: 2 ** 22 + 7 }), join(dir, "none"))).toBe("stopped");
+    const none = join(dir, "none");
+    expect(statusOf(state({ creating: true, creatorPid: me, creatorStartTime: myStart }), none)).toBe(
+      "creating",
+    );
+    expect(statusOf(state({ creating: true, creatorPid: 2 ** 22 + 7 }), none)).toBe("stopped");
+  });
+
+  test("a creator pid reused by another process does not keep the container creating", () => {
+    const reused = state({ creating: true, creatorPid: me, creatorStartTime: "1" });
+    expect(statusOf(reused, join(dir, "none"))).toBe("stopped");
   });
 
   test("created while the exec fifo waits, running once it is gone", () => {

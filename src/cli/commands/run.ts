@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { debug } from "../../debug.ts";
+import { debug } from "../../diag.ts";
 import { connectConsoleSocket, exitCodeOf, relayTerminal, waitForeground } from "../../launch/console.ts";
 import { createContainer } from "../../lifecycle/create.ts";
 import { deleteContainer } from "../../lifecycle/delete.ts";

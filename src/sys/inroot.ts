@@ -1,10 +1,10 @@
 // Paths inside the container's root are resolved by the kernel with the root
 // as "/" (openat2 RESOLVE_IN_ROOT): a symlink in the image can never lead a
 // mount, a device node or a file bunc writes out onto the host.
-import { ERRNO, O, RESOLVE } from "../sys/constants.ts";
-import { check, SysError } from "../sys/errors.ts";
-import { sys } from "../sys/lib.ts";
-import { cstr } from "../sys/mem.ts";
+import { ERRNO, O, RESOLVE } from "./constants.ts";
+import { check, SysError } from "./errors.ts";
+import { sys } from "./lib.ts";
+import { cstr } from "./mem.ts";
 
 function parts(path: string): string[] {
   return path.split("/").filter((p) => p !== "" && p !== ".");
@@ -20,7 +20,6 @@ function rawOpen(rootFd: number, rel: string, flags: number, mode = 0): number {
   );
 }
 
-/** Opens path (absolute, as the container sees it) under rootFd. */
 /** Opens path (absolute, as the container sees it) under rootFd: the fd, or -errno. */
 export function tryOpenInRoot(rootFd: number, path: string, flags: number, mode = 0): number {
   return rawOpen(rootFd, parts(path).join("/"), flags, mode);

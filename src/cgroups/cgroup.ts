@@ -1,0 +1,274 @@
+// A container's cgroup: one directory per mounted hierarchy (v1, v2 or
+// both), planned before anything exists, made at create, joined by the init
+// just before it execs, and removed at delete. Parents are shared with
+// other containers: made if missing (another create may be making them at
+// the same moment), never removed. Only the container's own directory is.
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { dirname, posix } from "node:path";
+import { ConfigError } from "../oci/errors.ts";
+import type { CgroupState } from "../oci/state.ts";
+import { O } from "../sys/constants.ts";
+import { sys } from "../sys/lib.ts";
+import { openPath } from "../sys/open.ts";
+import { type DeviceEntry, v1Line } from "./devices.ts";
+import { attachDeviceFilter } from "./ebpf.ts";
+import { type Hierarchy, hostHierarchies } from "./hierarchy.ts";
+import { cgroupPathFor, DEFAULT_PARENT, dirFor } from "./path.ts";
+
+type Dir = CgroupState["dirs"][number];
+
+const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
+
+function readTrim(file: string): string {
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+// A new v1 cpuset cgroup starts with no cpus or mems, and nothing can join
+// it (or make a working child) until they are filled from its parent. Every
+// directory on the way down is checked: a parent that a concurrent create
+// made may not be filled yet.
+function fillCpuset(dir: string, top: string): void {
+  if (dir !== top) fillCpuset(dirname(dir), top);
+  for (const file of ["cpuset.cpus", "cpuset.mems"]) {
+    if (readTrim(`${dir}/${file}`) === "")
+      writeFileSync(`${dir}/${file}`, readTrim(`${dirname(dir)}/${file}`));
+  }
+}
+
+/** Makes dir and its missing parents; true when dir itself is new. EEXIST anywhere is success. */
+function makeDir(dir: string): boolean {
+  try {
+    mkdirSync(dirname(dir), { recursive: true });
+  } catch (e) {
+    if (errno(e) !== "EEXIST") throw e;
+  }
+  try {
+    mkdirSync(dir);
+    return true;
+  } catch (e) {
+    if (errno(e) !== "EEXIST") throw e;
+    return false;
+  }
+}
+
+function inodeOf(dir: string): number | null {
+  try {
+    return lstatSync(dir).ino;
+  } catch {
+    return null;
+  }
+}
+
+function removeTree(dir: string): void {
+  try {
+    rmdirSync(dir);
+    return;
+  } catch (e) {
+    const code = errno(e);
+    if (code === "ENOENT") return;
+    if (code !== "EBUSY" && code !== "ENOTEMPTY") throw e;
+  }
+  // Cgroups the container made below its own go first.
+  for (const e of readdirSync(dir, { withFileTypes: true }))
+    if (e.isDirectory()) removeTree(`${dir}/${e.name}`);
+  rmdirSync(dir);
+}
+
+// A cgroup whose last process just exited can be busy for a moment.
+async function removeRetrying(dir: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      removeTree(dir);
+      return;
+    } catch (e) {
+      if (errno(e) !== "EBUSY" || attempt >= 200) throw e;
+      await Bun.sleep(5);
+    }
+  }
+}
+
+export class CgroupInUse extends ConfigError {
+  constructor(dir: string) {
+    super("linux.cgroupsPath", `cgroup ${dir} is in use by other processes`);
+  }
+}
+
+/** The first mounted hierarchy whose mountpoint a stored directory names. */
+const hierarchyOf = (hs: readonly Hierarchy[], d: { mountpoint?: string; dir: string }) =>
+  hs.find((h) => h.mountpoint === d.mountpoint) ?? hs.find((h) => d.dir.startsWith(`${h.mountpoint}/`));
+
+export class Cgroup {
+  private constructor(
+    readonly path: string,
+    private dirs: Dir[],
+    /** The path is the container's own under bunc's default parent: no other cgroup can be there. */
+    private readonly ownPath = false,
+  ) {}
+
+  /** The directories this process made (for undoing a failed create). */
+  private readonly made: string[] = [];
+
+  /** Where the container's cgroup goes in every mounted hierarchy; creates nothing. */
+  static plan(id: string, cgroupsPath: string | undefined, hierarchies = hostHierarchies()): Cgroup {
+    let path = "";
+    const dirs = hierarchies.map((h): Dir => {
+      path = cgroupPathFor(cgroupsPath, id, h);
+      const dir = dirFor(h, path);
+      if (!dir) throw new ConfigError("linux.cgroupsPath", `${path} is outside the ${h.mountpoint} mount`);
+      if (readTrim(`${dir}/cgroup.procs`) !== "") throw new CgroupInUse(dir);
+      return { dir, mountpoint: h.mountpoint, version: h.version, controllers: [...h.controllers] };
+    });
+    return new Cgroup(path, dirs);
+  }
+
+  /**
+   * The cgroup a stored state names, checked against what the runtime
+   * would have made: every directory must be the state's cgroup path in
+   * its hierarchy, so a damaged or tampered state cannot point delete or
+   * kill at someone else's cgroup. Directories of the path that exist on
+   * disk but that the state does not list are included (for removal).
+   */
+  static fromState(
+    id: string,
+    state: { path: string; dirs: readonly Partial<Dir>[] },
+    hierarchies = hostHierarchies(),
+  ): Cgroup {
+    const path = state.path;
+    if (!path.startsWith("/") || path === "/" || posix.normalize(path) !== path || path.includes("/../")) {
+      throw new Error(
+        `state of container ${id} names the cgroup path ${JSON.stringify(path)}, which bunc never makes`,
+      );
+    }
+    const dirs: Dir[] = [];
+    for (const d of state.dirs) {
+      const h = d.dir === undefined ? undefined : hierarchyOf(hierarchies, { ...d, dir: d.dir });
+      if (!h || d.dir === undefined || dirFor(h, path) !== d.dir) {
+        throw new Error(
+          `state of container ${id} names the cgroup directory ${JSON.stringify(d.dir)}, which is not its cgroup path ${path}`,
+        );
+      }
+      dirs.push({
+        dir: d.dir,
+        mountpoint: h.mountpoint,
+        version: h.version,
+        controllers: [...h.controllers],
+        ...(d.ino === undefined ? {} : { ino: d.ino }),
+      });
+    }
+    for (const h of hierarchies) {
+      const dir = dirFor(h, path);
+      if (dir && !dirs.some((d) => d.dir === dir) && inodeOf(dir) !== null) {
+        dirs.push({ dir, mountpoint: h.mountpoint, version: h.version, controllers: [...h.controllers] });
+      }
+    }
+    return new Cgroup(path, dirs, path === `${DEFAULT_PARENT}/${id}`);
+  }
+
+  /** What the state records. */
+  get state(): CgroupState {
+    return { path: this.path, dirs: this.dirs };
+  }
+
+  /**
+   * How the init joins its cgroup. A cgroup.procs write makes the kernel
+   * lock every thread group, which waits for an RCU grace period (~10 ms).
+   * A v1 `tasks` write of "0" moves just the calling thread, without that
+   * lock, and execve then leaves only that thread: that is the late join,
+   * just before execve. A cgroup2 directory without memory or pids
+   * controllers cannot hurt a tiny limit, so the init is simply started in
+   * it (CLONE_INTO_CGROUP, also lock-free); with them, the init joins late
+   * through cgroup.procs and pays the grace period. Decided before the
+   * directory exists: its controllers are those its parent delegates.
+   */
+  joinPlan(): { late: string[]; startIn: string | null } {
+    const late: string[] = [];
+    let startIn: string | null = null;
+    for (const { dir, version } of this.dirs) {
+      if (version === 1) {
+        late.push(`${dir}/tasks`);
+        continue;
+      }
+      const controllers = (
+        readTrim(`${dir}/cgroup.controllers`) || readTrim(`${dirname(dir)}/cgroup.subtree_control`)
+      ).split(/\s+/);
+      if (controllers.includes("memory") || controllers.includes("pids")) late.push(`${dir}/cgroup.procs`);
+      else startIn = dir;
+    }
+    return { late, startIn };
+  }
+
+  /**
+   * Makes the directories of one cgroup version (one that exists already,
+   * empty as planning found it, is taken as it is) and records each one's
+   * inode, by which delete and kill know it later.
+   */
+  create(version: 1 | 2): void {
+    for (const d of this.dirs.filter((x) => x.version === version)) {
+      if (makeDir(d.dir)) this.made.push(d.dir);
+      if (d.controllers.includes("cpuset")) fillCpuset(d.dir, d.mountpoint);
+      d.ino = inodeOf(d.dir) ?? undefined;
+    }
+  }
+
+  /** Removes what create made, after a failed create. */
+  async undo(): Promise<void> {
+    for (const dir of this.made.splice(0).reverse()) await removeRetrying(dir);
+  }
+
+  /** Device rules: to the v1 devices controller, and as an eBPF filter to the cgroup2 directory. */
+  applyDevices(entries: readonly DeviceEntry[], filterV2: boolean): void {
+    for (const { dir, version, controllers } of this.dirs) {
+      if (version === 1 && controllers.includes("devices")) {
+        for (const e of entries)
+          writeFileSync(`${dir}/${e.allow ? "devices.allow" : "devices.deny"}`, v1Line(e));
+      } else if (version === 2 && filterV2) {
+        const fd = openPath(dir, O.RDONLY | O.DIRECTORY, `open ${dir}`);
+        try {
+          attachDeviceFilter(fd, entries);
+        } finally {
+          sys.bunc_close(fd);
+        }
+      }
+    }
+  }
+
+  // Directories that are still the ones create made: the same inode (or,
+  // unrecorded, the container's own path under bunc's parent).
+  private verified(): Dir[] {
+    return this.dirs.filter((d) => (d.ino === undefined ? this.ownPath : inodeOf(d.dir) === d.ino));
+  }
+
+  /** The processes in the container's cgroup. */
+  pids(): number[] {
+    const pids = new Set<number>();
+    for (const { dir } of this.verified()) {
+      for (const l of readTrim(`${dir}/cgroup.procs`).split("\n")) if (l) pids.add(Number(l));
+    }
+    return [...pids];
+  }
+
+  /** SIGKILLs every process at once through cgroup2's cgroup.kill, which no fork can outrun; false where there is none. */
+  kill(): boolean {
+    const dir = this.verified().find((d) => d.version === 2 && inodeOf(`${d.dir}/cgroup.kill`) !== null);
+    if (!dir) return false;
+    writeFileSync(`${dir.dir}/cgroup.kill`, "1");
+    return true;
+  }
+
+  /**
+   * Removes the container's directories (and any it made below them);
+   * parents stay. A directory whose inode is not the one recorded is
+   * someone else's now and is left alone.
+   */
+  async destroy(): Promise<void> {
+    for (const d of this.dirs) {
+      const ino = inodeOf(d.dir);
+      if (ino === null || (d.ino !== undefined && ino !== d.ino)) continue;
+      await removeRetrying(d.dir);
+    }
+  }
+}

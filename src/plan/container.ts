@@ -1,0 +1,88 @@
+// config.json -> everything a container needs, decided before anything is
+// made: a config error is found here, before the clone and before any
+// cgroup or state directory exists.
+import { statSync } from "node:fs";
+import { posix } from "node:path";
+import { Cgroup } from "../cgroups/cgroup.ts";
+import { type DeviceEntry, deviceEntries } from "../cgroups/devices.ts";
+import type { Config } from "../oci/config.ts";
+import { ConfigError } from "../oci/errors.ts";
+import type { InitPlan } from "../protocol/plan.ts";
+import { planInit } from "./init.ts";
+import { checkRlimits } from "./limits.ts";
+import { closeJoins, type NamespacePlan, planNamespaces } from "./namespaces.ts";
+import { resolveUsername } from "./user.ts";
+
+export interface ContainerInputs {
+  readonly config: Config;
+  /** Absolute. */
+  readonly bundle: string;
+  readonly id: string;
+  readonly noPivot: boolean;
+  readonly noNewKeyring: boolean;
+}
+
+export interface ContainerPlan {
+  readonly config: Config;
+  readonly bundle: string;
+  readonly rootfs: string;
+  /** Holds the fds of namespaces joined by path: closeJoins when done. */
+  readonly namespaces: NamespacePlan;
+  readonly cgroup: Cgroup;
+  /** The cgroup2 directory the init starts in, if any (Cgroup.joinPlan). */
+  readonly startIn: string | null;
+  readonly devices: readonly DeviceEntry[];
+  /** The config has device rules, which cgroup v2 enforces with a filter of its own. */
+  readonly deviceFilter: boolean;
+  readonly init: InitPlan;
+}
+
+function checkRootfs(bundle: string, path: string): string {
+  const rootfs = posix.resolve(bundle, path);
+  let dir: boolean;
+  try {
+    dir = statSync(rootfs).isDirectory();
+  } catch (e) {
+    throw new ConfigError("root.path", `${rootfs}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
+  if (!dir) throw new ConfigError("root.path", `${rootfs} is not a directory`);
+  return rootfs;
+}
+
+export function planContainer(i: ContainerInputs): ContainerPlan {
+  const rootfs = checkRootfs(i.bundle, i.config.root.path);
+  const config = resolveUsername(i.config, rootfs);
+  const cgroup = Cgroup.plan(i.id, config.linux?.cgroupsPath);
+  const { late, startIn } = cgroup.joinPlan();
+  const rules = config.linux?.resources?.devices;
+  const devices = deviceEntries(rules);
+  const namespaces = planNamespaces(config);
+  try {
+    const init = planInit({
+      config,
+      bundle: i.bundle,
+      rootfs,
+      cgroup: cgroup.state,
+      namespaces,
+      cgroupJoin: late,
+      id: i.id,
+      noPivot: i.noPivot,
+      noNewKeyring: i.noNewKeyring,
+    });
+    checkRlimits(init.process.rlimits);
+    return {
+      config,
+      bundle: i.bundle,
+      rootfs,
+      namespaces,
+      cgroup,
+      startIn,
+      devices,
+      deviceFilter: !!rules?.length,
+      init,
+    };
+  } catch (e) {
+    closeJoins(namespaces);
+    throw e;
+  }
+}

@@ -1,0 +1,65 @@
+// Everything the init is told: the rootfs steps, devices, names, sysctls,
+// labels, the process, and the fds it will be sent.
+import { readFileSync } from "node:fs";
+import type { Config } from "../oci/config.ts";
+import type { CgroupState } from "../oci/state.ts";
+import type { InitFd, InitPlan, RootfsStep } from "../protocol/plan.ts";
+import { MS } from "../sys/constants.ts";
+import { planDevices } from "./devices.ts";
+import { planExecLabels } from "./lsm.ts";
+import { planMounts } from "./mounts.ts";
+import { PROPAGATION } from "./mountOptions.ts";
+import type { NamespacePlan } from "./namespaces.ts";
+import { planProcess } from "./process.ts";
+import { planSysctl } from "./sysctl.ts";
+
+export interface InitInputs {
+  readonly config: Config;
+  readonly bundle: string;
+  readonly rootfs: string;
+  readonly cgroup: CgroupState;
+  readonly namespaces: NamespacePlan;
+  /** The cgroup files the init joins late (Cgroup.joinPlan). */
+  readonly cgroupJoin: readonly string[];
+  /** create's --no-pivot and --no-new-keyring, and the container id the keyring is named after. */
+  readonly id: string;
+  readonly noPivot: boolean;
+  readonly noNewKeyring: boolean;
+}
+
+const idmapped = (s: RootfsStep): s is Extract<RootfsStep, { op: "mount" }> => s.op === "mount" && !!s.idmap;
+
+export function planInit(inputs: InitInputs): InitPlan {
+  const { config, bundle, rootfs, cgroup, namespaces } = inputs;
+  const { steps, devBound } = planMounts(config, bundle, cgroup, namespaces);
+  const propagation = config.linux?.rootfsPropagation;
+  const fds: InitFd[] = [
+    { kind: "stateDir" },
+    ...inputs.cgroupJoin.map((file): InitFd => ({ kind: "cgroupJoin", file })),
+    ...steps.filter(idmapped).map((s): InitFd => ({ kind: "idmapTree", field: s.field })),
+  ];
+  return {
+    rootfs,
+    noPivot: inputs.noPivot,
+    rootPropagation: propagation ? (PROPAGATION[propagation] ?? 0) : MS.SLAVE | MS.REC,
+    configuredPropagation: propagation ? (PROPAGATION[propagation] ?? 0) : null,
+    readonlyRoot: config.root.readonly ?? false,
+    steps,
+    setupDev: !devBound,
+    devices: planDevices(config),
+    hostname: config.hostname ?? null,
+    sysctl: planSysctl(config),
+    execLabels: planExecLabels(config),
+    domainname: config.domainname ?? null,
+    maskedPaths: config.linux?.maskedPaths ?? [],
+    readonlyPaths: config.linux?.readonlyPaths ?? [],
+    fds,
+    newCgroupns: namespaces.newCgroupns,
+    capLast: capLast(),
+    process: planProcess(config, inputs.noNewKeyring ? null : inputs.id),
+  };
+}
+
+function capLast(): number {
+  return Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8"));
+}
