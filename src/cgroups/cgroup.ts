@@ -168,6 +168,11 @@ export class Cgroup {
     return new Cgroup(path, dirs, path === `${DEFAULT_PARENT}/${id}`);
   }
 
+  /** No directory of it exists. */
+  get empty(): boolean {
+    return this.dirs.every((d) => inodeOf(d.dir) === null);
+  }
+
   /** What the state records. */
   get state(): CgroupState {
     return { path: this.path, dirs: this.dirs };

@@ -34,7 +34,17 @@ export async function deleteContainer(store: Store, id: string, force: boolean):
       ({ state, status } = currentStatus(store, id));
     } catch (e) {
       if (!(e instanceof DamagedState) || !force) throw e;
-      const remains = damagedRemains(id, e.raw);
+      // A state is written before anything else is made: without one, nothing was.
+      if (e.text === null) {
+        store.remove(id);
+        return;
+      }
+      const remains = damagedRemains(id, e.raw, e.text);
+      if (!remains) {
+        throw new Error(
+          `state of container ${id} is damaged beyond reading: neither its init nor its cgroup can be found from it; remove ${store.dir(id)} by hand once nothing of it runs`,
+        );
+      }
       await endAndRemove(store, id, remains);
       warn(`container ${id} had a damaged state; ended and removed what was found of it`);
       return;

@@ -25,7 +25,10 @@ export class DamagedState extends Error {
   constructor(
     id: string,
     reason: string,
+    /** The parsed JSON, if it was JSON at all. */
     readonly raw: unknown,
+    /** The file's text; null when there is no state.json. */
+    readonly text: string | null,
   ) {
     super(`state of container ${id} is damaged (${reason}); delete --force removes what is left of it`);
   }
@@ -121,16 +124,16 @@ export class Store {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
       if (!existsSync(this.dir(id))) throw new ContainerNotFound(id);
-      throw new DamagedState(id, "no state.json", undefined);
+      throw new DamagedState(id, "no state.json", undefined, null);
     }
     let raw: unknown;
     try {
       raw = JSON.parse(text);
     } catch (e) {
-      throw new DamagedState(id, (e as Error).message, undefined);
+      throw new DamagedState(id, (e as Error).message, undefined, text);
     }
     const parsed = v.safeParse(StoredStateSchema, raw);
-    if (!parsed.success) throw new DamagedState(id, parsed.issues[0].message, raw);
+    if (!parsed.success) throw new DamagedState(id, parsed.issues[0].message, raw, text);
     return parsed.output;
   }
 

@@ -32,7 +32,12 @@ const id = v.pipe(
   v.maxValue(0xfffffffe, "must be at most 4294967294: 4294967295 is not a valid id"),
 );
 // JSON numbers are doubles: 2^64 is how the largest u64 (RLIM_INFINITY) arrives.
-const uint64 = int(0, 2 ** 64);
+const uint64 = v.pipe(
+  v.number(),
+  v.integer(),
+  v.minValue(0),
+  v.maxValue(2 ** 64, "must be at most 18446744073709551615"),
+);
 // Written to the kernel as decimal text, so it must be exact.
 const int64 = int(-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
 const absPath = v.pipe(str, v.startsWith("/", "must be an absolute path"));

@@ -60,7 +60,8 @@ export type CgroupState = v.InferOutput<typeof CgroupState>;
 export type Remains = v.InferOutput<typeof Remains>;
 export type StoredState = v.InferOutput<typeof StoredState>;
 
-export type Status = "creating" | "created" | "running" | "stopped";
+/** runc's statuses, and "damaged" for a state bunc cannot read (`list` only). */
+export type Status = "creating" | "created" | "running" | "stopped" | "damaged";
 
 /** runc's `state` output (and each entry of `list --format json`). */
 export interface StateOutput {

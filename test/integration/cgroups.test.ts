@@ -7,7 +7,7 @@ import { attachDeviceFilter, attachedDevicePrograms } from "../../src/cgroups/eb
 import { O } from "../../src/sys/constants.ts";
 import { sys } from "../../src/sys/lib.ts";
 import { cstr } from "../../src/sys/mem.ts";
-import { BUNC, isRoot, useTestEnv } from "./harness.ts";
+import { BUNC, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 
@@ -20,7 +20,7 @@ function cgroupOf(pid: number): Map<string, string> {
   return out;
 }
 
-describe.skipIf(!isRoot)("cgroups", () => {
+describe("cgroups", () => {
   test("the container's process is in its own cgroup in every hierarchy; delete removes it", async () => {
     const id = env.id("cg");
     env.ok(["create", "--bundle", env.bundle(id, ["sleep", "100"]), id]);
@@ -138,44 +138,41 @@ describe.skipIf(!isRoot)("cgroups", () => {
   });
 });
 
-describe.skipIf(!isRoot || !existsSync("/sys/fs/cgroup/unified/cgroup.procs"))(
-  "cgroup v2 device filter (eBPF)",
-  () => {
-    const v2 = "/sys/fs/cgroup/unified";
+describe.skipIf(!existsSync("/sys/fs/cgroup/unified/cgroup.procs"))("cgroup v2 device filter (eBPF)", () => {
+  const v2 = "/sys/fs/cgroup/unified";
 
-    test("the container's cgroup2 directory gets the device filter", () => {
-      const id = env.id("bpf");
-      env.ok(["create", "--bundle", env.bundle(id, ["true"]), id]);
-      const fd = sys.bunc_openat2(-100, cstr(`${v2}${env.cgroupParent}/${id}`), O.RDONLY | O.DIRECTORY, 0, 0);
-      expect(fd).toBeGreaterThan(0);
-      expect(attachedDevicePrograms(fd)).toBe(1);
+  test("the container's cgroup2 directory gets the device filter", () => {
+    const id = env.id("bpf");
+    env.ok(["create", "--bundle", env.bundle(id, ["true"]), id]);
+    const fd = sys.bunc_openat2(-100, cstr(`${v2}${env.cgroupParent}/${id}`), O.RDONLY | O.DIRECTORY, 0, 0);
+    expect(fd).toBeGreaterThan(0);
+    expect(attachedDevicePrograms(fd)).toBe(1);
+    sys.bunc_close(fd);
+    env.ok(["delete", id]);
+  });
+
+  test("the filter alone enforces deny-all plus the default allow list", async () => {
+    // A cgroup2 directory of our own; the process's v1 devices cgroup stays
+    // the root (allow all), so any denial comes from the eBPF program.
+    const dir = `${v2}${env.cgroupParent}-bpf`;
+    mkdirSync(dir, { recursive: true });
+    try {
+      const fd = sys.bunc_openat2(-100, cstr(dir), O.RDONLY | O.DIRECTORY, 0, 0);
+      attachDeviceFilter(fd, deviceEntries([{ allow: false, access: "rwm" }]));
       sys.bunc_close(fd);
-      env.ok(["delete", id]);
-    });
-
-    test("the filter alone enforces deny-all plus the default allow list", async () => {
-      // A cgroup2 directory of our own; the process's v1 devices cgroup stays
-      // the root (allow all), so any denial comes from the eBPF program.
-      const dir = `${v2}${env.cgroupParent}-bpf`;
-      mkdirSync(dir, { recursive: true });
-      try {
-        const fd = sys.bunc_openat2(-100, cstr(dir), O.RDONLY | O.DIRECTORY, 0, 0);
-        attachDeviceFilter(fd, deviceEntries([{ allow: false, access: "rwm" }]));
-        sys.bunc_close(fd);
-        const script = `echo $$ > ${dir}/cgroup.procs; head -c1 /dev/kmsg >/dev/null 2>&1; echo kmsg=$?; echo > /dev/null; echo null=$?; head -c1 /dev/urandom | wc -c`;
-        const r = Bun.spawnSync(["sh", "-c", script]);
-        expect(r.stdout.toString()).toBe("kmsg=1\nnull=0\n1\n");
-      } finally {
-        for (let i = 0; i < 100; i++) {
-          try {
-            rmdirSync(dir);
-            break;
-          } catch {
-            await Bun.sleep(10);
-          }
+      const script = `echo $$ > ${dir}/cgroup.procs; head -c1 /dev/kmsg >/dev/null 2>&1; echo kmsg=$?; echo > /dev/null; echo null=$?; head -c1 /dev/urandom | wc -c`;
+      const r = Bun.spawnSync(["sh", "-c", script]);
+      expect(r.stdout.toString()).toBe("kmsg=1\nnull=0\n1\n");
+    } finally {
+      for (let i = 0; i < 100; i++) {
+        try {
+          rmdirSync(dir);
+          break;
+        } catch {
+          await Bun.sleep(10);
         }
       }
-      expect(existsSync(dir)).toBe(false);
-    });
-  },
-);
+    }
+    expect(existsSync(dir)).toBe(false);
+  });
+});

@@ -12,7 +12,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../../src/oci/config.ts";
-import { BUNC, isRoot, runIn, useTestEnv } from "./harness.ts";
+import { BUNC, runIn, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 
@@ -30,7 +30,7 @@ function mountOf(mountinfo: string, target: string): { opts: string[]; fstype: s
   throw new Error(`no mount at ${target} in:\n${mountinfo}`);
 }
 
-describe.skipIf(!isRoot)("namespaces", () => {
+describe("namespaces", () => {
   test("the process is PID 1 with its own hostname and new namespaces", () => {
     const r = runIn(
       env,
@@ -86,7 +86,7 @@ describe.skipIf(!isRoot)("namespaces", () => {
   });
 });
 
-describe.skipIf(!isRoot)("root filesystem and mounts", () => {
+describe("root filesystem and mounts", () => {
   test("pivot_root: only the rootfs is visible, read-only when asked", () => {
     const r = runIn(env, sh("ls /; echo --; touch /x 2>&1; echo rc=$?; cat /proc/self/mountinfo"));
     const [listing = "", rest = ""] = r.stdout.split("--\n");
@@ -194,7 +194,7 @@ describe.skipIf(!isRoot)("root filesystem and mounts", () => {
   });
 });
 
-describe.skipIf(!isRoot)("process", () => {
+describe("process", () => {
   test("args, env, cwd, uid, gid and additional gids", () => {
     const r = runIn(env, ["sh", "-c", 'echo "$FOO|$0|$1"; pwd; id -u; id -g; id -G', "zero", "one"], (c) => {
       c.process.env = ["PATH=/bin", "FOO=bar baz"];
@@ -262,7 +262,7 @@ describe.skipIf(!isRoot)("process", () => {
   });
 });
 
-describe.skipIf(!isRoot)("process attributes", () => {
+describe("process attributes", () => {
   /** Runs `script` detached, gives the host side the container's pid, then deletes it. */
   async function whileRunning(
     edit: (c: Config) => void,
@@ -375,7 +375,7 @@ describe.skipIf(!isRoot)("process attributes", () => {
   });
 });
 
-describe.skipIf(!isRoot)("linux.devices", () => {
+describe("linux.devices", () => {
   test("char, block and fifo nodes with their mode and owner; access still follows the cgroup rules", () => {
     const r = runIn(
       env,
@@ -409,7 +409,7 @@ describe.skipIf(!isRoot)("linux.devices", () => {
   });
 });
 
-describe.skipIf(!isRoot)("create options", () => {
+describe("create options", () => {
   const keyringOf = (keys: string) => keys.split("\n").find((l) => l.includes("keyring") && l.includes(": "));
 
   test("each container joins a session keyring named after its id; --no-new-keyring keeps the caller's", () => {
@@ -449,7 +449,7 @@ describe.skipIf(!isRoot)("create options", () => {
   });
 });
 
-describe.skipIf(!isRoot)("mount extensions", () => {
+describe("mount extensions", () => {
   test("recursive attributes reach the mounts below a bind (rro, rnosuid, rnoexec)", () => {
     const host = join(env.dir, "rbind-src");
     mkdirSync(join(host, "sub"), { recursive: true });
@@ -522,7 +522,7 @@ describe.skipIf(!isRoot)("mount extensions", () => {
   });
 });
 
-describe.skipIf(!isRoot)("time namespace", () => {
+describe("time namespace", () => {
   test("a new time namespace with linux.timeOffsets", () => {
     const r = runIn(env, ["sh", "-c", "cat /proc/self/timens_offsets; cut -d. -f1 /proc/uptime"], (c) => {
       c.linux!.namespaces!.push({ type: "time" });
@@ -544,7 +544,7 @@ describe.skipIf(!isRoot)("time namespace", () => {
   });
 });
 
-describe.skipIf(!isRoot)("more process fields", () => {
+describe("more process fields", () => {
   test("process.user.username is looked up in the container's /etc/passwd and /etc/group", () => {
     const r = runIn(env, ["sh", "-c", "id -u; id -g; id -G"], (c) => {
       c.process.user = { uid: 0, gid: 0, username: "nobody" };
@@ -578,7 +578,7 @@ describe.skipIf(!isRoot)("more process fields", () => {
   });
 });
 
-describe.skipIf(!isRoot)("process fields with exact values", () => {
+describe("process fields with exact values", () => {
   test("domainname, umask, capabilities in all five sets, no_new_privs off, rlimits", () => {
     const script =
       "cat /proc/sys/kernel/domainname; umask; grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)' /proc/self/status; grep -E 'Max (open files|processes)' /proc/self/limits";

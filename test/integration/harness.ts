@@ -20,8 +20,6 @@ import { makeRootfs } from "../fixtures/rootfs.ts";
 
 export const BUNC = resolve(import.meta.dir, "../../dist/bunc");
 
-export const isRoot = process.getuid?.() === 0;
-
 export interface Result {
   code: number;
   stdout: string;
@@ -180,10 +178,15 @@ export function runIn(
 }
 
 /** A TestEnv for one test file: set up before its tests, and after them
- * checked to have left nothing behind, then cleaned up whatever happened. */
+ * checked to have left nothing behind, then cleaned up whatever happened.
+ * Without root the tests fail: they are never skipped in silence. */
 export function useTestEnv(): TestEnv {
   const env = new TestEnv();
-  beforeAll(() => env.setup());
+  beforeAll(() => {
+    if (process.getuid?.() !== 0)
+      throw new Error("the integration tests start real containers: run them as root");
+    return env.setup();
+  });
   afterAll(async () => {
     const left = env.leftovers();
     await env.cleanup();

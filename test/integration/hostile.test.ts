@@ -20,7 +20,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../../src/oci/config.ts";
-import { isRoot, type Result, useTestEnv } from "./harness.ts";
+import { type Result, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 
@@ -185,7 +185,7 @@ const withoutDevTmpfs = (c: Config) => {
   c.mounts = c.mounts!.filter((m) => m.destination !== "/dev");
 };
 
-describe.skipIf(!isRoot)("a /proc that is a symlink out of the rootfs", () => {
+describe("a /proc that is a symlink out of the rootfs", () => {
   const cases: [string, (g: Ground) => string, boolean][] = [
     ["to a host directory by absolute path", (g) => g.host, false],
     ["to a host directory by absolute path that also exists in the rootfs", (g) => g.host, true],
@@ -223,7 +223,7 @@ describe.skipIf(!isRoot)("a /proc that is a symlink out of the rootfs", () => {
   });
 });
 
-describe.skipIf(!isRoot)("a /dev that is a symlink out of the rootfs", () => {
+describe("a /dev that is a symlink out of the rootfs", () => {
   const cases: [string, (c: Config) => void, (g: Ground) => string, boolean][] = [
     ["/dev a tmpfs, link by absolute path", () => {}, (g) => g.host, false],
     ["/dev a tmpfs, link by absolute path that also exists in the rootfs", () => {}, (g) => g.host, true],
@@ -268,7 +268,7 @@ describe.skipIf(!isRoot)("a /dev that is a symlink out of the rootfs", () => {
   });
 });
 
-describe.skipIf(!isRoot)("a mount target below a symlinked directory that leaves the rootfs", () => {
+describe("a mount target below a symlinked directory that leaves the rootfs", () => {
   const cases: [string, (g: Ground) => string, boolean][] = [
     ["link by absolute path", (g) => g.host, false],
     ["link by absolute path that also exists in the rootfs", (g) => g.host, true],
@@ -311,7 +311,7 @@ describe.skipIf(!isRoot)("a mount target below a symlinked directory that leaves
   });
 });
 
-describe.skipIf(!isRoot)("a bind mount whose destination is a symlink climbing out with ..", () => {
+describe("a bind mount whose destination is a symlink climbing out with ..", () => {
   const cases: [string, boolean][] = [
     ["the path it names does not exist in the rootfs", false],
     ["the path it names exists in the rootfs", true],
@@ -363,7 +363,7 @@ describe.skipIf(!isRoot)("a bind mount whose destination is a symlink climbing o
   });
 });
 
-describe.skipIf(!isRoot)("a /dev/null that is a symlink, with the rootfs's own /dev", () => {
+describe("a /dev/null that is a symlink, with the rootfs's own /dev", () => {
   const cases: [string, (g: Ground) => string, boolean][] = [
     ["to a host file by absolute path", (g) => join(g.host, "file"), false],
     ["to a host file by absolute path, a plain file in the rootfs", (g) => join(g.host, "file"), true],
@@ -395,7 +395,7 @@ describe.skipIf(!isRoot)("a /dev/null that is a symlink, with the rootfs's own /
   });
 });
 
-describe.skipIf(!isRoot)("maskedPaths and readonlyPaths that are symlinks out of the rootfs", () => {
+describe("maskedPaths and readonlyPaths that are symlinks out of the rootfs", () => {
   const cases: [string, (hostPath: string) => string, boolean][] = [
     ["links by absolute path", (p) => p, false],
     ["links by absolute path that also exist in the rootfs", (p) => p, true],
@@ -432,7 +432,7 @@ describe.skipIf(!isRoot)("maskedPaths and readonlyPaths that are symlinks out of
 
 // Not the host, but the same resolution: a path the config masks or makes
 // read-only must be so in the container, whatever the image made of it.
-describe.skipIf(!isRoot)("maskedPaths and readonlyPaths that are symlinks inside the rootfs", () => {
+describe("maskedPaths and readonlyPaths that are symlinks inside the rootfs", () => {
   test("what the links name is masked or read-only in the container, or the image is refused", () => {
     const g = ground();
     const data = join(g.rootfs, "data");
@@ -470,7 +470,7 @@ describe.skipIf(!isRoot)("maskedPaths and readonlyPaths that are symlinks inside
   });
 });
 
-describe.skipIf(!isRoot)("a process.cwd through a symlink out of the rootfs", () => {
+describe("a process.cwd through a symlink out of the rootfs", () => {
   const inWork = (c: Config) => {
     c.process.cwd = "/work";
   };

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUNC, isRoot, runIn, useTestEnv } from "./harness.ts";
+import { BUNC, runIn, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 
@@ -19,7 +19,7 @@ const bindOut = (dir: string) => (c: { mounts?: unknown[] }) => {
   ];
 };
 
-describe.skipIf(!isRoot)("lifecycle", () => {
+describe("lifecycle", () => {
   test("create does not run the program; start does; state follows created, running, stopped", async () => {
     const id = env.id();
     const out = outDir(id);
@@ -255,7 +255,7 @@ describe.skipIf(!isRoot)("lifecycle", () => {
   });
 });
 
-describe.skipIf(!isRoot || Bun.which("python3") === null)("--console-socket", () => {
+describe.skipIf(Bun.which("python3") === null)("--console-socket", () => {
   test("create sends the pty master to the console socket; the process talks through it", async () => {
     const id = env.id("console");
     const sock = join(env.dir, `${id}.sock`);
@@ -307,7 +307,7 @@ print("answer", b"got:hello" in out, flush=True)
   });
 });
 
-describe.skipIf(!isRoot)("creating", () => {
+describe("creating", () => {
   /** Starts a create and stops it (SIGSTOP) while its state says creating. */
   async function caughtCreating(id: string): Promise<ReturnType<typeof Bun.spawn>> {
     const bundle = env.bundle(id, ["sleep", "100"]);

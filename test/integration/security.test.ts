@@ -2,18 +2,27 @@
 // object never comes from a shared temp dir, the init runs from a sealed
 // read-only view of bunc, with an environment of its own.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { O } from "../../src/sys/constants.ts";
 import { sys } from "../../src/sys/lib.ts";
 import { cstr } from "../../src/sys/mem.ts";
-import { BUNC, isRoot, useTestEnv } from "./harness.ts";
+import { BUNC, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 
 const EROFS = 30;
 
-describe.skipIf(!isRoot)("security", () => {
+describe("security", () => {
   test("the C object is loaded from a sealed memfd, never from TMPDIR, even with planted libraries there", async () => {
     const tmp = join(env.dir, "hostile-tmp");
     mkdirSync(tmp);
@@ -79,5 +88,35 @@ describe.skipIf(!isRoot)("security", () => {
     const { pid } = env.state(id);
     expect(readFileSync(`/proc/${pid}/environ`, "utf8")).toBe("");
     env.ok(["delete", id]);
+  });
+
+  test("fds an engine passed without close-on-exec never reach the init, with or without a user namespace", async () => {
+    const secret = join(env.dir, `engine-secret-${process.pid}`);
+    writeFileSync(secret, "x");
+    for (const userns of [false, true]) {
+      const id = env.id("fds");
+      const bundle = env.bundle(id, ["true"], (c) => {
+        if (userns) c.linux!.namespaces!.push({ type: "user" });
+        const pts = c.mounts!.find((m) => m.destination === "/dev/pts")!;
+        pts.options = pts.options!.filter((o) => o !== "gid=5");
+      });
+      const file = openSync(secret, "r");
+      // fds 3 and 7 of create: inherited, as an engine's pipes would be.
+      const create = Bun.spawn([BUNC, "--root", env.root, "create", "--bundle", bundle, id], {
+        stdio: ["ignore", "ignore", "pipe", file, "ignore", "ignore", "ignore", file],
+      });
+      expect(await create.exited).toBe(0);
+      closeSync(file);
+      const { pid } = env.state(id);
+      const held = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`);
+        } catch {
+          return "";
+        }
+      });
+      expect(held.filter((target) => target === secret)).toEqual([]);
+      env.ok(["delete", id]);
+    }
   });
 });

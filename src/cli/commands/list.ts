@@ -2,8 +2,19 @@ import { statSync, writeSync } from "node:fs";
 import { defineCommand } from "citty";
 import { currentStatus, stateOutput } from "../../lifecycle/status.ts";
 import type { StateOutput } from "../../oci/state.ts";
+import { DamagedState } from "../../lifecycle/store.ts";
 import { rejectUnknownFlags, store } from "../command.ts";
 import { ownerName, table } from "../table.ts";
+
+const DAMAGED = {
+  ociVersion: "",
+  pid: 0,
+  status: "damaged",
+  bundle: "",
+  rootfs: "",
+  created: "",
+  annotations: {},
+} as const;
 
 export default defineCommand({
   meta: { name: "list", description: "list the containers under --root" },
@@ -19,11 +30,19 @@ export default defineCommand({
     const s = store();
     const states: StateOutput[] = [];
     for (const id of s.ids()) {
+      let owner: string;
+      try {
+        owner = ownerName(statSync(s.dir(id)).uid);
+      } catch {
+        continue; // deleted since we listed it
+      }
       try {
         const { state, status } = currentStatus(s, id);
-        states.push({ ...stateOutput(state, status), owner: ownerName(statSync(s.dir(id)).uid) });
-      } catch {
-        // A directory without state is a create in progress or one that died; `delete` clears it.
+        states.push({ ...stateOutput(state, status), owner });
+      } catch (e) {
+        if (!(e instanceof DamagedState)) throw e;
+        // Listed, so that it can be found and removed (delete --force).
+        states.push({ ...DAMAGED, id, owner });
       }
     }
     if (ctx.args.quiet) {
