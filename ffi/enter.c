@@ -86,6 +86,9 @@ static void enter(const struct bunc_enter *e)
 		}
 		_exit(0);
 	}
+	/* A session of its own, so that a terminal can become its controlling one. */
+	if (setsid() < 0)
+		bunc_child_fail(errfd, "setsid");
 	/* The init keeps only its own fds; the stage's (error pipe included,
 	 * whose end of file tells the runtime all went well) close here. */
 	syscall(SYS_close_range, (unsigned)e->nfds, ~0U, 0);

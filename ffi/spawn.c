@@ -221,8 +221,6 @@ static void exec_enter(const struct bunc_spawn *req, struct pipes *p)
 	}
 	if (bunc_write_full(req_pipe[1], &e, sizeof e) < 0)
 		bunc_child_fail(errfd, "hand the enter stage its request");
-	if (setsid() < 0)
-		bunc_child_fail(errfd, "setsid");
 	char preload[64], enter[64];
 	snprintf(preload, sizeof preload, "LD_PRELOAD=/proc/self/fd/%d", lib);
 	snprintf(enter, sizeof enter, "_BUNC_ENTER=%d", reqfd);
