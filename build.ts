@@ -51,13 +51,16 @@ async function profile(dir: string): Promise<string[]> {
   const bundle = `${dir}/bundle`;
   mkdirSync(`${bundle}/rootfs`, { recursive: true });
   const config = defaultSpec();
-  // Valid, but refused before anything is made: it walks create's code.
+  // Refused at the last step of planning, before anything is made: it walks
+  // all of create's validation and planning.
   config.process.terminal = false;
-  config.linux!.namespaces = [{ type: "pid" }];
+  config.process.capabilities!.ambient = ["CAP_PROFILE_ONLY"];
+  config.linux!.cgroupsPath = `/bunc-build-profile-${process.pid}`;
   writeFileSync(`${bundle}/config.json`, JSON.stringify(config));
   const runs = [
     ["--root", `${dir}/state`, "state", "x"],
     ["--root", `${dir}/state`, "create", "--bundle", bundle, "x"],
+    ["--root", `${dir}/state`, "delete", "--force", "x"],
     ["--root", `${dir}/state`, "list"],
     ["spec", "--bundle", `${dir}`],
     ["features"],

@@ -54,7 +54,7 @@ struct bunc_spawn {
 	uint64_t fdmap;        /* struct bunc_fdmap *: fds the init finds in place */
 	uint64_t nfdmap;
 	uint64_t exe_fd;       /* sealed fd of our own binary */
-	uint64_t lib_fd;       /* the loaded C object's sealed memfd (for the enter stage) */
+	uint64_t lib_fd;       /* where the init finds the C object's sealed memfd (an fdmap target) */
 	uint64_t argv;         /* char ** */
 	uint64_t envp;         /* char ** */
 	uint64_t errbuf;       /* char * */

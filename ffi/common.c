@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -110,23 +111,26 @@ static void reset_signals(const sigset_t *mask)
 	sigprocmask(SIG_SETMASK, mask, NULL);
 }
 
+static void clone_args_for(struct clone_args *args, uint64_t flags, int64_t cgroup_fd)
+{
+	memset(args, 0, sizeof *args);
+	args->flags = flags & ~(uint64_t)CSIGNAL;
+	/* With CLONE_PARENT the child inherits our exit signal; clone3 wants 0. */
+	args->exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+	if (cgroup_fd >= 0) {
+		args->flags |= CLONE_INTO_CGROUP;
+		args->cgroup = (uint64_t)cgroup_fd;
+	}
+}
+
 long bunc_clone_child(uint64_t flags, int64_t cgroup_fd)
 {
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	long pid;
-	if (cgroup_fd < 0) {
-		pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
-	} else {
-		struct clone_args args;
-		memset(&args, 0, sizeof args);
-		args.flags = (flags & ~(uint64_t)CSIGNAL) | CLONE_INTO_CGROUP;
-		/* With CLONE_PARENT the child inherits our exit signal; clone3 wants 0. */
-		args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
-		args.cgroup = (uint64_t)cgroup_fd;
-		pid = syscall(SYS_clone3, &args, sizeof args);
-	}
+	struct clone_args args;
+	clone_args_for(&args, flags, cgroup_fd);
+	long pid = syscall(SYS_clone3, &args, sizeof args);
 	int err = errno;
 	if (pid == 0) {
 		reset_signals(&old);
@@ -134,6 +138,96 @@ long bunc_clone_child(uint64_t flags, int64_t cgroup_fd)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return pid < 0 ? -err : pid;
+}
+
+/* clone3 that starts the child on the stack the args give, running
+ * fn(arg) and exiting with its result; returns the raw result in the parent.
+ * C cannot express a child that must not touch the parent's stack frame. */
+#if defined(__x86_64__)
+#define HAVE_CLONE3_RUN 1
+__attribute__((naked, noinline)) static long clone3_run(struct clone_args *args, size_t size, int (*fn)(void *),
+							void *arg)
+{
+	(void)args, (void)size, (void)fn, (void)arg;
+	/* syscall keeps rdx (fn) and r8; the kernel set the child's rsp. */
+	__asm__ volatile("mov %rcx, %r8\n\t"
+			 "mov $435, %eax\n\t"
+			 "syscall\n\t"
+			 "test %rax, %rax\n\t"
+			 "jnz 1f\n\t"
+			 "xor %ebp, %ebp\n\t"
+			 "mov %r8, %rdi\n\t"
+			 "call *%rdx\n\t"
+			 "mov %eax, %edi\n\t"
+			 "mov $60, %eax\n\t"
+			 "syscall\n\t"
+			 "hlt\n"
+			 "1:\n\t"
+			 "ret\n\t");
+}
+#elif defined(__aarch64__)
+#define HAVE_CLONE3_RUN 1
+__attribute__((naked, noinline)) static long clone3_run(struct clone_args *args, size_t size, int (*fn)(void *),
+							void *arg)
+{
+	(void)args, (void)size, (void)fn, (void)arg;
+	/* svc keeps x9 and x10; the kernel set the child's sp. */
+	__asm__ volatile("mov x9, x2\n\t"
+			 "mov x10, x3\n\t"
+			 "mov x8, #435\n\t"
+			 "svc #0\n\t"
+			 "cbnz x0, 1f\n\t"
+			 "mov x29, xzr\n\t"
+			 "mov x30, xzr\n\t"
+			 "mov x0, x10\n\t"
+			 "blr x9\n\t"
+			 "mov x8, #93\n\t"
+			 "svc #0\n"
+			 "1:\n\t"
+			 "ret\n\t");
+}
+#endif
+
+struct run_ctx {
+	int (*fn)(void *);
+	void *arg;
+	sigset_t mask;
+};
+
+static int run_child(void *p)
+{
+	struct run_ctx *ctx = p;
+	reset_signals(&ctx->mask);
+	return ctx->fn(ctx->arg);
+}
+
+#define CHILD_STACK (256 * 1024)
+
+long bunc_clone_run(uint64_t flags, int64_t cgroup_fd, int (*fn)(void *), void *arg)
+{
+#ifdef HAVE_CLONE3_RUN
+	void *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return -errno;
+	struct run_ctx ctx = {.fn = fn, .arg = arg};
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &ctx.mask);
+	struct clone_args args;
+	clone_args_for(&args, flags | CLONE_VM | CLONE_VFORK, cgroup_fd);
+	args.stack = (uint64_t)(uintptr_t)stack;
+	args.stack_size = CHILD_STACK;
+	long pid = clone3_run(&args, sizeof args, run_child, &ctx);
+	/* Back here once the child exec'd or exited: its stack is free again. */
+	pthread_sigmask(SIG_SETMASK, &ctx.mask, NULL);
+	munmap(stack, CHILD_STACK);
+	return pid;
+#else
+	long pid = bunc_clone_child(flags, cgroup_fd);
+	if (pid == 0)
+		_exit(fn(arg));
+	return pid;
+#endif
 }
 
 void bunc_child_fail(int errfd, const char *what)

@@ -38,6 +38,14 @@ BUNC_HIDDEN pid_t bunc_waitpid(pid_t pid, int *status, int flags);
  * the parent, -errno on failure. */
 BUNC_HIDDEN long bunc_clone_child(uint64_t flags, int64_t cgroup_fd);
 
+/* The same, but the child shares our memory on a stack of its own and we
+ * wait until it has exec'd or exited (vfork): no page tables are copied, so
+ * the child starts at once and we take no copy-on-write faults after. The
+ * child runs fn(arg), which must end in execve or _exit, and may change
+ * nothing of ours but its stack. Where this is not built (an architecture
+ * without the trampoline) it falls back to a copy and runs fn there. */
+BUNC_HIDDEN long bunc_clone_run(uint64_t flags, int64_t cgroup_fd, int (*fn)(void *), void *arg);
+
 /* In a child: write errno and what failed to errfd, then _exit(127). */
 BUNC_HIDDEN void bunc_child_fail(int errfd, const char *what) __attribute__((noreturn));
 /* The parent's side of that pipe: 0 on EOF (the child exec'd or went on),

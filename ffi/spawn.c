@@ -1,6 +1,8 @@
 /* Spawning the container's init: our own (sealed) binary, re-executed inside
- * the container's namespaces. Between clone and execve the child is a copy
- * of a multi-threaded process, so it makes raw system calls only.
+ * the container's namespaces. Between clone and execve the child runs in the
+ * memory of a multi-threaded process (shared, vfork-style: see
+ * bunc_clone_run), so it makes system calls only and writes nothing but
+ * its own stack.
  *
  * Two ways, chosen by whether the container has a user namespace:
  *
@@ -149,9 +151,8 @@ static int has_join(const struct bunc_spawn *req, int type)
 /* Joining a pid namespace takes a second process: the first joins, then
  * clones the init as our sibling (CLONE_PARENT), so that we can still wait
  * for it, and reports its pid. */
-static void first_stage(const struct bunc_spawn *req, struct pipes *p)
+static void first_stage(const struct bunc_spawn *req, const struct pipes *p)
 {
-	close(p->err[0]);
 	close(p->pid[0]);
 	join_namespaces(req, p->err[1]);
 	long init = bunc_clone_child(req->clone_flags | CLONE_PARENT, req->cgroup_fd);
@@ -171,7 +172,7 @@ static void first_stage(const struct bunc_spawn *req, struct pipes *p)
 
 /* ---- enter ---- */
 
-static void exec_enter(const struct bunc_spawn *req, struct pipes *p)
+static void exec_enter(const struct bunc_spawn *req, const struct pipes *p)
 {
 	int errfd = fcntl(p->err[1], F_DUPFD_CLOEXEC, SCRATCH_FD);
 	int exe = fcntl((int)req->exe_fd, F_DUPFD_CLOEXEC, SCRATCH_FD);
@@ -189,21 +190,21 @@ static void exec_enter(const struct bunc_spawn *req, struct pipes *p)
 	if (pipe2(req_pipe, O_CLOEXEC) < 0)
 		bunc_child_fail(errfd, "pipe for the enter stage");
 	int fd = base;
-	int lib = fd++, reqfd = fd++;
+	int lib = (int)req->lib_fd, reqfd = fd++;
 	e.err_fd = fd++;
 	e.pid_fd = fd++;
 	e.sync_fd = p->sync[1] >= 0 ? fd++ : -1;
 	const struct bunc_join *joins = (const void *)(uintptr_t)req->joins;
-	int sources[5 + BUNC_MAX_JOINS] = {(int)req->lib_fd, req_pipe[0], p->err[1], p->pid[1], p->sync[1]};
-	int targets[5 + BUNC_MAX_JOINS] = {lib, reqfd, e.err_fd, e.pid_fd, e.sync_fd};
-	int n = 5;
+	int sources[4 + BUNC_MAX_JOINS] = {req_pipe[0], p->err[1], p->pid[1], p->sync[1]};
+	int targets[4 + BUNC_MAX_JOINS] = {reqfd, e.err_fd, e.pid_fd, e.sync_fd};
+	int n = 4;
 	for (uint64_t i = 0; i < req->njoins; i++, n++) {
 		e.joins[i].type = joins[i].type;
 		e.joins[i].fd = fd++;
 		sources[n] = joins[i].fd;
 		targets[n] = e.joins[i].fd;
 	}
-	int tmp[5 + BUNC_MAX_JOINS];
+	int tmp[4 + BUNC_MAX_JOINS];
 	for (int i = 0; i < n; i++)
 		if (targets[i] >= 0 && (tmp[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, SCRATCH_FD)) < 0)
 			bunc_child_fail(errfd, "dup an fd for the enter stage");
@@ -246,6 +247,31 @@ static int map_user_namespace(const struct bunc_spawn *req, long stage, int sync
 	return 0;
 }
 
+struct child {
+	const struct bunc_spawn *req;
+	struct pipes *p;
+	int enter;
+	int twostage;
+};
+
+/* The runtime's child: it shares the runtime's memory until it execs, so it
+ * reads the request and pipes but changes nothing outside its own stack. */
+static int child_main(void *arg)
+{
+	const struct child *c = arg;
+	close(c->p->err[0]);
+	if (c->enter) {
+		if (c->p->sync[0] >= 0)
+			close(c->p->sync[0]);
+		exec_enter(c->req, c->p);
+	}
+	if (c->twostage)
+		first_stage(c->req, c->p);
+	join_namespaces(c->req, c->p->err[1]);
+	exec_direct(c->req, c->p->err[1]);
+	return 127;
+}
+
 static int check_request(const struct bunc_spawn *req, char *errbuf, size_t errlen, int enter)
 {
 	if (req->size != sizeof *req)
@@ -259,8 +285,11 @@ static int check_request(const struct bunc_spawn *req, char *errbuf, size_t errl
 			return bunc_refuse(errbuf, errlen, EINVAL, "bunc_spawn: fd target %d out of range", map[i].dst);
 	if ((req->clone_flags & CLONE_NEWUSER) && (!req->uid_map || !req->gid_map))
 		return bunc_refuse(errbuf, errlen, EINVAL, "bunc_spawn: a new user namespace needs its mappings");
-	if (enter && req->lib_fd > INT32_MAX)
-		return bunc_refuse(errbuf, errlen, EINVAL, "bunc_spawn: the enter stage needs the C object's fd");
+	int lib_placed = 0;
+	for (uint64_t i = 0; i < req->nfdmap; i++)
+		lib_placed |= (uint64_t)map[i].dst == req->lib_fd;
+	if (enter && !lib_placed)
+		return bunc_refuse(errbuf, errlen, EINVAL, "bunc_spawn: the enter stage needs the C object among the init's fds");
 	return 0;
 }
 
@@ -294,22 +323,11 @@ int bunc_spawn(const struct bunc_spawn *req, int32_t *out_pid)
 
 	uint64_t flags = (enter || twostage) ? 0 : req->clone_flags;
 	int64_t cgroup_fd = twostage ? -1 : req->cgroup_fd;
-	long pid = bunc_clone_child(flags, cgroup_fd);
+	struct child c = {.req = req, .p = &p, .enter = enter, .twostage = twostage};
+	long pid = bunc_clone_run(flags, cgroup_fd, child_main, &c);
 	if (pid < 0) {
 		close_pipes(&p);
 		return bunc_fail(errbuf, errlen, (int)-pid, "clone the init");
-	}
-	if (pid == 0) {
-		close(p.err[0]);
-		if (enter) {
-			if (p.sync[0] >= 0)
-				close(p.sync[0]);
-			exec_enter(req, &p);
-		}
-		if (twostage)
-			first_stage(req, &p);
-		join_namespaces(req, p.err[1]);
-		exec_direct(req, p.err[1]);
 	}
 
 	close(p.err[1]);

@@ -3,7 +3,15 @@
 // just before it execs, and removed at delete. Parents are shared with
 // other containers: made if missing (another create may be making them at
 // the same moment), never removed. Only the container's own directory is.
-import { lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, posix } from "node:path";
 import { ConfigError } from "../oci/errors.ts";
 import type { CgroupState } from "../oci/state.ts";
@@ -19,7 +27,10 @@ type Dir = CgroupState["dirs"][number];
 
 const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
+// Without an exception for a file that is not there: most are not, and
+// exceptions are not cheap in the few milliseconds a command has.
 function readTrim(file: string): string {
+  if (!existsSync(file)) return "";
   try {
     return readFileSync(file, "utf8").trim();
   } catch {
@@ -56,11 +67,7 @@ function makeDir(dir: string): boolean {
 }
 
 function inodeOf(dir: string): number | null {
-  try {
-    return lstatSync(dir).ino;
-  } catch {
-    return null;
-  }
+  return lstatSync(dir, { throwIfNoEntry: false })?.ino ?? null;
 }
 
 function removeTree(dir: string): void {
@@ -241,10 +248,19 @@ export class Cgroup {
     }
   }
 
+  private checked: Dir[] | undefined;
+
   // Directories that are still the ones create made: the same inode (or,
-  // unrecorded, the container's own path under bunc's parent).
+  // unrecorded, the container's own path under bunc's parent). Checked once:
+  // the caller holds the container's lock, so they stay what they are.
   private verified(): Dir[] {
-    return this.dirs.filter((d) => (d.ino === undefined ? this.ownPath : inodeOf(d.dir) === d.ino));
+    this.checked ??= this.dirs.filter((d) => (d.ino === undefined ? this.ownPath : inodeOf(d.dir) === d.ino));
+    return this.checked;
+  }
+
+  /** Whether any process is in the container's cgroup (stops at the first). */
+  busy(): boolean {
+    return this.verified().some(({ dir }) => readTrim(`${dir}/cgroup.procs`) !== "");
   }
 
   /** The processes in the container's cgroup. */

@@ -58,9 +58,13 @@ export function parseHierarchies(mountinfo: string, selfCgroup: string): Hierarc
   return out;
 }
 
+let host: Hierarchy[] | undefined;
+
+/** The host's hierarchies, read once per command (`run` plans and deletes with the same). */
 export function hostHierarchies(): Hierarchy[] {
-  return parseHierarchies(
+  host ??= parseHierarchies(
     readFileSync("/proc/self/mountinfo", "utf8"),
     readFileSync("/proc/self/cgroup", "utf8"),
   );
+  return host;
 }

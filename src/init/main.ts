@@ -6,11 +6,17 @@
 import { writeSync } from "node:fs";
 import { receiveMessage, sendMessage } from "../protocol/channel.ts";
 import { type ReceivedFds, receiveFds } from "../protocol/fds.ts";
-import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, type InitPlan, type InitReply } from "../protocol/plan.ts";
+import {
+  INIT_CHANNEL_FD,
+  INIT_CONSOLE_FD,
+  INIT_LIB_FD,
+  type InitPlan,
+  type InitReply,
+} from "../protocol/plan.ts";
 import { setupConsole } from "../rootfs/console.ts";
 import { finishRootfs, prepareRootfs } from "../rootfs/prepare.ts";
 import { errorLine } from "../sys/errors.ts";
-import { sys } from "../sys/lib.ts";
+import { adoptLibrary, sys } from "../sys/lib.ts";
 import { ErrBuf } from "../sys/mem.ts";
 import { execFinal } from "./final.ts";
 import { closeProc, writeProc } from "./proc.ts";
@@ -48,6 +54,7 @@ function setUp(plan: InitPlan): { fds: ReceivedFds; path: string; ttyFd: number 
 }
 
 function run(): never {
+  adoptLibrary(INIT_LIB_FD);
   sys.bunc_set_dumpable(0);
   process.umask(0);
   const plan = receiveMessage<InitPlan>(INIT_CHANNEL_FD);

@@ -1,6 +1,6 @@
 // Packs the spawn act's request and runs it: clone with the namespace flags,
 // join namespaces by fd, re-execute our own sealed binary as `init`.
-import { INIT_CHANNEL_FD, INIT_CONSOLE_FD } from "../protocol/plan.ts";
+import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, INIT_LIB_FD } from "../protocol/plan.ts";
 import { FDMAP, JOIN, keepAlive, pack, packArray, SPAWN } from "../sys/abi.ts";
 import { SysError } from "../sys/errors.ts";
 import { libFd, sys } from "../sys/lib.ts";
@@ -38,7 +38,10 @@ export interface SpawnRequest {
 export function spawnInit(req: SpawnRequest): number {
   const ns = req.namespaces;
   const joins = packArray(JOIN, ns.joins);
-  const map = [{ src: req.channelFd, dst: INIT_CHANNEL_FD }];
+  const map = [
+    { src: req.channelFd, dst: INIT_CHANNEL_FD },
+    { src: libFd(), dst: INIT_LIB_FD },
+  ];
   if (req.consoleFd !== null) map.push({ src: req.consoleFd, dst: INIT_CONSOLE_FD });
   const err = new ErrBuf();
   const request = pack(SPAWN, {
@@ -48,7 +51,7 @@ export function spawnInit(req: SpawnRequest): number {
     fdmap: packArray(FDMAP, map),
     nfdmap: map.length,
     exe_fd: sealedExe(),
-    lib_fd: ns.userns || ns.joinsUserns ? libFd() : -1,
+    lib_fd: INIT_LIB_FD,
     argv: new CStrings(initArgv()),
     // An explicit, empty environment: BUN_OPTIONS and the like from the
     // caller's environment must not reach a process that runs as root.

@@ -10,7 +10,7 @@ import { ContainerNotFound, DamagedState, type Store } from "./store.ts";
 /** SIGKILLs the container's processes, waits until none is left, removes its cgroup and state. */
 async function endAndRemove(store: Store, id: string, p: Processes): Promise<void> {
   signalAll(p, 9);
-  const gone = await waitUntil(() => !isAlive(p.pid, p.pidStartTime) && p.cgroup.pids().length === 0, 20_000);
+  const gone = await waitUntil(() => !isAlive(p.pid, p.pidStartTime) && !p.cgroup.busy(), 20_000);
   if (!gone) throw new Error(`processes of container ${id} did not exit after SIGKILL; its state is kept`);
   debug(`processes of ${id} gone`);
   await p.cgroup.destroy();

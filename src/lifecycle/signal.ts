@@ -32,8 +32,10 @@ export interface Processes {
 
 /** Signals the init and every process of the container's cgroup. */
 export function signalAll(p: Processes, signal: number): void {
-  if (signal === 9) p.cgroup.kill();
-  const pids = new Set(p.cgroup.pids());
+  // cgroup.kill reaches every process in the cgroup at once; only the init
+  // of a created container, not in its cgroup yet, is left to signal.
+  const killed = signal === 9 && p.cgroup.kill();
+  const pids = new Set(killed ? [] : p.cgroup.pids());
   // A created container's init joins its cgroup only when it starts.
   if (isAlive(p.pid, p.pidStartTime)) pids.add(p.pid);
   for (const pid of pids) {

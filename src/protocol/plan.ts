@@ -114,9 +114,10 @@ export interface InitPlan {
   readonly process: ProcessPlan;
 }
 
-/** fds the init finds in place: the channel to the runtime, the console socket. */
+/** fds the init finds in place: the channel to the runtime, the console socket, the C object's sealed memfd. */
 export const INIT_CHANNEL_FD = 3;
 export const INIT_CONSOLE_FD = 4;
+export const INIT_LIB_FD = 5;
 
 /** An fd the runtime sends the init over the channel, by what it is. */
 export type InitFd =

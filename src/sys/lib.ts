@@ -65,6 +65,9 @@ const ALL_SEALS = 1 | 2 | 4 | 8;
 let memfd = -1;
 
 function load() {
+  // The init is handed the runtime's sealed memfd (and with a user
+  // namespace has it preloaded already under this very path).
+  if (memfd >= 0) return dlopen(`/proc/self/fd/${memfd}`, symbols);
   const libc = dlopen("libc.so.6", {
     memfd_create: { args: [ptr, u32], returns: i32 },
     fcntl: { args: [i32, i32, i32], returns: i32 },
@@ -87,6 +90,11 @@ function load() {
 
 type Symbols = ReturnType<typeof load>["symbols"];
 let loaded: Symbols | undefined;
+
+/** The init: load the C object from the sealed memfd the runtime passed at fd, not from a copy of our own. */
+export function adoptLibrary(fd: number): void {
+  memfd = fd;
+}
 
 /** The sealed memfd holding the C object (loading it if need be). */
 export function libFd(): number {

@@ -1,11 +1,12 @@
 // Processes by pid, safe against pid reuse: a process is known by its pid
 // and its start time. One way to wait for a process or a condition.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { sys } from "./lib.ts";
 
 /** Start time of a live (not zombie) process, or null. */
 export function processStartTime(pid: number): string | null {
-  if (pid <= 0) return null;
+  // Dead processes are the common case while waiting: no exception for them.
+  if (pid <= 0 || !existsSync(`/proc/${pid}/stat`)) return null;
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "utf8");

@@ -1,7 +1,10 @@
 // Benchmark of bunc against runc and crun: wall time of the lifecycle verbs,
 // memory of the runtime and of its waiting init, and binary sizes.
 //
-//   ./node_modules/.bin/bun test/bench/bench.ts [--runs N] [--json FILE]
+//   ./node_modules/.bin/bun test/bench/bench.ts [--runs N] [--json FILE] [--baseline BUNC]
+//
+// --baseline adds another bunc binary (an earlier build) to the same run, as
+// "bunc-baseline", so that a change can be shown to make no verb slower.
 //
 // Needs root. Everything it makes (temp dir, containers, the cgroup parents
 // /bunc-bench-<pid> in every hierarchy) is removed on exit, failure or SIGINT.
@@ -39,7 +42,11 @@ const CG_PARENT = `bunc-bench-${process.pid}`;
 
 const { values: opts } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { runs: { type: "string", default: "30" }, json: { type: "string" } },
+  options: {
+    runs: { type: "string", default: "30" },
+    json: { type: "string" },
+    baseline: { type: "string" },
+  },
   strict: true,
 });
 const RUNS = Number(opts.runs);
@@ -129,6 +136,9 @@ interface Runtime {
   binaryBytes: number;
 }
 
+/** bunc has no exec verb yet. */
+const isBunc = (rt: { name: string }) => rt.name.startsWith("bunc");
+
 /** Full argv for `<runtime> --root ROOT ...args`. */
 const argvOf = (rt: Runtime, args: string[]): string[] => [
   ...rt.wrapper,
@@ -159,6 +169,7 @@ function makeRuntimes(tmp: string): Runtime[] {
   chmodSync(bunc, 0o755);
   const found: [string, string | null][] = [
     ["bunc", bunc],
+    ...(opts.baseline ? [["bunc-baseline", resolve(opts.baseline)] as [string, string]] : []),
     ["runc", which("runc")],
     ["crun", which("crun")],
   ];
@@ -341,7 +352,7 @@ function probe(rt: Runtime, tmp: string): void {
     ensureGone(rt, id);
     return;
   }
-  if (rt.name === "bunc") throw new CommandError(describe(argv, r));
+  if (isBunc(rt)) throw new CommandError(describe(argv, r));
   rt.skipped = `\`run\` of /bin/true failed: ${r.stderr.trim() || `exit code ${r.code}`}`;
   sh(argvOf(rt, ["delete", "--force", id]));
 }
@@ -370,7 +381,7 @@ function timeLifecycle(rt: Runtime, tmp: string, i: number, s: Samples): void {
   s.ms.state.push(sr.ms);
   expectStatus(rt, id, st, "running", "start");
 
-  if (rt.name !== "bunc") s.ms.exec.push(must(argvOf(rt, ["exec", id, "/bin/true"])).ms);
+  if (!isBunc(rt)) s.ms.exec.push(must(argvOf(rt, ["exec", id, "/bin/true"])).ms);
 
   // kill + (poll until stopped) + delete, timed as one figure.
   const t0 = process.hrtime.bigint();
@@ -563,7 +574,7 @@ function print(rep: Report): void {
       op,
       ...live.flatMap((r) => {
         const st = r.ms[op];
-        if (op === "exec" && r.name === "bunc") return ["n/a", ""];
+        if (op === "exec" && isBunc(r)) return ["n/a", ""];
         return [fmtMs(st?.median), fmtMs(st?.p90)];
       }),
     ]);
