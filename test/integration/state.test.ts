@@ -96,6 +96,18 @@ describe("damaged state", () => {
   });
 });
 
+describe("cgroups on disk", () => {
+  test("delete --force removes the container's cgroup directories on disk, also those its state does not list", async () => {
+    const { id, pid, text } = running("ondisk");
+    const state = JSON.parse(text);
+    state.cgroup.dirs = state.cgroup.dirs.slice(1);
+    writeFileSync(stateFile(id), JSON.stringify(state));
+    env.ok(["delete", "--force", id]);
+    expect(await gone(pid)).toBe(true);
+    expectAllGone(id);
+  });
+});
+
 describe("trust in the state", () => {
   /** A cgroup of the test's own with a process in it, standing for someone else's. */
   function decoy(): { dirs: string[]; pid: number; stop: () => Promise<void> } {

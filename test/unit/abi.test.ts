@@ -82,6 +82,23 @@ describe("bunc.h and src/sys agree", () => {
     }
   });
 
+  test("the C object exports exactly the functions bunc.h declares", () => {
+    const nm = Bun.spawnSync([
+      "nm",
+      "-D",
+      "--defined-only",
+      resolve(import.meta.dir, "../../build/libbunc.so"),
+    ]);
+    expect(nm.exitCode).toBe(0);
+    const exported = nm.stdout
+      .toString()
+      .split("\n")
+      .map((l) => l.split(" "))
+      .filter((f) => f[1] === "T")
+      .map((f) => f[2] ?? "");
+    expect(exported.sort()).toEqual([...prototypes().keys()].sort());
+  });
+
   test("every request struct starts with its size, which the packer fills", () => {
     for (const def of [SPAWN, FINAL]) expect(def.fields[0]).toEqual(["size", "u64"]);
     const fields = Object.fromEntries(FINAL.fields.slice(1).map(([n]) => [n, 0])) as never;
