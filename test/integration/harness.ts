@@ -156,12 +156,22 @@ export class TestEnv {
     return found;
   }
 
+  /** Every step is tried whatever the others did; the first failure is reported at the end. */
   async cleanup(): Promise<void> {
+    const failures: unknown[] = [];
+    const attempt = (step: () => void) => {
+      try {
+        step();
+      } catch (e) {
+        failures.push(e);
+      }
+    };
     if (existsSync(this.root)) {
-      for (const id of readdirSync(this.root)) this.bunc(["delete", "--force", id]);
+      for (const id of readdirSync(this.root)) attempt(() => this.bunc(["delete", "--force", id]));
     }
-    for (const dir of this.cgroupParents()) if (existsSync(dir)) rmTree(dir);
-    rmSync(this.dir, { recursive: true, force: true });
+    for (const dir of this.cgroupParents()) attempt(() => existsSync(dir) && rmTree(dir));
+    attempt(() => rmSync(this.dir, { recursive: true, force: true }));
+    if (failures.length) throw failures[0];
   }
 }
 
