@@ -50,3 +50,37 @@ test("the entry point reaches the init before any CLI code", () => {
   expect(main.indexOf('import("./init/main.ts")')).toBeLessThan(main.indexOf('import("./cli/main.ts")'));
   expect(importsOf(`${SRC}/main.ts`).filter((s) => !s.startsWith("./"))).toEqual([]);
 });
+
+// The direction of imports between folders (docs/design.md, Layout).
+const ALLOWED: Record<string, readonly string[]> = {
+  sys: [],
+  oci: ["sys"],
+  protocol: ["sys"],
+  rootfs: ["protocol", "sys"],
+  cgroups: ["oci", "sys"],
+  init: ["protocol", "rootfs", "sys"],
+  plan: ["oci", "protocol", "cgroups", "sys", "diag.ts"],
+  launch: ["plan", "protocol", "sys", "diag.ts"],
+  lifecycle: ["plan", "launch", "protocol", "oci", "cgroups", "sys", "diag.ts"],
+  cli: ["lifecycle", "plan", "launch", "protocol", "oci", "cgroups", "sys", "diag.ts"],
+};
+
+test("folders import only in the directions the design allows", () => {
+  const wrong: string[] = [];
+  for (const [folder, allowed] of Object.entries(ALLOWED)) {
+    const files = [...new Bun.Glob(`${folder}/**/*.ts`).scanSync(SRC)];
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const text = readFileSync(`${SRC}/${file}`, "utf8");
+      for (const m of text.matchAll(/(?:from|import\()\s*["'](\.[^"']+)["']/g)) {
+        const resolved = resolve(dirname(`${SRC}/${file}`), m[1] ?? "");
+        // The C object's build output is not a module of ours.
+        if (!resolved.startsWith(`${SRC}/`)) continue;
+        const target = resolved.slice(SRC.length + 1);
+        const top = target.split("/")[0] ?? "";
+        if (top !== folder && !allowed.includes(top)) wrong.push(`${file} imports ${target}`);
+      }
+    }
+  }
+  expect(wrong).toEqual([]);
+});
