@@ -55,6 +55,30 @@ async function profile(dir: string): Promise<string[]> {
   // all of create's validation and planning.
   config.process.terminal = false;
   config.process.capabilities!.ambient = ["CAP_PROFILE_ONLY"];
+  // A seccomp profile walks the filter compiler too.
+  config.linux!.seccomp = {
+    defaultAction: "SCMP_ACT_ERRNO",
+    defaultErrnoRet: 38,
+    architectures: [
+      "SCMP_ARCH_X86_64",
+      "SCMP_ARCH_X86",
+      "SCMP_ARCH_X32",
+      "SCMP_ARCH_AARCH64",
+      "SCMP_ARCH_ARM",
+    ],
+    syscalls: [
+      {
+        names: ["read", "write", "openat", "close", "execve", "futex", "mmap", "exit_group"],
+        action: "SCMP_ACT_ALLOW",
+      },
+      { names: ["personality"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: 8, op: "SCMP_CMP_EQ" }] },
+      {
+        names: ["clone"],
+        action: "SCMP_ACT_ALLOW",
+        args: [{ index: 0, value: 0x7e020000, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ" }],
+      },
+    ],
+  };
   config.linux!.cgroupsPath = `/bunc-build-profile-${process.pid}`;
   writeFileSync(`${bundle}/config.json`, JSON.stringify(config));
   const runs = [

@@ -22,6 +22,7 @@
 #define BUNC_MAX_CAP 63
 #define BUNC_MAX_MASK_BYTES 1024
 #define BUNC_ENTER_TEXT 512    /* timens_offsets text carried to the enter stage */
+#define BUNC_MAX_FILTER 4096   /* BPF_MAXINSNS */
 
 /* ---- Element types of the arrays the requests point to ---- */
 
@@ -103,6 +104,12 @@ struct bunc_final {
 	uint64_t mpol_mode;    /* UINT64_MAX: leave as is; else mode | flags for set_mempolicy */
 	uint64_t mpol_nodes;   /* node mask, or 0 */
 	uint64_t mpol_maxnode; /* bits in the mask, plus one */
+	uint64_t seccomp_prog; /* struct sock_filter *, or 0: no filter */
+	uint64_t seccomp_len;  /* instructions */
+	uint64_t seccomp_flags;
+	uint64_t seccomp_early;    /* load before credentials drop the capabilities (no no_new_privs) */
+	uint64_t seccomp_listener; /* UINT64_MAX: none; else a connected socket for the notify fd */
+	uint64_t seccomp_state;    /* char *: the container process state sent with it */
 };
 
 /* What the runtime's child hands the enter stage (enter.c) through a pipe:
@@ -124,7 +131,7 @@ _Static_assert(sizeof(struct bunc_fdmap) == 8, "bunc_fdmap layout");
 _Static_assert(sizeof(struct bunc_rlimit) == 24, "bunc_rlimit layout");
 _Static_assert(sizeof(struct bunc_spawn) == 16 * 8, "bunc_spawn: 16 fields of 64 bits");
 _Static_assert(offsetof(struct bunc_spawn, cgroup_fd) == 12 * 8, "bunc_spawn layout");
-_Static_assert(sizeof(struct bunc_final) == 36 * 8, "bunc_final: 36 fields of 64 bits");
+_Static_assert(sizeof(struct bunc_final) == 42 * 8, "bunc_final: 42 fields of 64 bits");
 _Static_assert(offsetof(struct bunc_final, errlen) == 25 * 8, "bunc_final layout");
 _Static_assert(sizeof(void *) == 8, "bunc passes pointers as 64-bit fields");
 
@@ -138,6 +145,8 @@ int bunc_wait_start(int dir_fd, char *errbuf, size_t errlen);
 int bunc_exec_final(const struct bunc_final *req);
 /* In the runtime: wait for pid, passing on the signals we receive. */
 int bunc_wait_forward(int pid, int32_t *out_status);
+/* In the runtime: whether the kernel takes a seccomp filter (loaded in a throwaway child). */
+int bunc_seccomp_check(const void *prog, uint32_t len, uint32_t flags, char *errbuf, size_t errlen);
 
 /* ---- Mount trees and user namespaces (idmap.c, seal.c, sys.c) ---- */
 

@@ -201,6 +201,28 @@ static int join_keyring(const struct bunc_final *r)
 	return 0;
 }
 
+/* The filter, and with a listener the notify fd and state to the agent. */
+static int load_seccomp(const struct bunc_final *r)
+{
+	int fd = bunc_seccomp_load((const void *)(uintptr_t)r->seccomp_prog, (uint32_t)r->seccomp_len,
+				   (uint32_t)r->seccomp_flags);
+	if (fd < 0) {
+		errno = -fd;
+		return FAIL(r, "linux.seccomp: load the filter");
+	}
+	if (fd == 0)
+		return 0;
+	int sock = (int)r->seccomp_listener;
+	int rc = bunc_seccomp_send(sock, fd, (const char *)(uintptr_t)r->seccomp_state);
+	close(fd);
+	close(sock);
+	if (rc < 0) {
+		errno = -rc;
+		return FAIL(r, "linux.seccomp.listenerPath: send the seccomp fd");
+	}
+	return 0;
+}
+
 static int check_request(const struct bunc_final *r)
 {
 	char *errbuf = (char *)(uintptr_t)r->errbuf;
@@ -210,7 +232,7 @@ static int check_request(const struct bunc_final *r)
 				   (unsigned long long)r->size, sizeof *r);
 	if (r->ngroups > BUNC_MAX_GROUPS || r->nrlimits > BUNC_MAX_RLIMITS || r->ncgroup_fds > BUNC_MAX_CGROUP_FDS ||
 	    r->cap_last > BUNC_MAX_CAP || r->cpus_size > BUNC_MAX_MASK_BYTES ||
-	    r->mpol_maxnode > 8 * BUNC_MAX_MASK_BYTES + 1)
+	    r->mpol_maxnode > 8 * BUNC_MAX_MASK_BYTES + 1 || r->seccomp_len > BUNC_MAX_FILTER)
 		return bunc_refuse(errbuf, errlen, E2BIG, "bunc_exec_final: a count is above its bound");
 	return 0;
 }
@@ -244,6 +266,12 @@ int bunc_exec_final(const struct bunc_final *r)
 		return rc;
 	if ((rc = join_keyring(r)) < 0)
 		return rc;
+	/* Without no_new_privs, loading a filter takes CAP_SYS_ADMIN: before
+	 * the credentials drop it. Else as late as possible, so that the
+	 * filter sees the fewest of our own syscalls. */
+	int filter = r->seccomp_prog != 0;
+	if (filter && r->seccomp_early && (rc = load_seccomp(r)) < 0)
+		return rc;
 	if ((rc = set_credentials(r)) < 0)
 		return rc;
 	if (r->umask != UINT64_MAX)
@@ -251,6 +279,8 @@ int bunc_exec_final(const struct bunc_final *r)
 	reset_process();
 	if (syscall(SYS_close_range, (unsigned)r->keep_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return FAIL(r, "close the init's fds");
+	if (filter && !r->seccomp_early && (rc = load_seccomp(r)) < 0)
+		return rc;
 	execve((const char *)(uintptr_t)r->path, (char *const *)(uintptr_t)r->argv,
 	       (char *const *)(uintptr_t)r->envp);
 	return FAIL(r, "process.args[0]: execve");

@@ -52,6 +52,11 @@ BUNC_HIDDEN void bunc_child_fail(int errfd, const char *what) __attribute__((nor
  * -errno with the message in errbuf when it reported a failure. */
 BUNC_HIDDEN int bunc_child_result(int errfd, char *errbuf, size_t errlen, const char *stage);
 
+/* seccomp(SET_MODE_FILTER): the listener fd with NEW_LISTENER, else 0; -errno. */
+BUNC_HIDDEN int bunc_seccomp_load(const void *prog, uint32_t len, uint32_t flags);
+/* Sends the container process state and the listener fd in one sendmsg. */
+BUNC_HIDDEN int bunc_seccomp_send(int sock, int fd, const char *state);
+
 /* Writes a uid_map or gid_map of pid. */
 BUNC_HIDDEN int bunc_write_map(long pid, const char *file, const char *map, char *errbuf, size_t errlen);
 

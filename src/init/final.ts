@@ -6,6 +6,8 @@ import { CStrings, cstr, ErrBuf } from "../sys/mem.ts";
 
 export interface FinalArgs {
   readonly process: ProcessPlan;
+  /** A socket connected to the seccomp agent, for SCMP_ACT_NOTIFY. */
+  readonly seccompListener: number | null;
   readonly path: string;
   readonly cgroupFds: readonly number[];
   readonly newCgroupns: boolean;
@@ -53,6 +55,8 @@ export function execFinal(a: FinalArgs): string {
   cgroupFds.set(a.cgroupFds);
   const nodes = p.mempolicy?.nodes.length ? bitMask(p.mempolicy.nodes, MAX_NODES) : null;
   const err = new ErrBuf();
+  const seccomp = p.seccomp;
+  const filter = seccomp ? Buffer.from(seccomp.filter, "base64") : null;
   const req = pack(FINAL, {
     uid: p.uid,
     gid: p.gid,
@@ -93,6 +97,12 @@ export function execFinal(a: FinalArgs): string {
     mpol_nodes: nodes,
     // The kernel reads maxnode - 1 bits.
     mpol_maxnode: nodes ? MAX_NODES + 1 : 0,
+    seccomp_prog: filter,
+    seccomp_len: filter ? filter.length / 8 : 0,
+    seccomp_flags: seccomp?.flags ?? 0,
+    seccomp_early: seccomp?.early ?? false,
+    seccomp_listener: a.seccompListener ?? NONE,
+    seccomp_state: seccomp?.notify ? cstr(JSON.stringify(seccomp.notify.state)) : null,
   });
   sys.bunc_exec_final(req.bytes);
   keepAlive(req);

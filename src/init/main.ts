@@ -69,6 +69,7 @@ function run(): never {
   fail(
     execFinal({
       process: plan.process,
+      seccompListener: fds.seccompListener,
       path,
       cgroupFds: fds.cgroupJoin,
       newCgroupns: plan.newCgroupns,

@@ -12,6 +12,7 @@ import type { StoredState } from "../oci/state.ts";
 import { OCI_VERSION } from "../oci/version.ts";
 import { type ContainerPlan, planContainer } from "../plan/container.ts";
 import { closeJoins } from "../plan/namespaces.ts";
+import { withInitPid } from "../plan/seccomp.ts";
 import { receiveMessage, sendMessage } from "../protocol/channel.ts";
 import { sendFds } from "../protocol/fds.ts";
 import type { InitReply } from "../protocol/plan.ts";
@@ -86,6 +87,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
         id: o.id,
         noPivot: o.noPivot ?? false,
         noNewKeyring: o.noNewKeyring ?? false,
+        cacheRoot: store.root,
       });
     } catch (e) {
       // A create of the same id that started a moment before us may already be in its cgroup.
@@ -142,10 +144,11 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     chmodSync(fifo, 0o622);
     cgroup.applyDevices(plan.devices, plan.deviceFilter);
     debug(`cgroup ${cgroup.path} made`);
-    sendMessage(toInit, init);
+    sendMessage(toInit, withInitPid(init, pid));
     sendFds(toInit, init.fds, (slot) => {
       if (slot.kind === "stateDir") return open(store.dir(o.id), O.PATH | O.DIRECTORY);
       if (slot.kind === "cgroupJoin") return open(slot.file, O.WRONLY);
+      if (slot.kind === "seccompListener") return plan?.seccompListener ?? -1;
       return trees.get(slot.field) ?? -1;
     });
     const reply = receiveMessage<InitReply>(toInit);
@@ -166,6 +169,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     for (const fd of opened) if (fd >= 0) sys.bunc_close(fd);
     for (const fd of trees.values()) sys.bunc_close(fd);
     if (plan) closeJoins(plan.namespaces);
+    if (plan?.seccompListener != null) sys.bunc_close(plan.seccompListener);
     lock?.release();
   }
 }

@@ -13,6 +13,10 @@ import {
   PERSONALITY,
   SCHED_FLAG,
   SCHED_POLICY,
+  SECCOMP_ARCH_NAMES,
+  SECCOMP_FLAG,
+  SECCOMP_OPS,
+  SECCOMP_RET,
 } from "../sys/constants.ts";
 import { hasControl } from "../sys/text.ts";
 import { ociVersionSupported } from "./version.ts";
@@ -147,6 +151,39 @@ export const Propagation = v.picklist([
   "runbindable",
 ]);
 
+const SeccompArg = v.object({
+  index: int(0, 5),
+  value: uint64,
+  valueTwo: v.optional(uint64),
+  op: v.picklist(SECCOMP_OPS),
+});
+
+const SeccompAction = v.picklist(namesOf(SECCOMP_RET));
+
+const Seccomp = v.object({
+  defaultAction: SeccompAction,
+  defaultErrnoRet: v.optional(uint32),
+  architectures: v.optional(v.array(v.picklist(SECCOMP_ARCH_NAMES))),
+  flags: v.optional(v.array(v.picklist(namesOf(SECCOMP_FLAG)))),
+  listenerPath: v.optional(v.pipe(str, v.minLength(1, "must not be empty"))),
+  listenerMetadata: v.optional(str),
+  syscalls: v.optional(
+    v.array(
+      v.object({
+        // Hundreds of names in a real profile: checked as one list, which is much faster.
+        names: v.pipe(
+          v.array(v.string()),
+          v.minLength(1, "must name at least one syscall"),
+          v.check((names) => names.every((n) => !n.includes("\0")), "must not contain a NUL byte"),
+        ),
+        action: SeccompAction,
+        errnoRet: v.optional(uint32),
+        args: v.optional(v.array(SeccompArg)),
+      }),
+    ),
+  ),
+});
+
 const Linux = v.object({
   namespaces: v.optional(v.array(Namespace)),
   uidMappings: v.optional(v.array(IdMapping)),
@@ -190,7 +227,7 @@ const Linux = v.object({
     }),
   ),
   sysctl: v.optional(v.record(str, str)),
-  seccomp: v.optional(anyObject),
+  seccomp: v.optional(Seccomp),
   rootfsPropagation: v.optional(Propagation),
   maskedPaths: v.optional(v.array(absPath)),
   readonlyPaths: v.optional(v.array(absPath)),
@@ -235,3 +272,4 @@ export type Mount = v.InferOutput<typeof Mount>;
 export type NamespaceType = v.InferOutput<typeof NamespaceType>;
 export type Propagation = v.InferOutput<typeof Propagation>;
 export type DeviceRule = v.InferOutput<typeof DeviceRule>;
+export type Seccomp = v.InferOutput<typeof Seccomp>;

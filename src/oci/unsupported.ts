@@ -7,7 +7,6 @@ const UNSUPPORTED: readonly string[] = [
   "process.commandLine",
   "linux.netDevices",
   "linux.intelRdt",
-  "linux.seccomp",
   "linux.resources.memory",
   "linux.resources.cpu",
   "linux.resources.pids",

@@ -12,6 +12,8 @@ import { planInit } from "./init.ts";
 import { checkRlimits } from "./limits.ts";
 import { closeJoins, type NamespacePlan, planNamespaces } from "./namespaces.ts";
 import { resolveUsername } from "./user.ts";
+import { sys } from "../sys/lib.ts";
+import { cstr } from "../sys/mem.ts";
 
 export interface ContainerInputs {
   readonly config: Config;
@@ -20,6 +22,8 @@ export interface ContainerInputs {
   readonly id: string;
   readonly noPivot: boolean;
   readonly noNewKeyring: boolean;
+  /** Where compiled seccomp filters are kept (the state root). */
+  readonly cacheRoot: string | null;
 }
 
 export interface ContainerPlan {
@@ -34,7 +38,19 @@ export interface ContainerPlan {
   readonly devices: readonly DeviceEntry[];
   /** The config has device rules, which cgroup v2 enforces with a filter of its own. */
   readonly deviceFilter: boolean;
+  /** A socket connected to linux.seccomp.listenerPath, when a rule notifies. */
+  readonly seccompListener: number | null;
   readonly init: InitPlan;
+}
+
+function connectListener(path: string): number {
+  const fd = sys.bunc_connect_unix(cstr(path));
+  if (fd < 0)
+    throw new ConfigError(
+      "linux.seccomp.listenerPath",
+      `cannot connect to ${path}: ${sys.bunc_strerror(-fd)}`,
+    );
+  return fd;
 }
 
 function checkRootfs(bundle: string, path: string): string {
@@ -65,11 +81,15 @@ export function planContainer(i: ContainerInputs): ContainerPlan {
       cgroup: cgroup.state,
       namespaces,
       cgroupJoin: late,
+      cacheRoot: i.cacheRoot,
       id: i.id,
       noPivot: i.noPivot,
       noNewKeyring: i.noNewKeyring,
     });
     checkRlimits(init.process.rlimits);
+    // The agent's socket is on the host: connected now, handed to the init.
+    const notify = init.process.seccomp?.notify;
+    const seccompListener = notify ? connectListener(posix.resolve(i.bundle, notify.listenerPath)) : null;
     return {
       config,
       bundle: i.bundle,
@@ -79,6 +99,7 @@ export function planContainer(i: ContainerInputs): ContainerPlan {
       startIn,
       devices,
       deviceFilter: !!rules?.length,
+      seccompListener,
       init,
     };
   } catch (e) {

@@ -2,7 +2,16 @@
 // what this bunc accepts in config.json, exactly.
 import { SUPPORTED_NAMESPACES } from "./namespaces.ts";
 import { knownMountOptions } from "./mountOptions.ts";
-import { CAPABILITIES, MPOL_FLAG, MPOL_MODE, namesOf } from "../sys/constants.ts";
+import {
+  CAPABILITIES,
+  MPOL_FLAG,
+  MPOL_MODE,
+  namesOf,
+  SECCOMP_ARCH,
+  SECCOMP_FLAG,
+  SECCOMP_OPS,
+  SECCOMP_RET,
+} from "../sys/constants.ts";
 import { OCI_VERSION } from "../oci/version.ts";
 
 export function features(): Record<string, unknown> {
@@ -16,7 +25,14 @@ export function features(): Record<string, unknown> {
       namespaces: [...SUPPORTED_NAMESPACES],
       capabilities: Object.keys(CAPABILITIES),
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
-      seccomp: { enabled: false },
+      seccomp: {
+        enabled: true,
+        actions: namesOf(SECCOMP_RET),
+        operators: [...SECCOMP_OPS],
+        archs: namesOf(SECCOMP_ARCH),
+        knownFlags: namesOf(SECCOMP_FLAG),
+        supportedFlags: namesOf(SECCOMP_FLAG),
+      },
       apparmor: { enabled: true },
       selinux: { enabled: true },
       intelRdt: { enabled: false },

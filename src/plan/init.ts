@@ -11,6 +11,7 @@ import { planMounts } from "./mounts.ts";
 import { PROPAGATION } from "./mountOptions.ts";
 import type { NamespacePlan } from "./namespaces.ts";
 import { planProcess } from "./process.ts";
+import { planSeccomp } from "./seccomp.ts";
 import { planSysctl } from "./sysctl.ts";
 
 export interface InitInputs {
@@ -21,6 +22,8 @@ export interface InitInputs {
   readonly namespaces: NamespacePlan;
   /** The cgroup files the init joins late (Cgroup.joinPlan). */
   readonly cgroupJoin: readonly string[];
+  /** Where compiled seccomp filters are kept (the state root), or null for none. */
+  readonly cacheRoot: string | null;
   /** create's --no-pivot and --no-new-keyring, and the container id the keyring is named after. */
   readonly id: string;
   readonly noPivot: boolean;
@@ -33,10 +36,12 @@ export function planInit(inputs: InitInputs): InitPlan {
   const { config, bundle, rootfs, cgroup, namespaces } = inputs;
   const { steps, devBound } = planMounts(config, bundle, cgroup, namespaces);
   const propagation = config.linux?.rootfsPropagation;
+  const seccomp = planSeccomp(config, inputs.id, bundle, inputs.cacheRoot);
   const fds: InitFd[] = [
     { kind: "stateDir" },
     ...inputs.cgroupJoin.map((file): InitFd => ({ kind: "cgroupJoin", file })),
     ...steps.filter(idmapped).map((s): InitFd => ({ kind: "idmapTree", field: s.field })),
+    ...(seccomp?.notify ? [{ kind: "seccompListener" } as const] : []),
   ];
   return {
     rootfs,
@@ -56,7 +61,7 @@ export function planInit(inputs: InitInputs): InitPlan {
     fds,
     newCgroupns: namespaces.newCgroupns,
     capLast: capLast(),
-    process: planProcess(config, inputs.noNewKeyring ? null : inputs.id),
+    process: planProcess(config, inputs.noNewKeyring ? null : inputs.id, seccomp),
   };
 }
 

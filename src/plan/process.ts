@@ -39,7 +39,11 @@ function keptAmbient(ambient: bigint, permitted: bigint, inheritable: bigint): b
   return ambient & ~dropped;
 }
 
-export function planProcess(config: Config, keyring: string | null = null): ProcessPlan {
+export function planProcess(
+  config: Config,
+  keyring: string | null = null,
+  seccomp: ProcessPlan["seccomp"] = null,
+): ProcessPlan {
   const p = config.process;
   const [bounding, effective, permitted, inheritable, ambient] = CAP_SETS.map((set) =>
     capMask(p.capabilities?.[set], `process.capabilities.${set}`),
@@ -71,6 +75,7 @@ export function planProcess(config: Config, keyring: string | null = null): Proc
     consoleSize: p.consoleSize ? { rows: p.consoleSize.height, cols: p.consoleSize.width } : null,
     oomScoreAdj: p.oomScoreAdj ?? null,
     keyring,
+    seccomp,
     ...planSched(config),
   };
 }

@@ -15,6 +15,7 @@ export interface ReceivedFds {
   readonly cgroupJoin: readonly number[];
   /** Id-mapped trees by the field of their mount step. */
   readonly trees: ReadonlyMap<string, number>;
+  readonly seccompListener: number | null;
 }
 
 /** Init side: receives one fd per slot. */
@@ -22,12 +23,14 @@ export function receiveFds(sock: number, slots: readonly InitFd[]): ReceivedFds 
   let stateDir = -1;
   const cgroupJoin: number[] = [];
   const trees = new Map<string, number>();
+  let seccompListener: number | null = null;
   for (const slot of slots) {
     const fd = check(sys.bunc_recv_fd(sock), `receive the ${slot.kind} fd from the runtime`);
     if (slot.kind === "stateDir") stateDir = fd;
     else if (slot.kind === "cgroupJoin") cgroupJoin.push(fd);
-    else trees.set(slot.field, fd);
+    else if (slot.kind === "idmapTree") trees.set(slot.field, fd);
+    else seccompListener = fd;
   }
   if (stateDir < 0) throw new Error("the runtime sent no state directory");
-  return { stateDir, cgroupJoin, trees };
+  return { stateDir, cgroupJoin, trees, seccompListener };
 }

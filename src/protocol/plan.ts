@@ -50,6 +50,33 @@ export const MAX_CPUS = 1024;
 /** NUMA nodes a memory policy mask covers. */
 export const MAX_NODES = 1024;
 
+/** The runtime-spec's container process state, sent with a seccomp listener fd. */
+export interface ContainerProcessState {
+  readonly ociVersion: string;
+  readonly fds: readonly string[];
+  /** The init's pid as the runtime sees it: filled in once the init exists. */
+  readonly pid: number;
+  readonly metadata?: string;
+  readonly state: {
+    readonly ociVersion: string;
+    readonly id: string;
+    readonly status: string;
+    readonly pid: number;
+    readonly bundle: string;
+    readonly annotations: Readonly<Record<string, string>>;
+  };
+}
+
+export interface SeccompPlan {
+  /** struct sock_filter[], base64. */
+  readonly filter: string;
+  readonly flags: number;
+  /** Loaded before the credentials change (the config has no no_new_privs, so CAP_SYS_ADMIN is needed). */
+  readonly early: boolean;
+  /** SCMP_ACT_NOTIFY: where the listener fd goes (the runtime connects; the init gets the socket). */
+  readonly notify: { readonly listenerPath: string; readonly state: ContainerProcessState } | null;
+}
+
 export interface ProcessPlan {
   readonly args: readonly string[];
   readonly env: readonly string[];
@@ -76,6 +103,7 @@ export interface ProcessPlan {
   readonly mempolicy: { readonly mode: number; readonly nodes: readonly number[] } | null;
   /** Name of the session keyring to make and join (the container id), or null for --no-new-keyring. */
   readonly keyring: string | null;
+  readonly seccomp: SeccompPlan | null;
 }
 
 export interface InitPlan {
@@ -126,6 +154,8 @@ export type InitFd =
   /** A cgroup file the init writes "0" into just before execve (it may not be allowed to open it). */
   | { readonly kind: "cgroupJoin"; readonly file: string }
   /** The detached id-mapped tree of the mount step with this field. */
-  | { readonly kind: "idmapTree"; readonly field: string };
+  | { readonly kind: "idmapTree"; readonly field: string }
+  /** A socket connected to linux.seccomp.listenerPath. */
+  | { readonly kind: "seccompListener" };
 
 export type InitReply = { readonly ready: true } | { readonly error: string };

@@ -64,6 +64,12 @@ export const FINAL = {
     "mpol_mode",
     "mpol_nodes",
     "mpol_maxnode",
+    "seccomp_prog",
+    "seccomp_len",
+    "seccomp_flags",
+    "seccomp_early",
+    "seccomp_listener",
+    "seccomp_state",
   ]),
 } as const satisfies StructDef<string>;
 

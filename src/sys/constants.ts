@@ -206,3 +206,76 @@ export const namesOf = <T extends Record<string, unknown>>(table: T) =>
 // The kernel's dev_t: 12 bits of major, 20 of minor.
 export const MAX_MAJOR = 4095;
 export const MAX_MINOR = 1048575;
+
+// seccomp(2): what a filter returns (linux/seccomp.h), under the libseccomp
+// names config.json uses. SCMP_ACT_KILL is the thread, as in libseccomp.
+export const SECCOMP_RET = {
+  SCMP_ACT_KILL: 0x00000000,
+  SCMP_ACT_KILL_THREAD: 0x00000000,
+  SCMP_ACT_KILL_PROCESS: 0x80000000,
+  SCMP_ACT_TRAP: 0x00030000,
+  SCMP_ACT_ERRNO: 0x00050000,
+  SCMP_ACT_NOTIFY: 0x7fc00000,
+  SCMP_ACT_TRACE: 0x7ff00000,
+  SCMP_ACT_LOG: 0x7ffc0000,
+  SCMP_ACT_ALLOW: 0x7fff0000,
+} as const;
+
+export const SECCOMP_OPS = [
+  "SCMP_CMP_NE",
+  "SCMP_CMP_LT",
+  "SCMP_CMP_LE",
+  "SCMP_CMP_EQ",
+  "SCMP_CMP_GE",
+  "SCMP_CMP_GT",
+  "SCMP_CMP_MASKED_EQ",
+] as const;
+
+/** The flags config.json may ask for; NEW_LISTENER and TSYNC_ESRCH bunc adds itself when it needs them. */
+export const SECCOMP_FLAG = {
+  SECCOMP_FILTER_FLAG_TSYNC: 1,
+  SECCOMP_FILTER_FLAG_LOG: 2,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
+} as const;
+export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
+export const SECCOMP_FILTER_FLAG_TSYNC_ESRCH = 16;
+
+/** The architectures bunc has syscall tables for: AUDIT_ARCH_* and the size of a syscall argument. */
+export const SECCOMP_ARCH = {
+  SCMP_ARCH_X86_64: { table: "x86_64", audit: 0xc000003e, bits: 64 },
+  SCMP_ARCH_X86: { table: "x86", audit: 0x40000003, bits: 32 },
+  // x32 shares x86-64's AUDIT_ARCH; its syscall numbers carry bit 30. Its
+  // arguments are compared as 32-bit values, as libseccomp does.
+  SCMP_ARCH_X32: { table: "x32", audit: 0xc000003e, bits: 32 },
+  SCMP_ARCH_AARCH64: { table: "aarch64", audit: 0xc00000b7, bits: 64 },
+  SCMP_ARCH_ARM: { table: "arm", audit: 0x40000028, bits: 32 },
+} as const;
+export const X32_SYSCALL_BIT = 0x40000000;
+
+/** Every architecture name of config.json's seccomp (libseccomp v2.6.0). */
+export const SECCOMP_ARCH_NAMES = [
+  "SCMP_ARCH_X86",
+  "SCMP_ARCH_X86_64",
+  "SCMP_ARCH_X32",
+  "SCMP_ARCH_ARM",
+  "SCMP_ARCH_AARCH64",
+  "SCMP_ARCH_MIPS",
+  "SCMP_ARCH_MIPS64",
+  "SCMP_ARCH_MIPS64N32",
+  "SCMP_ARCH_MIPSEL",
+  "SCMP_ARCH_MIPSEL64",
+  "SCMP_ARCH_MIPSEL64N32",
+  "SCMP_ARCH_PPC",
+  "SCMP_ARCH_PPC64",
+  "SCMP_ARCH_PPC64LE",
+  "SCMP_ARCH_S390",
+  "SCMP_ARCH_S390X",
+  "SCMP_ARCH_PARISC",
+  "SCMP_ARCH_PARISC64",
+  "SCMP_ARCH_RISCV64",
+  "SCMP_ARCH_LOONGARCH64",
+  "SCMP_ARCH_M68K",
+  "SCMP_ARCH_SH",
+  "SCMP_ARCH_SHEB",
+] as const;

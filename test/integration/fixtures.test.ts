@@ -20,7 +20,7 @@ const FIXTURES: Record<string, typeof RUNS | { refused: string }> = {
   "runc-1.2-spec-rootless.json": RUNS,
   "crun-spec.json": RUNS,
   "crun-spec-rootless.json": RUNS,
-  "podman-4.json": { refused: "linux.seccomp: not supported by bunc yet" },
+  "podman-4.json": { refused: "linux.resources.pids: not supported by bunc yet" },
   "containerd-1.6-ctr-run.json": { refused: "linux.resources.cpu: not supported by bunc yet" },
   "docker-20.10.json": { refused: "hooks: not supported by bunc yet" },
 };

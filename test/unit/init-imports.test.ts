@@ -59,10 +59,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   rootfs: ["protocol", "sys"],
   cgroups: ["oci", "sys"],
   init: ["protocol", "rootfs", "sys"],
-  plan: ["oci", "protocol", "cgroups", "sys", "diag.ts"],
+  seccomp: ["oci", "sys"],
+  plan: ["oci", "protocol", "cgroups", "seccomp", "sys", "diag.ts"],
   launch: ["plan", "protocol", "sys", "diag.ts"],
   lifecycle: ["plan", "launch", "protocol", "oci", "cgroups", "sys", "diag.ts"],
-  cli: ["lifecycle", "plan", "launch", "protocol", "oci", "cgroups", "sys", "diag.ts"],
+  cli: ["lifecycle", "plan", "launch", "protocol", "oci", "cgroups", "seccomp", "sys", "diag.ts"],
 };
 
 test("folders import only in the directions the design allows", () => {

@@ -30,6 +30,7 @@ function configErrorOf(f: () => unknown): ConfigError {
 
 const NO_SCHED = {
   keyring: null,
+  seccomp: null,
   oomScoreAdj: null,
   personality: null,
   ioprio: null,
@@ -259,6 +260,7 @@ describe("the cgroup mount of the default spec", () => {
       cgroup: { path: "/bunc/c1", dirs },
       namespaces,
       cgroupJoin: [],
+      cacheRoot: null,
       id: "c1",
       noPivot: false,
       noNewKeyring: false,

@@ -71,7 +71,6 @@ describe("parseConfig: valid configs", () => {
         sysctl: {},
         resources: { memory: {}, cpu: {}, pids: {}, hugepageLimits: [] },
         uidMappings: [],
-        seccomp: {},
       };
       c.hooks = {};
       c.mounts = [{ destination: "/x", type: "tmpfs", uidMappings: [], gidMappings: [] }];
@@ -184,7 +183,6 @@ describe("parseConfig: unsupported fields are refused by path", () => {
     ["linux.resources.pids", (c) => (c.linux = { resources: { pids: { limit: 10 } } })],
     ["linux.intelRdt", (c) => (c.linux = { intelRdt: { closID: "x" } })],
     ["linux.netDevices", (c) => (c.linux = { netDevices: { eth0: {}, eth1: { name: "x" } } })],
-    ["linux.seccomp", (c) => (c.linux = { seccomp: { defaultAction: "SCMP_ACT_ALLOW" } })],
   ];
   test.each(cases)("%s", (path, change) => {
     const e = errorOf(withChange(change));
