@@ -35,12 +35,14 @@ const id = v.pipe(
   v.minValue(0),
   v.maxValue(0xfffffffe, "must be at most 4294967294: 4294967295 is not a valid id"),
 );
-// JSON numbers are doubles: 2^64 is how the largest u64 (RLIM_INFINITY) arrives.
+// A u64: a number while it is exact as a double, a bigint above that (how
+// validate.ts reads such numbers from the text, so that no bit is lost).
 const uint64 = v.pipe(
-  v.number(),
-  v.integer(),
-  v.minValue(0),
-  v.maxValue(2 ** 64, "must be at most 18446744073709551615"),
+  v.union([v.number(), v.bigint()]),
+  v.check(
+    (n) => (typeof n === "bigint" ? n >= 0n && n <= 0xffffffffffffffffn : Number.isSafeInteger(n) && n >= 0),
+    "must be a whole number from 0 to 18446744073709551615",
+  ),
 );
 // Written to the kernel as decimal text, so it must be exact.
 const int64 = int(-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);

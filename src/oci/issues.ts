@@ -4,6 +4,7 @@ import type * as v from "valibot";
 
 const NOUNS: Record<string, string> = {
   number: "a number",
+  bigint: "a number",
   string: "a string",
   boolean: "true or false",
   Object: "an object",
@@ -14,7 +15,7 @@ const NOUNS: Record<string, string> = {
 function expected(text: string): string {
   const parts = text.replace(/^\((.*)\)$/, "$1").split(" | ");
   if (parts.every((p) => p.startsWith('"'))) return `one of ${parts.join(", ")}`;
-  return parts.map((p) => NOUNS[p] ?? p).join(" or ");
+  return [...new Set(parts.map((p) => NOUNS[p] ?? p))].join(" or ");
 }
 
 export function issueText(issue: v.BaseIssue<unknown>): string {

@@ -43,7 +43,10 @@ function directory(root: string): string | null {
 export function filterKey(s: Seccomp, machine: string): string {
   const exe = statSync(process.execPath);
   const h = new Bun.CryptoHasher("sha256");
-  h.update(JSON.stringify([s, machine, process.execPath, exe.ino, exe.size, exe.mtimeMs]));
+  const text = JSON.stringify([s, machine, process.execPath, exe.ino, exe.size, exe.mtimeMs], (_k, v) =>
+    typeof v === "bigint" ? `${v}n` : v,
+  );
+  h.update(text);
   return h.digest("hex");
 }
 

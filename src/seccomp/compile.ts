@@ -26,6 +26,7 @@ import {
   X32_SYSCALL_BIT,
 } from "../sys/constants.ts";
 import { type Arch, runnableArches, syscallNumber } from "./arch.ts";
+import { u64 } from "../sys/abi.ts";
 import { BPF, DATA, type Insn, insn, MAX_INSNS } from "./bpf.ts";
 
 const EPERM = 1;
@@ -54,8 +55,6 @@ export interface CompiledFilter {
   /** The architectures the program has a section for. */
   readonly arches: readonly Arch[];
 }
-
-const u64 = (n: number): bigint => (n >= 2 ** 64 ? 0xffffffffffffffffn : BigInt(n));
 
 /** The SECCOMP_RET_* value of an action with its errno (or trace message). */
 function actionRet(action: keyof typeof SECCOMP_RET, errno: number | undefined, field: string): number {

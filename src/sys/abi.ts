@@ -105,8 +105,8 @@ type FieldsOf<D> = D extends StructDef<infer F> ? F : never;
 /** "No value" for the C side's optional numeric fields. */
 export const NONE = 0xffffffffffffffffn;
 
-/** A u64 field of config.json (a double) as the exact value C gets: 2^64 stands for the largest. */
-export const u64 = (n: number): bigint => (n >= 2 ** 64 ? NONE : BigInt.asUintN(64, BigInt(n)));
+/** A u64 field of config.json (exact, as validate.ts reads it) as the value C gets. */
+export const u64 = (n: number | bigint): bigint => BigInt.asUintN(64, BigInt(n));
 
 const sizeOf = (def: StructDef<string>) => def.fields.reduce((n, [, t]) => n + (t === "i32" ? 4 : 8), 0);
 
