@@ -141,7 +141,10 @@ export class TestEnv {
   /** What this env left on the machine: state dirs, cgroups, mounts. */
   leftovers(): string[] {
     const found: string[] = [];
-    if (existsSync(this.root)) for (const e of readdirSync(this.root)) found.push(`state dir ${e}`);
+    // The filter cache is bunc's, not a container's.
+    const states = () =>
+      existsSync(this.root) ? readdirSync(this.root).filter((e) => e !== ".seccomp") : [];
+    for (const e of states()) found.push(`state dir ${e}`);
     const ours = new Set(this.hierarchies().map((h) => `${h}${this.cgroupParent}`));
     for (const p of this.cgroupParents()) {
       if (!existsSync(p)) continue;
@@ -167,7 +170,8 @@ export class TestEnv {
       }
     };
     if (existsSync(this.root)) {
-      for (const id of readdirSync(this.root)) attempt(() => this.bunc(["delete", "--force", id]));
+      for (const id of readdirSync(this.root).filter((e) => e !== ".seccomp"))
+        attempt(() => this.bunc(["delete", "--force", id]));
     }
     for (const dir of this.cgroupParents()) attempt(() => existsSync(dir) && rmTree(dir));
     attempt(() => rmSync(this.dir, { recursive: true, force: true }));
