@@ -1,5 +1,7 @@
 // Benchmark of bunc against runc and crun: wall time of the lifecycle verbs,
-// memory of the runtime and of its waiting init, and binary sizes.
+// memory of the runtime and of its waiting init, binary sizes, and seccomp:
+// create with Docker's profile, the cost of a syscall under it, and the
+// filter's size next to libseccomp's.
 //
 //   ./node_modules/.bin/bun test/bench/bench.ts [--runs N] [--json FILE] [--baseline BUNC]
 //
@@ -10,27 +12,33 @@
 // /bunc-bench-<pid> in every hierarchy) is removed on exit, failure or SIGINT.
 import {
   chmodSync,
-  closeSync,
   copyFileSync,
   existsSync,
-  fstatSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readdirSync,
   readFileSync,
-  readSync,
   realpathSync,
   rmdirSync,
   rmSync,
   statSync,
-  unlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import type { Seccomp } from "../../src/oci/config.ts";
+import { syscallNumber } from "../../src/seccomp/arch.ts";
 import { makeRootfs } from "../fixtures/rootfs.ts";
+import { CommandError, describe, must, type Result, sh, which } from "./command.ts";
+import {
+  buildProbe,
+  dockerProfile,
+  printSeccompStatic,
+  type SeccompStatic,
+  seccompStatic,
+} from "./seccomp.ts";
+import { fmtMiB, fmtMs, fmtNs, type Stat, stat, table } from "./stats.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
 const BUNC = join(REPO, "dist/bunc");
@@ -55,71 +63,6 @@ if (RUNS < 30) console.warn(`note: --runs ${RUNS} is below 30; medians and p90 a
 
 // ---------------------------------------------------------------- commands
 
-interface Result {
-  ms: number;
-  code: number | null;
-  signal: string | undefined;
-  stdout: string;
-  stderr: string;
-  maxRssBytes: number;
-}
-
-class CommandError extends Error {}
-
-let captureSeq = 0;
-
-/**
- * An unlinked scratch file for a command's output. Not a pipe: `create` hands
- * its stdio on to the container process, so a pipe would not see EOF (and
- * spawnSync would not return) until the container died.
- */
-function captureFd(): number {
-  const path = join(tmpdir(), `.bunc-bench-${process.pid}-${captureSeq++}`);
-  const fd = openSync(path, "w+", 0o600);
-  unlinkSync(path);
-  return fd;
-}
-
-function drain(fd: number): string {
-  const buf = Buffer.alloc(fstatSync(fd).size);
-  readSync(fd, buf, 0, buf.length, 0);
-  closeSync(fd);
-  return buf.toString();
-}
-
-/** Runs argv synchronously; the timed span is just the spawn-to-exit of the command. */
-function sh(argv: string[]): Result {
-  const out = captureFd();
-  const err = captureFd();
-  const t0 = process.hrtime.bigint();
-  const r = Bun.spawnSync(argv, { stdin: "ignore", stdout: out, stderr: err });
-  const t1 = process.hrtime.bigint();
-  return {
-    ms: Number(t1 - t0) / 1e6,
-    code: r.exitCode,
-    signal: r.signalCode === undefined || r.signalCode === null ? undefined : String(r.signalCode),
-    stdout: drain(out),
-    stderr: drain(err),
-    maxRssBytes: r.resourceUsage.maxRSS,
-  };
-}
-
-function describe(argv: string[], r: Result): string {
-  const how = r.signal ? `signal ${r.signal}` : `exit code ${r.code}`;
-  return `command failed (${how}): ${argv.join(" ")}\n  stderr: ${r.stderr.trim() || "(empty)"}\n  stdout: ${r.stdout.trim() || "(empty)"}`;
-}
-
-function must(argv: string[]): Result {
-  const r = sh(argv);
-  if (r.code !== 0) throw new CommandError(describe(argv, r));
-  return r;
-}
-
-function which(name: string): string | null {
-  const r = sh(["which", name]);
-  return r.code === 0 ? r.stdout.trim() : null;
-}
-
 // ---------------------------------------------------------------- runtimes
 
 interface Runtime {
@@ -130,6 +73,8 @@ interface Runtime {
   /** argv put in front of the runtime binary (crun's mount-namespace wrapper). */
   wrapper: string[];
   skipped?: string;
+  /** Why the seccomp figures are missing (an earlier bunc without seccomp). */
+  noSeccomp?: string;
   /** For the report, taken before cleanup removes bunc's copy. */
   shownPath: string;
   version: string;
@@ -207,17 +152,25 @@ let baseConfig: Record<string, unknown> | undefined;
  * One bundle per container, all sharing the rootfs, so the cgroupsPath can
  * name the container without rewriting a config.json a runtime might re-read.
  */
-function bundleFor(tmp: string, id: string, args: string[]): string {
+function bundleFor(tmp: string, id: string, args: string[], seccomp?: Seccomp): string {
   if (!baseConfig) throw new Error("base config not made yet");
   const cfg = structuredClone(baseConfig) as {
     process: { terminal: boolean; args: string[] };
     root: { path: string };
-    linux: { cgroupsPath: string };
+    mounts: { destination: string; type: string; source: string; options: string[] }[];
+    linux: { cgroupsPath: string; seccomp?: Seccomp };
   };
   cfg.process.terminal = false;
   cfg.process.args = args;
   cfg.root.path = join(tmp, "rootfs");
   cfg.linux.cgroupsPath = `/${CG_PARENT}/${id}`;
+  cfg.mounts.push({
+    destination: "/probe",
+    type: "bind",
+    source: join(tmp, "probe"),
+    options: ["bind", "ro"],
+  });
+  if (seccomp) cfg.linux.seccomp = seccomp;
   const dir = join(tmp, "bundles", id);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "config.json"), JSON.stringify(cfg, null, 2));
@@ -274,7 +227,8 @@ function knownContainers(rt: Runtime): string[] {
   const ids = new Set<string>();
   const r = sh(argvOf(rt, ["list", "-q"]));
   if (r.code === 0) for (const id of r.stdout.split("\n")) if (id.trim()) ids.add(id.trim());
-  if (existsSync(rt.root)) for (const id of readdirSync(rt.root)) ids.add(id);
+  // Dot names are not containers (bunc's .seccomp filter cache).
+  if (existsSync(rt.root)) for (const id of readdirSync(rt.root)) if (!id.startsWith(".")) ids.add(id);
   return [...ids];
 }
 
@@ -301,32 +255,18 @@ async function checkpoint(): Promise<void> {
   if (interrupted) throw new CommandError(`interrupted by ${interrupted}`);
 }
 
-// ---------------------------------------------------------------- statistics
-
-interface Stat {
-  n: number;
-  median: number;
-  p90: number;
-  min: number;
-  max: number;
-}
-
-function quantile(sorted: number[], q: number): number {
-  // Nearest rank: an observed value, no interpolation.
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
-function stat(samples: number[]): Stat | null {
-  if (samples.length === 0) return null;
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  return { n: s.length, median, p90: quantile(s, 0.9), min: s[0]!, max: s[s.length - 1]! };
-}
-
 // ---------------------------------------------------------------- benchmark
 
-const OPS = ["run", "create", "start", "state", "exec", "kill+delete"] as const;
+const OPS = [
+  "run",
+  "create",
+  "create+seccomp",
+  "create+seccomp, no cache",
+  "start",
+  "state",
+  "exec",
+  "kill+delete",
+] as const;
 type Op = (typeof OPS)[number];
 
 interface Samples {
@@ -335,26 +275,41 @@ interface Samples {
   runPeakRssKiB: number[];
   /** VmRSS of the container's init while it waits for `start`, KiB. */
   initRssKiB: number[];
+  /** ns of one syscall inside the container, without a filter and under Docker's profile. */
+  syscallNs: Record<TimedCall, { none: number[]; docker: number[] }>;
 }
 
 const emptySamples = (): Samples => ({
-  ms: { run: [], create: [], start: [], state: [], exec: [], "kill+delete": [] },
+  ms: Object.fromEntries(OPS.map((op) => [op, []])) as unknown as Record<Op, number[]>,
   runPeakRssKiB: [],
   initRssKiB: [],
+  syscallNs: {
+    getppid: { none: [], docker: [] },
+    personality: { none: [], docker: [] },
+  },
 });
 
-/** Any failure of bunc aborts (it is what we measure); runc/crun failing here are only skipped. */
+/**
+ * Any failure of bunc aborts (it is what we measure); runc/crun failing here
+ * are only skipped, as is the seccomp part of a baseline bunc without it.
+ */
 function probe(rt: Runtime, tmp: string): void {
-  const id = `${rt.name}-probe`;
-  const argv = argvOf(rt, ["run", "--bundle", bundleFor(tmp, id, ["/bin/true"]), id]);
-  const r = sh(argv);
-  if (r.code === 0) {
-    ensureGone(rt, id);
+  for (const seccomp of [undefined, dockerProfile()]) {
+    const id = `${rt.name}-probe${seccomp ? "-seccomp" : ""}`;
+    const argv = argvOf(rt, ["run", "--bundle", bundleFor(tmp, id, ["/bin/true"], seccomp), id]);
+    const r = sh(argv);
+    if (r.code === 0) {
+      ensureGone(rt, id);
+      continue;
+    }
+    if (rt.name === "bunc") throw new CommandError(describe(argv, r));
+    sh(argvOf(rt, ["delete", "--force", id]));
+    const why = `\`run\` of /bin/true${seccomp ? " with Docker's seccomp profile" : ""} failed: ${r.stderr.trim() || `exit code ${r.code}`}`;
+    if (seccomp) rt.noSeccomp = why;
+    else if (isBunc(rt)) throw new CommandError(describe(argv, r));
+    else rt.skipped = why;
     return;
   }
-  if (isBunc(rt)) throw new CommandError(describe(argv, r));
-  rt.skipped = `\`run\` of /bin/true failed: ${r.stderr.trim() || `exit code ${r.code}`}`;
-  sh(argvOf(rt, ["delete", "--force", id]));
 }
 
 function timeRun(rt: Runtime, tmp: string, i: number, s: Samples): void {
@@ -392,6 +347,59 @@ function timeLifecycle(rt: Runtime, tmp: string, i: number, s: Samples): void {
   }
   must(argvOf(rt, ["delete", id]));
   s.ms["kill+delete"].push(Number(process.hrtime.bigint() - t0) / 1e6);
+}
+
+/**
+ * create with Docker's profile (the config every engine writes). bunc keeps
+ * compiled filters in <root>/.seccomp: timed once with the cache warm, once
+ * with it removed; runc and crun compile on every create.
+ */
+function timeSeccompCreate(rt: Runtime, tmp: string, i: number, s: Samples): void {
+  const passes: [Op, boolean][] = isBunc(rt)
+    ? [
+        ["create+seccomp", false],
+        ["create+seccomp, no cache", true],
+      ]
+    : [["create+seccomp", false]];
+  for (const [op, cold] of passes) {
+    const id = `${rt.name}-sc-${cold ? "cold" : "warm"}-${i}`;
+    const bundle = bundleFor(tmp, id, ["/bin/sleep", "1000"], dockerProfile());
+    if (cold) rmSync(join(rt.root, ".seccomp"), { recursive: true, force: true });
+    s.ms[op].push(must(argvOf(rt, ["create", "--bundle", bundle, id])).ms);
+    must(argvOf(rt, ["delete", "--force", id]));
+  }
+}
+
+const SYSCALL_LOOPS = 500_000;
+
+/**
+ * Syscalls timed inside a container. The kernel skips the filter for calls
+ * it has seen it allow whatever their arguments (getppid); a call whose
+ * verdict depends on an argument runs it every time (personality, which
+ * Docker's profile allows only for a few personas; 0xffffffff queries).
+ */
+const TIMED_CALLS = {
+  getppid: [],
+  personality: [String(syscallNumber("SCMP_ARCH_X86_64", "personality")), "0xffffffff"],
+} as const;
+type TimedCall = keyof typeof TIMED_CALLS;
+
+/** One syscall's cost in ns inside a container, under Docker's profile or no filter. */
+function timeSyscalls(rt: Runtime, tmp: string, i: number, s: Samples): void {
+  for (const [call, kind] of Object.keys(TIMED_CALLS).flatMap((c) =>
+    (["none", "docker"] as const).map((k) => [c as TimedCall, k] as const),
+  )) {
+    const id = `${rt.name}-${call}-${kind}-${i}`;
+    const seccomp = kind === "docker" ? dockerProfile() : undefined;
+    const args = ["/probe", "--loop", String(SYSCALL_LOOPS), ...TIMED_CALLS[call]];
+    const bundle = bundleFor(tmp, id, args, seccomp);
+    const out = must(argvOf(rt, ["run", "--bundle", bundle, id])).stdout.trim();
+    const ns = Number(out);
+    if (!(ns > 0))
+      throw new CommandError(`${rt.name}: /probe --loop printed ${JSON.stringify(out)}, not a time`);
+    s.syscallNs[call][kind].push(ns);
+    ensureGone(rt, id);
+  }
 }
 
 /** Peak RSS of one `run`, from /usr/bin/time when present, else from the child's rusage. */
@@ -506,18 +514,6 @@ function removeTmp(tmp: string): void {
 
 // ---------------------------------------------------------------- report
 
-const fmtMs = (x: number | undefined) => (x === undefined ? "" : x.toFixed(1));
-const fmtMiB = (kib: number | undefined) => (kib === undefined ? "n/a" : `${(kib / 1024).toFixed(1)} MiB`);
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  return rows
-    .map((r) =>
-      r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "),
-    )
-    .join("\n");
-}
-
 interface Report {
   date: string;
   host: { kernel: string; bun: string };
@@ -532,12 +528,20 @@ interface Report {
     ms: Partial<Record<Op, Stat | null>>;
     runPeakRssKiB: Stat | null;
     initRssKiB: Stat | null;
+    noSeccomp?: string;
+    syscallNs: Record<TimedCall, { none: Stat | null; docker: Stat | null }>;
   }[];
+  seccomp: SeccompStatic;
   crunWrapperMs?: Stat | null;
   warnings: string[];
 }
 
-function report(rts: Runtime[], samples: Map<string, Samples>, wrapperMs: number[]): Report {
+function report(
+  rts: Runtime[],
+  samples: Map<string, Samples>,
+  wrapperMs: number[],
+  seccomp: SeccompStatic,
+): Report {
   return {
     date: new Date().toISOString(),
     host: { kernel: readFileSync("/proc/sys/kernel/osrelease", "utf8").trim(), bun: Bun.version },
@@ -558,8 +562,13 @@ function report(rts: Runtime[], samples: Map<string, Samples>, wrapperMs: number
         ms,
         runPeakRssKiB: stat(s.runPeakRssKiB),
         initRssKiB: stat(s.initRssKiB),
+        ...(rt.noSeccomp ? { noSeccomp: rt.noSeccomp } : {}),
+        syscallNs: Object.fromEntries(
+          Object.entries(s.syscallNs).map(([c, k]) => [c, { none: stat(k.none), docker: stat(k.docker) }]),
+        ) as Record<TimedCall, { none: Stat | null; docker: Stat | null }>,
       };
     }),
+    seccomp,
     ...(wrapperMs.length ? { crunWrapperMs: stat(wrapperMs) } : {}),
     warnings,
   };
@@ -574,14 +583,27 @@ function print(rep: Report): void {
       op,
       ...live.flatMap((r) => {
         const st = r.ms[op];
-        if (op === "exec" && isBunc(r)) return ["n/a", ""];
-        return [fmtMs(st?.median), fmtMs(st?.p90)];
+        if (!st) return ["n/a", ""];
+        return [fmtMs(st.median), fmtMs(st.p90)];
       }),
     ]);
   }
   console.log(`\nwall time in ms, ${rep.runs} interleaved runs per runtime (kernel ${rep.host.kernel})\n`);
   console.log(table(rows));
-  console.log("\nexec: n/a for bunc (no exec verb yet); runc/crun exec of /bin/true shown for reference");
+  console.log(
+    "\nexec: n/a for bunc (no exec verb yet); runc/crun exec of /bin/true shown for reference.\n" +
+      "create+seccomp: with Docker's default profile; bunc's filter cache warm, or removed before each create\n" +
+      "(runc and crun have no cache: libseccomp compiles on every create).",
+  );
+  printSeccompStatic(rep.seccomp);
+  const calls = [
+    ["one syscall in a container (median)", ...live.map((r) => r.name)],
+    ...(Object.keys(TIMED_CALLS) as TimedCall[]).flatMap((c) => [
+      [`${c}, no filter`, ...live.map((r) => fmtNs(r.syscallNs[c].none))],
+      [`${c}, Docker's profile`, ...live.map((r) => fmtNs(r.syscallNs[c].docker))],
+    ]),
+  ];
+  console.log(`\n${table(calls)}`);
 
   const mem = [
     ["", ...live.map((r) => r.name)],
@@ -599,6 +621,7 @@ function print(rep: Report): void {
     if (r.skipped)
       console.log(`  SKIPPED: ${r.skipped}\n  binary size ${(r.binaryBytes / 2 ** 20).toFixed(1)} MiB`);
     if (r.wrapper) console.log(`  run as: ${r.wrapper} ${r.path} ...`);
+    if (r.noSeccomp) console.log(`  no seccomp figures: ${r.noSeccomp}`);
     if (r.wrapper && rep.crunWrapperMs) {
       const w = rep.crunWrapperMs;
       console.log(
@@ -624,6 +647,7 @@ async function main(): Promise<number> {
       `temp dir ${tmp}; cgroup parent /${CG_PARENT}; runtimes: ${rts.map((r) => r.name).join(", ")}`,
     );
     await makeBundleBase(tmp, rts[0]!);
+    buildProbe(tmp);
     for (const rt of rts) probe(rt, tmp);
     for (const rt of rts) if (rt.skipped) console.warn(`skipping ${rt.name}: ${rt.skipped}`);
     const live = rts.filter((r) => !r.skipped);
@@ -646,6 +670,22 @@ async function main(): Promise<number> {
         await checkpoint();
       }
     }
+    const withSeccomp = live.filter((r) => !r.noSeccomp);
+    console.log(`create with Docker's seccomp profile x${RUNS}`);
+    for (let i = 0; i < RUNS; i++) {
+      for (const rt of roundRobin(withSeccomp, i)) {
+        timeSeccompCreate(rt, tmp, i, samples.get(rt.name)!);
+        await checkpoint();
+      }
+    }
+    const callRuns = Math.min(RUNS, 10);
+    console.log(`syscalls x${SYSCALL_LOOPS} in a container, with and without a filter, x${callRuns}`);
+    for (let i = 0; i < callRuns; i++) {
+      for (const rt of roundRobin(withSeccomp, i)) {
+        timeSyscalls(rt, tmp, i, samples.get(rt.name)!);
+        await checkpoint();
+      }
+    }
     const timeBin = existsSync("/usr/bin/time") ? "/usr/bin/time" : null;
     const rssRuns = Math.min(RUNS, 10);
     console.log(`peak RSS of run x${rssRuns} (${timeBin ? "/usr/bin/time -f %M" : "rusage maxRSS"})`);
@@ -665,7 +705,7 @@ async function main(): Promise<number> {
     for (const w of warnings) console.error(`warning: ${w}`);
     return interrupted ? 130 : 1;
   }
-  const rep = report(rts, samples, wrapperMs);
+  const rep = report(rts, samples, wrapperMs, seccompStatic(RUNS));
   print(rep);
   if (opts.json) {
     writeFileSync(opts.json, `${JSON.stringify(rep, null, 2)}\n`);
