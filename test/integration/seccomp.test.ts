@@ -107,6 +107,35 @@ describe("actions from inside", () => {
     expect(lines(r.stdout)).toEqual(["ret=-1 errno=13", "uname:159"]);
   });
 
+  test("SCMP_ACT_TRAP raises a SIGSYS the process can catch; KILL and KILL_THREAD cannot be caught; TRACE without a tracer is ENOSYS; LOG allows", () => {
+    const profile: Seccomp = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      syscalls: [
+        { names: ["rmdir"], action: "SCMP_ACT_TRAP" },
+        { names: ["link"], action: "SCMP_ACT_KILL" },
+        { names: ["unlink"], action: "SCMP_ACT_KILL_THREAD" },
+        { names: ["rename"], action: "SCMP_ACT_TRACE", errnoRet: 7 },
+        { names: ["getppid"], action: "SCMP_ACT_LOG" },
+      ],
+    };
+    const calls = ["rmdir", "link", "unlink", "rename", "getppid"];
+    const r = runIn(
+      env,
+      ["sh", "-c", calls.map((c) => `/probe ${nr(c)} 0 0; echo "${c}:$?"`).join("; ")],
+      withProfile(profile),
+    );
+    expect(lines(r.stdout)).toEqual([
+      "SIGSYS",
+      "rmdir:0",
+      "link:159",
+      "unlink:159",
+      "ret=-1 errno=38",
+      "rename:0",
+      "ret=1 errno=0",
+      "getppid:0",
+    ]);
+  });
+
   test("loaded early (no noNewPrivileges) the filter also covers the change of user, and still runs", () => {
     const profile: Seccomp = {
       defaultAction: "SCMP_ACT_ALLOW",
