@@ -1,5 +1,6 @@
 // linux.seccomp -> the filter the init loads last, checked before anything
 // is made: the kernel must take it, and it must let the init finish.
+import { debug } from "../diag.ts";
 import type { Config, Seccomp } from "../oci/config.ts";
 import { ConfigError } from "../oci/errors.ts";
 import { OCI_VERSION } from "../oci/version.ts";
@@ -67,9 +68,15 @@ function tryLoad(f: Filter): void {
 function filterFor(s: Seccomp, cacheRoot: string | null): Filter {
   const key = cacheRoot === null ? null : filterKey(s, process.arch);
   const hit = cacheRoot === null || key === null ? null : cachedFilter(cacheRoot, key);
-  if (hit) return { bytes: Buffer.from(hit.program, "base64"), flags: hit.flags, notify: hit.notify };
+  if (hit) {
+    debug("seccomp filter taken from the cache");
+    return { bytes: Buffer.from(hit.program, "base64"), flags: hit.flags, notify: hit.notify };
+  }
+  const t0 = performance.now();
   const compiled = compileSeccomp(s);
   const filter = { bytes: encode(compiled.program), flags: compiled.flags, notify: compiled.notify };
+  const ms = (performance.now() - t0).toFixed(2);
+  debug(`seccomp filter compiled: ${compiled.program.length} instructions in ${ms} ms`);
   tryLoad(filter);
   if (cacheRoot !== null && key !== null) {
     cacheFilter(cacheRoot, key, {

@@ -33,6 +33,7 @@ import { makeRootfs } from "../fixtures/rootfs.ts";
 import { CommandError, describe, must, type Result, sh, which } from "./command.ts";
 import {
   buildProbe,
+  compileMsOf,
   dockerProfile,
   printSeccompStatic,
   type SeccompStatic,
@@ -370,6 +371,16 @@ function timeSeccompCreate(rt: Runtime, tmp: string, i: number, s: Samples): voi
   }
 }
 
+/** bunc's own account of compiling Docker's profile inside create (its --debug trace), cache emptied. */
+function timeCompile(rt: Runtime, tmp: string, i: number, compileMs: number[]): void {
+  const id = `${rt.name}-compile-${i}`;
+  const bundle = bundleFor(tmp, id, ["/bin/sleep", "1000"], dockerProfile());
+  rmSync(join(rt.root, ".seccomp"), { recursive: true, force: true });
+  const r = must([rt.path, "--root", rt.root, "--debug", "create", "--bundle", bundle, id]);
+  compileMs.push(compileMsOf(r.stderr));
+  must(argvOf(rt, ["delete", "--force", id]));
+}
+
 const SYSCALL_LOOPS = 500_000;
 
 /**
@@ -531,7 +542,7 @@ interface Report {
     noSeccomp?: string;
     syscallNs: Record<TimedCall, { none: Stat | null; docker: Stat | null }>;
   }[];
-  seccomp: SeccompStatic;
+  seccomp: SeccompStatic & { compileInCreateMs: Stat | null };
   crunWrapperMs?: Stat | null;
   warnings: string[];
 }
@@ -540,7 +551,7 @@ function report(
   rts: Runtime[],
   samples: Map<string, Samples>,
   wrapperMs: number[],
-  seccomp: SeccompStatic,
+  seccomp: SeccompStatic & { compileInCreateMs: Stat | null },
 ): Report {
   return {
     date: new Date().toISOString(),
@@ -595,7 +606,7 @@ function print(rep: Report): void {
       "create+seccomp: with Docker's default profile; bunc's filter cache warm, or removed before each create\n" +
       "(runc and crun have no cache: libseccomp compiles on every create).",
   );
-  printSeccompStatic(rep.seccomp);
+  printSeccompStatic(rep.seccomp, rep.seccomp.compileInCreateMs);
   const calls = [
     ["one syscall in a container (median)", ...live.map((r) => r.name)],
     ...(Object.keys(TIMED_CALLS) as TimedCall[]).flatMap((c) => [
@@ -640,6 +651,7 @@ async function main(): Promise<number> {
   let rts: Runtime[] = [];
   const samples = new Map<string, Samples>();
   const wrapperMs: number[] = [];
+  const compileMs: number[] = [];
   let failed = false;
   try {
     rts = makeRuntimes(tmp);
@@ -678,6 +690,8 @@ async function main(): Promise<number> {
         await checkpoint();
       }
     }
+    const bunc = live.find((r) => r.name === "bunc");
+    if (bunc) for (let i = 0; i < RUNS; i++) timeCompile(bunc, tmp, i, compileMs);
     const callRuns = Math.min(RUNS, 10);
     console.log(`syscalls x${SYSCALL_LOOPS} in a container, with and without a filter, x${callRuns}`);
     for (let i = 0; i < callRuns; i++) {
@@ -705,7 +719,7 @@ async function main(): Promise<number> {
     for (const w of warnings) console.error(`warning: ${w}`);
     return interrupted ? 130 : 1;
   }
-  const rep = report(rts, samples, wrapperMs, seccompStatic(RUNS));
+  const rep = report(rts, samples, wrapperMs, { ...seccompStatic(), compileInCreateMs: stat(compileMs) });
   print(rep);
   if (opts.json) {
     writeFileSync(opts.json, `${JSON.stringify(rep, null, 2)}\n`);

@@ -1,8 +1,8 @@
 // Seccomp figures of the benchmark that need no container: Docker's default
 // profile as bunc compiles it and as libseccomp does (the filter runc and
 // crun load), in instructions and in the instructions a syscall runs
-// through, and how long bunc's compiler takes. Plus the probe program that
-// times a syscall inside a container.
+// through. Plus the probe program that times a syscall inside a container,
+// and the compile time bunc reports in its --debug trace.
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Seccomp } from "../../src/oci/config.ts";
@@ -13,7 +13,7 @@ import { run } from "../../src/seccomp/interpret.ts";
 import { SECCOMP_ARCH } from "../../src/sys/constants.ts";
 import { PROFILES, referenceFile } from "../fixtures/seccomp/profiles.ts";
 import { must } from "./command.ts";
-import { type Stat, stat, table } from "./stats.ts";
+import { type Stat, table } from "./stats.ts";
 
 const FIXTURES = resolve(import.meta.dir, "../fixtures/seccomp");
 
@@ -43,27 +43,23 @@ function figures(program: readonly Insn[]): FilterFigures {
 export interface SeccompStatic {
   bunc: FilterFigures;
   libseccomp: FilterFigures;
-  /** bunc's compile of Docker's profile in this process: the first call, then warm ones. */
-  compileMs: { first: number; warm: Stat | null };
 }
 
-export function seccompStatic(runs: number): SeccompStatic {
-  const profile = dockerProfile();
-  const time = () => {
-    const t0 = performance.now();
-    const f = compileSeccomp(profile, "linux.seccomp", "x64");
-    return { ms: performance.now() - t0, program: f.program };
-  };
-  const first = time();
-  const warm = Array.from({ length: runs }, () => time().ms);
+export function seccompStatic(): SeccompStatic {
   return {
-    bunc: figures(first.program),
+    bunc: figures(compileSeccomp(dockerProfile(), "linux.seccomp", "x64").program),
     libseccomp: figures(decode(readFileSync(referenceFile("docker")))),
-    compileMs: { first: first.ms, warm: stat(warm) },
   };
 }
 
-export function printSeccompStatic(s: SeccompStatic): void {
+/** The compile time in a `bunc --debug create` trace, in ms. */
+export function compileMsOf(trace: string): number {
+  const m = /seccomp filter compiled: \d+ instructions in ([\d.]+) ms/.exec(trace);
+  if (!m?.[1]) throw new Error(`no compile time in the --debug trace of create:\n${trace}`);
+  return Number(m[1]);
+}
+
+export function printSeccompStatic(s: SeccompStatic, compileMs: Stat | null): void {
   const rows = [
     ["Docker's profile, x86_64", "bunc", "libseccomp"],
     ["filter length (instructions)", String(s.bunc.insns), String(s.libseccomp.insns)],
@@ -71,11 +67,10 @@ export function printSeccompStatic(s: SeccompStatic): void {
     ...HOT.map((n) => [`run by ${n}`, String(s.bunc.hot[n]), String(s.libseccomp.hot[n])]),
   ];
   console.log(`\n${table(rows)}`);
-  const warm = s.compileMs.warm;
   console.log(
-    `\nbunc compiles it in ${s.compileMs.first.toFixed(2)} ms the first time, ` +
-      `${warm?.median.toFixed(2)} ms warm (median of ${warm?.n}), in this process; ` +
-      "libseccomp's filter is the one its Python binding builds (test/fixtures/seccomp).",
+    `\nbunc compiles it inside create in ${compileMs?.median.toFixed(2)} ms (median of ${compileMs?.n}, ` +
+      `p90 ${compileMs?.p90.toFixed(2)}, from its --debug trace); libseccomp's filter is the one its ` +
+      "Python binding builds (test/fixtures/seccomp).",
   );
 }
 
