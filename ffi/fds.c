@@ -40,10 +40,10 @@ int bunc_pty_open(int32_t *out_master, int32_t *out_slave, char *errbuf, size_t 
 	return 0;
 }
 
-int bunc_send_fd(int sock, int fd)
+/* One sendmsg: the payload, and fd as SCM_RIGHTS; 0 once all of it went. */
+BUNC_HIDDEN int bunc_sendmsg_fd(int sock, int fd, const void *data, size_t len)
 {
-	char byte = 0;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -59,7 +59,15 @@ int bunc_send_fd(int sock, int fd)
 	do
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : 0;
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EMSGSIZE;
+}
+
+int bunc_send_fd(int sock, int fd)
+{
+	char byte = 0;
+	return bunc_sendmsg_fd(sock, fd, &byte, 1);
 }
 
 int bunc_recv_fd(int sock)

@@ -213,7 +213,8 @@ static int load_seccomp(const struct bunc_final *r)
 	if (fd == 0)
 		return 0;
 	int sock = (int)r->seccomp_listener;
-	int rc = bunc_seccomp_send(sock, fd, (const char *)(uintptr_t)r->seccomp_state);
+	const char *state = (const char *)(uintptr_t)r->seccomp_state;
+	int rc = bunc_sendmsg_fd(sock, fd, state, strlen(state));
 	close(fd);
 	close(sock);
 	if (rc < 0) {

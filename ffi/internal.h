@@ -54,8 +54,8 @@ BUNC_HIDDEN int bunc_child_result(int errfd, char *errbuf, size_t errlen, const 
 
 /* seccomp(SET_MODE_FILTER): the listener fd with NEW_LISTENER, else 0; -errno. */
 BUNC_HIDDEN int bunc_seccomp_load(const void *prog, uint32_t len, uint32_t flags);
-/* Sends the container process state and the listener fd in one sendmsg. */
-BUNC_HIDDEN int bunc_seccomp_send(int sock, int fd, const char *state);
+/* One sendmsg of a payload with fd as SCM_RIGHTS: 0, or -errno (-EMSGSIZE when cut short). */
+BUNC_HIDDEN int bunc_sendmsg_fd(int sock, int fd, const void *data, size_t len);
 
 /* Writes a uid_map or gid_map of pid. */
 BUNC_HIDDEN int bunc_write_map(long pid, const char *file, const char *map, char *errbuf, size_t errlen);

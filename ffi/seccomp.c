@@ -1,17 +1,15 @@
 /* Loading a seccomp filter: in the init's last act, and in a throwaway
  * child at create so that a filter the kernel refuses fails early. With
- * SCMP_ACT_NOTIFY the kernel hands back a listener fd, which goes with the
- * container process state to the agent's socket (runtime-spec config-linux
- * "The Container Process State"). */
+ * SCMP_ACT_NOTIFY the kernel hands back a listener fd, which final.c sends
+ * with the container process state to the agent's socket (runtime-spec
+ * config-linux "The Container Process State"). */
 #define _GNU_SOURCE
 #include "bunc.h"
 #include "internal.h"
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,30 +22,6 @@ BUNC_HIDDEN int bunc_seccomp_load(const void *prog, uint32_t len, uint32_t flags
 	if (rc < 0)
 		return -errno;
 	return (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) ? (int)rc : 0;
-}
-
-/* One sendmsg: the state as payload, the listener fd as SCM_RIGHTS. */
-BUNC_HIDDEN int bunc_seccomp_send(int sock, int fd, const char *state)
-{
-	struct iovec iov = {.iov_base = (void *)state, .iov_len = strlen(state)};
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	memset(&u, 0, sizeof u);
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof fd);
-	ssize_t n;
-	do
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == iov.iov_len ? 0 : -EMSGSIZE;
 }
 
 struct check {
