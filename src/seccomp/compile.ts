@@ -165,18 +165,10 @@ function emitRules(rules: readonly Rule[], fallback: number, bits: 32 | 64, out:
   out.push(insn(BPF.RET_K, fallback));
 }
 
-const COND_LENGTH = {
-  32: { SCMP_CMP_MASKED_EQ: 3, other: 2 },
-  64: { SCMP_CMP_EQ: 4, SCMP_CMP_NE: 4, SCMP_CMP_MASKED_EQ: 6, other: 5 },
-} as const;
-
 function rulesLength(rules: readonly Rule[], bits: 32 | 64): number {
   let n = 0;
   for (const rule of rules) {
-    for (const c of rule.conds) {
-      const table: Record<string, number> = COND_LENGTH[bits];
-      n += table[c.op] ?? table.other ?? 0;
-    }
+    for (const c of rule.conds) n += condCode(c, bits).length;
     n++;
     if (rule.conds.length === 0) return n;
   }
