@@ -16,13 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-const char *bunc_errtext(int err)
+const char *bunc_strerror(int err)
 {
 	const char *s = strerrordesc_np(err);
 	return s ? s : "unknown error";
 }
-
-const char *bunc_strerror(int err) { return bunc_errtext(err); }
 
 static int vformat(char *errbuf, size_t errlen, int err, int with_errno, const char *fmt, va_list ap)
 {
@@ -30,7 +28,7 @@ static int vformat(char *errbuf, size_t errlen, int err, int with_errno, const c
 		return -err;
 	int n = vsnprintf(errbuf, errlen, fmt, ap);
 	if (with_errno && n >= 0 && (size_t)n < errlen)
-		snprintf(errbuf + n, errlen - (size_t)n, ": %s", bunc_errtext(err));
+		snprintf(errbuf + n, errlen - (size_t)n, ": %s", bunc_strerror(err));
 	return -err;
 }
 

@@ -21,7 +21,6 @@ BUNC_HIDDEN int bunc_fail(char *errbuf, size_t errlen, int err, const char *fmt,
 /* Formats a message with no errno (a bad request) and returns -err. */
 BUNC_HIDDEN int bunc_refuse(char *errbuf, size_t errlen, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-BUNC_HIDDEN const char *bunc_errtext(int err);
 
 /* read/write that retry on EINTR and treat a short transfer as failure:
  * 0 when all n bytes moved, -errno otherwise (-EPIPE for a short one). */

@@ -4,7 +4,7 @@ import { closeSync, constants, fstatSync, openSync, readFileSync } from "node:fs
 import type { Config } from "../oci/config.ts";
 import { parseConfig } from "../oci/validate.ts";
 
-export const MAX_CONFIG_BYTES = 64 << 20;
+const MAX_CONFIG_BYTES = 64 << 20;
 
 export function readConfig(bundle: string): Config {
   const path = `${bundle}/config.json`;

@@ -12,10 +12,10 @@ import { type ParsedOptions, parseOptions } from "./mountOptions.ts";
 import type { NamespacePlan } from "./namespaces.ts";
 import { mapText } from "./userns.ts";
 
-export const inContainer = (p: string) => (p.startsWith("/") ? posix.normalize(p) : posix.normalize(`/${p}`));
+const inContainer = (p: string) => (p.startsWith("/") ? posix.normalize(p) : posix.normalize(`/${p}`));
 
 /** A bind mount: by its type or by a bind/rbind option. */
-export const isBind = (m: Mount, opts: ParsedOptions) => m.type === "bind" || opts.bind;
+const isBind = (m: Mount, opts: ParsedOptions) => m.type === "bind" || opts.bind;
 
 function planIdmap(m: Mount, field: string, option: "idmap" | "ridmap", ns: NamespacePlan) {
   const recursive = option === "ridmap";
