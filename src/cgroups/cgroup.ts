@@ -98,6 +98,21 @@ async function removeRetrying(dir: string): Promise<void> {
   }
 }
 
+/** cgroup v1 controller names as cgroup2 knows them; "" is cgroup2's core, present in every directory. */
+const V2_NAME: Record<string, string> = { cpuacct: "cpu", blkio: "io", freezer: "" };
+
+/**
+ * The controllers a cgroup2 directory has, or once made would have: those
+ * its nearest existing ancestor has (create enables them on the way down).
+ */
+export function v2Controllers(dir: string): string[] {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(`${d}/cgroup.controllers`))
+      return readTrim(`${d}/cgroup.controllers`).split(/\s+/).filter(Boolean);
+    if (d === "/" || d === dirname(d)) return [];
+  }
+}
+
 export class CgroupInUse extends ConfigError {
   constructor(dir: string) {
     super("linux.cgroupsPath", `cgroup ${dir} is in use by other processes`);
@@ -256,6 +271,23 @@ export class Cgroup {
   private verified(): Dir[] {
     this.checked ??= this.dirs.filter((d) => (d.ino === undefined ? this.ownPath : inodeOf(d.dir) === d.ino));
     return this.checked;
+  }
+
+  /**
+   * Where one controller's files for this container are: the v1 hierarchy
+   * that mounts it, else the cgroup2 directory when that has it (under
+   * cgroup2's names: cpuacct is part of cpu, blkio is io; freezer and
+   * cpu.stat are cgroup2's core, in every directory). Undefined where the
+   * host gives the controller to neither.
+   */
+  controllerDir(name: string): { dir: string; version: 1 | 2 } | undefined {
+    const v1 = this.dirs.find((d) => d.version === 1 && d.controllers.includes(name));
+    if (v1) return { dir: v1.dir, version: 1 };
+    const v2 = this.dirs.find((d) => d.version === 2);
+    if (!v2) return undefined;
+    const v2Name = V2_NAME[name] ?? name;
+    if (v2Name === "" || v2Controllers(v2.dir).includes(v2Name)) return { dir: v2.dir, version: 2 };
+    return undefined;
   }
 
   /** Whether any process is in the container's cgroup (stops at the first). */
