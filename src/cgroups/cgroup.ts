@@ -14,6 +14,7 @@ import {
 } from "node:fs";
 import { dirname, posix } from "node:path";
 import { ConfigError } from "../oci/errors.ts";
+import type { Resources } from "../oci/config.ts";
 import type { CgroupState } from "../oci/state.ts";
 import { O } from "../sys/constants.ts";
 import { sys } from "../sys/lib.ts";
@@ -22,6 +23,14 @@ import { type DeviceEntry, v1Line } from "./devices.ts";
 import { attachDeviceFilter } from "./ebpf.ts";
 import { type Hierarchy, hostHierarchies } from "./hierarchy.ts";
 import { cgroupPathFor, DEFAULT_PARENT, dirFor } from "./path.ts";
+import {
+  applyPlaced,
+  checkMemoryUsage,
+  type Host,
+  type Placed,
+  placeResources,
+  writeControl,
+} from "./resources.ts";
 
 type Dir = CgroupState["dirs"][number];
 
@@ -94,6 +103,44 @@ async function removeRetrying(dir: string): Promise<void> {
     } catch (e) {
       if (errno(e) !== "EBUSY" || attempt >= 200) throw e;
       await Bun.sleep(5);
+    }
+  }
+}
+
+/** The nearest directory at or above dir that exists. */
+function nearestExisting(dir: string): string {
+  let d = dir;
+  while (d !== dirname(d) && !existsSync(d)) d = dirname(d);
+  return d;
+}
+
+/**
+ * Makes a cgroup2 directory's missing parents, enabling in each parent's
+ * cgroup.subtree_control the controllers the directory needs. Planning
+ * checked that the nearest existing parent has them, so the ones above
+ * already delegate them and nothing above it is written.
+ */
+function delegate(dir: string, mountpoint: string, names: readonly string[]): void {
+  if (names.length === 0) return;
+  const chain: string[] = [];
+  for (let d = dirname(dir); d.startsWith(mountpoint); d = dirname(d)) {
+    chain.unshift(d);
+    if (d === mountpoint) break;
+  }
+  for (const d of chain) {
+    makeDir(d);
+    const enabled = readTrim(`${d}/cgroup.subtree_control`).split(/\s+/);
+    const available = readTrim(`${d}/cgroup.controllers`).split(/\s+/);
+    const wanted = names.filter((n) => !enabled.includes(n) && available.includes(n));
+    if (wanted.length === 0) continue;
+    try {
+      writeControl(`${d}/cgroup.subtree_control`, wanted.map((n) => `+${n}`).join(" "));
+    } catch (e) {
+      const code = errno(e);
+      throw new ConfigError(
+        "linux.cgroupsPath",
+        `cannot enable ${wanted.join(", ")} in ${d}/cgroup.subtree_control (${code}${code === "EBUSY" ? ": that cgroup holds processes" : ""})`,
+      );
     }
   }
 }
@@ -209,7 +256,8 @@ export class Cgroup {
    * controllers cannot hurt a tiny limit, so the init is simply started in
    * it (CLONE_INTO_CGROUP, also lock-free); with them, the init joins late
    * through cgroup.procs and pays the grace period. Decided before the
-   * directory exists: its controllers are those its parent delegates.
+   * directory exists: its controllers are those its parent delegates and
+   * those its resources need enabled (planResources comes first).
    */
   joinPlan(): { late: string[]; startIn: string | null } {
     const late: string[] = [];
@@ -219,9 +267,12 @@ export class Cgroup {
         late.push(`${dir}/tasks`);
         continue;
       }
-      const controllers = (
-        readTrim(`${dir}/cgroup.controllers`) || readTrim(`${dirname(dir)}/cgroup.subtree_control`)
-      ).split(/\s+/);
+      const controllers = [
+        ...(
+          readTrim(`${dir}/cgroup.controllers`) || readTrim(`${dirname(dir)}/cgroup.subtree_control`)
+        ).split(/\s+/),
+        ...this.v2Enables(),
+      ];
       if (controllers.includes("memory") || controllers.includes("pids")) late.push(`${dir}/cgroup.procs`);
       else startIn = dir;
     }
@@ -235,6 +286,7 @@ export class Cgroup {
    */
   create(version: 1 | 2): void {
     for (const d of this.dirs.filter((x) => x.version === version)) {
+      if (version === 2) delegate(d.dir, d.mountpoint, this.v2Enables());
       if (makeDir(d.dir)) this.made.push(d.dir);
       if (d.controllers.includes("cpuset")) fillCpuset(d.dir, d.mountpoint);
       d.ino = inodeOf(d.dir) ?? undefined;
@@ -288,6 +340,93 @@ export class Cgroup {
     const v2Name = V2_NAME[name] ?? name;
     if (v2Name === "" || v2Controllers(v2.dir).includes(v2Name)) return { dir: v2.dir, version: 2 };
     return undefined;
+  }
+
+  /** linux.resources as file writes, placed and checked by planResources. */
+  private placed: Placed[] = [];
+
+  private host(): Host {
+    const v2 = this.dirs.find((d) => d.version === 2);
+    return {
+      locate: (name) => this.controllerDir(name),
+      missing: (name) => this.missing(name),
+      v2Dir: v2?.dir,
+    };
+  }
+
+  private missing(name: string): string {
+    const v1 = this.dirs.find((d) => d.version === 1 && d.controllers.includes(name));
+    if (v1) return `the ${name} controller is on cgroup v1 on this host (${v1.mountpoint}), not on cgroup2`;
+    const v2 = this.dirs.find((d) => d.version === 2);
+    const v2Name = V2_NAME[name] ?? name;
+    const noV1 = this.dirs.some((d) => d.version === 1) ? ": no cgroup v1 hierarchy mounts it" : "";
+    if (!v2 || !readTrim(`${v2.mountpoint}/cgroup.controllers`).split(/\s+/).includes(v2Name))
+      return `this host has no ${name} cgroup controller${v2 ? ` (cgroup2 has none${noV1 ? ", and no cgroup v1 hierarchy mounts it" : ""})` : ""}`;
+    const parent = nearestExisting(dirname(v2.dir));
+    return `cgroup2's ${v2Name} controller is not delegated to ${parent} (its parent's cgroup.subtree_control does not enable it)${noV1}`;
+  }
+
+  /** The cgroup2 controllers the resources need, for the parents to enable. */
+  private v2Enables(): string[] {
+    return [...new Set(this.placed.filter((p) => p.version === 2 && p.enable !== "").map((p) => p.enable))];
+  }
+
+  /** Places and checks linux.resources before anything is made: a field the host cannot honour throws. */
+  planResources(r: Resources | undefined): void {
+    this.placed = r ? placeResources(r, this.host()) : [];
+  }
+
+  /** Writes the planned resources into the made directories. */
+  applyResources(): void {
+    applyPlaced(this.placed);
+  }
+
+  /** A running container's new resources: placed, enabled, checked and written. */
+  update(r: Resources): void {
+    this.planResources(r);
+    const v2 = this.verified().find((d) => d.version === 2);
+    if (v2) delegate(v2.dir, v2.mountpoint, this.v2Enables());
+    checkMemoryUsage(r, this.placed);
+    this.applyResources();
+  }
+
+  /** The freezer: v1's where the host mounts it, else cgroup2's cgroup.freeze (the hybrid layout has both). */
+  private freezer(): { file: string; frozen: string; thawed: string; done: () => boolean } | undefined {
+    const where = this.controllerDir("freezer");
+    if (!where || !this.verified().some((d) => d.dir === where.dir)) return undefined;
+    if (where.version === 1) {
+      const file = `${where.dir}/freezer.state`;
+      return { file, frozen: "FROZEN", thawed: "THAWED", done: () => readTrim(file) !== "FREEZING" };
+    }
+    const events = `${where.dir}/cgroup.events`;
+    const file = `${where.dir}/cgroup.freeze`;
+    return {
+      file,
+      frozen: "1",
+      thawed: "0",
+      done: () => readTrim(file) === "0" || /^frozen 1$/m.test(readTrim(events)),
+    };
+  }
+
+  /** Whether the container's processes are frozen (paused). */
+  get frozen(): boolean {
+    const f = this.freezer();
+    if (!f) return false;
+    const state = readTrim(f.file);
+    return state === f.frozen || state === "FREEZING";
+  }
+
+  /** Freezes (true) or thaws every process of the cgroup, and waits until the kernel has. */
+  async setFrozen(frozen: boolean): Promise<void> {
+    const f = this.freezer();
+    if (!f) throw new Error("this host has no cgroup freezer (no v1 freezer hierarchy and no cgroup2)");
+    writeControl(f.file, frozen ? f.frozen : f.thawed);
+    for (let i = 0; !f.done(); i++) {
+      if (i >= 2000) throw new Error(`the cgroup did not finish freezing: ${f.file}`);
+      // A v1 freeze that meets a task in an uninterruptible sleep stays FREEZING; writing again retries it.
+      if (i % 100 === 99) writeControl(f.file, frozen ? f.frozen : f.thawed);
+      await Bun.sleep(1);
+    }
   }
 
   /** Whether any process is in the container's cgroup (stops at the first). */

@@ -113,6 +113,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
       owner: "",
       annotations: config.annotations ?? {},
       cgroup: cgroup.state,
+      ...(config.linux?.resources ? { resources: config.linux.resources } : {}),
     };
     lock = store.reserve(state);
     const [ours, theirs] = foregroundTty
@@ -143,6 +144,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     // Not subject to our umask: the init may run as a uid of a user namespace.
     chmodSync(fifo, 0o622);
     cgroup.applyDevices(plan.devices, plan.deviceFilter);
+    cgroup.applyResources();
     debug(`cgroup ${cgroup.path} made`);
     sendMessage(toInit, withInitPid(init, pid));
     sendFds(toInit, init.fds, (slot) => {

@@ -3,6 +3,7 @@
 // directory. A container's directory appears with its state.json already in
 // it (made under a hidden name, then renamed into place), and state.json is
 // replaced atomically: a directory without a readable state is damaged.
+import { parseExactJson, stringifyExact } from "../oci/exactJson.ts";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as v from "valibot";
 import { jsonPath } from "../oci/errors.ts";
@@ -87,7 +88,7 @@ export class Store {
     const tmp = `${this.root}/.${id}.${process.pid}.tmp`;
     mkdirSync(tmp, { mode: 0o711 });
     try {
-      writeFileSync(`${tmp}/state.json`, JSON.stringify(first), { mode: 0o600 });
+      writeFileSync(`${tmp}/state.json`, stringifyExact(first), { mode: 0o600 });
       const lock = this.lockDir(id, tmp);
       const rc = sys.bunc_renameat2(-100, cstr(tmp), -100, cstr(dir), RENAME_NOREPLACE);
       if (rc < 0) {
@@ -130,7 +131,7 @@ export class Store {
     }
     let raw: unknown;
     try {
-      raw = JSON.parse(text);
+      raw = parseExactJson(text);
     } catch (e) {
       throw new DamagedState(id, (e as Error).message, undefined, text);
     }
@@ -144,7 +145,7 @@ export class Store {
   }
 
   write(state: StoredState): void {
-    writeAtomic(`${this.dir(state.id)}/state.json`, JSON.stringify(state));
+    writeAtomic(`${this.dir(state.id)}/state.json`, stringifyExact(state));
   }
 
   remove(id: string): void {

@@ -130,16 +130,119 @@ const DeviceRule = v.object({
   access: v.optional(v.pipe(str, v.regex(/^[rwm]*$/, "must be made of r, w and m"))),
 });
 
-const Resources = v.object({
+// An i64 of the kernel's cgroup files: exact as a bigint beyond 2^53.
+const int64Exact = v.pipe(
+  v.union([v.number(), v.bigint()]),
+  v.check(
+    (n) =>
+      typeof n === "bigint" ? n >= -0x8000000000000000n && n <= 0x7fffffffffffffffn : Number.isSafeInteger(n),
+    "must be a whole number from -9223372036854775808 to 9223372036854775807",
+  ),
+);
+// A CPU or memory-node list as cpuset.cpus takes it: "0-3,5".
+const cpuList = v.pipe(
+  str,
+  v.regex(/^\s*(\d+(-\d+)?(\s*,\s*\d+(-\d+)?)*)?\s*$/, 'must be a list like "0-3,5"'),
+);
+const blkioWeight = v.pipe(
+  int(0, 1000),
+  v.check((w) => w === 0 || w >= 10, "must be from 10 to 1000 (0 leaves it unset)"),
+);
+const BlockDevice = { major: int(0, MAX_MAJOR), minor: int(0, MAX_MINOR) };
+const ThrottleDevice = v.object({ ...BlockDevice, rate: uint64 });
+const throttle = v.optional(v.array(ThrottleDevice));
+
+export const MemoryResources = v.object({
+  limit: v.optional(int64Exact),
+  reservation: v.optional(int64Exact),
+  swap: v.optional(int64Exact),
+  kernel: v.optional(int64Exact),
+  kernelTCP: v.optional(int64Exact),
+  // -1 read as a u64 (runc's "unset") is allowed beside 0..100.
+  swappiness: v.optional(
+    v.pipe(
+      uint64,
+      v.check((n) => n <= 100 || n === 0xffffffffffffffffn, "must be from 0 to 100"),
+    ),
+  ),
+  disableOOMKiller: v.optional(v.boolean()),
+  useHierarchy: v.optional(v.boolean()),
+  checkBeforeUpdate: v.optional(v.boolean()),
+});
+
+export const CpuResources = v.object({
+  shares: v.optional(uint64),
+  quota: v.optional(int64Exact),
+  burst: v.optional(uint64),
+  period: v.optional(uint64),
+  realtimeRuntime: v.optional(int64Exact),
+  realtimePeriod: v.optional(uint64),
+  cpus: v.optional(cpuList),
+  mems: v.optional(cpuList),
+  idle: v.optional(int(-1, 1)),
+});
+
+/** linux.resources; also what `update --resources` reads. */
+export const Resources = v.object({
   devices: v.optional(v.array(DeviceRule)),
-  memory: v.optional(anyObject),
-  cpu: v.optional(anyObject),
-  pids: v.optional(anyObject),
-  blockIO: v.optional(anyObject),
-  hugepageLimits: v.optional(v.array(v.unknown())),
-  network: v.optional(anyObject),
-  rdma: v.optional(anyObject),
-  unified: v.optional(anyObject),
+  memory: v.optional(MemoryResources),
+  cpu: v.optional(CpuResources),
+  pids: v.optional(v.object({ limit: v.optional(v.nullable(int64)) })),
+  blockIO: v.optional(
+    v.object({
+      weight: v.optional(blkioWeight),
+      leafWeight: v.optional(blkioWeight),
+      weightDevice: v.optional(
+        v.array(
+          v.object({ ...BlockDevice, weight: v.optional(blkioWeight), leafWeight: v.optional(blkioWeight) }),
+        ),
+      ),
+      throttleReadBpsDevice: throttle,
+      throttleWriteBpsDevice: throttle,
+      throttleReadIOPSDevice: throttle,
+      throttleWriteIOPSDevice: throttle,
+    }),
+  ),
+  hugepageLimits: v.optional(
+    v.array(
+      v.object({
+        pageSize: v.pipe(str, v.regex(/^\d+[KMGT]B$/, 'must be a size like "2MB" or "1GB"')),
+        limit: uint64,
+      }),
+    ),
+  ),
+  network: v.optional(
+    v.object({
+      classID: v.optional(uint32),
+      priorities: v.optional(
+        v.array(
+          v.object({
+            name: v.pipe(str, v.regex(/^[^\s/]+$/, "must be an interface name")),
+            priority: uint32,
+          }),
+        ),
+      ),
+    }),
+  ),
+  rdma: v.optional(
+    v.record(
+      v.pipe(str, v.regex(/^[^\s/]+$/, "must be a device name")),
+      v.object({ hcaHandles: v.optional(uint32), hcaObjects: v.optional(uint32) }),
+    ),
+  ),
+  // cgroup2 file name -> value; a name cannot leave the cgroup's directory.
+  unified: v.optional(
+    v.record(
+      v.pipe(
+        str,
+        v.regex(/^[a-z][a-z0-9_]*\.[a-z0-9_.]+$/, 'must be a cgroup2 file name like "memory.high"'),
+      ),
+      v.pipe(
+        str,
+        v.check((s) => !s.includes("\n"), "must be one line"),
+      ),
+    ),
+  ),
 });
 
 export const Propagation = v.picklist([
@@ -274,4 +377,5 @@ export type Mount = v.InferOutput<typeof Mount>;
 export type NamespaceType = v.InferOutput<typeof NamespaceType>;
 export type Propagation = v.InferOutput<typeof Propagation>;
 export type DeviceRule = v.InferOutput<typeof DeviceRule>;
+export type Resources = v.InferOutput<typeof Resources>;
 export type Seccomp = v.InferOutput<typeof Seccomp>;

@@ -1,6 +1,7 @@
 // state.json in a container's state directory: what `create` recorded, from
 // which every command computes the container's current status.
 import * as v from "valibot";
+import { Resources } from "./config.ts";
 
 export const CgroupState = v.object({
   path: v.string(),
@@ -34,6 +35,8 @@ export const StoredState = v.object({
   owner: v.string(),
   annotations: v.record(v.string(), v.string()),
   cgroup: CgroupState,
+  /** linux.resources as last applied (create, then each update), which a later update starts from. */
+  resources: v.optional(Resources),
 });
 
 /**

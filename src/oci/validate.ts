@@ -2,21 +2,9 @@
 import * as v from "valibot";
 import { Config } from "./config.ts";
 import { ConfigError, jsonPath } from "./errors.ts";
+import { parseExactJson } from "./exactJson.ts";
 import { issueText } from "./issues.ts";
 import { firstUnsupported } from "./unsupported.ts";
-
-// JSON numbers are doubles: an integer above 2^53 (a seccomp mask, an
-// rlimit, a scheduler period) would lose its low bits. Only when the text
-// has one is it read with a reviver that keeps it exact, as a bigint.
-const LONG_NUMBER = /\d{16}/;
-const exact = (_key: string, value: unknown, context?: { source?: string }) =>
-  typeof value === "number" && !Number.isSafeInteger(value) && /^\d+$/.test(context?.source ?? "")
-    ? BigInt(context?.source ?? "0")
-    : value;
-
-/** JSON text with every integer exact: those above 2^53 as bigints. */
-export const parseExactJson = (text: string): unknown =>
-  LONG_NUMBER.test(text) ? JSON.parse(text, exact as never) : JSON.parse(text);
 
 export function parseConfig(text: string): Config {
   let raw: unknown;

@@ -69,6 +69,7 @@ export function planContainer(i: ContainerInputs): ContainerPlan {
   const rootfs = checkRootfs(i.bundle, i.config.root.path);
   const config = resolveUsername(i.config, rootfs);
   const cgroup = Cgroup.plan(i.id, config.linux?.cgroupsPath);
+  cgroup.planResources(config.linux?.resources);
   const { late, startIn } = cgroup.joinPlan();
   const rules = config.linux?.resources?.devices;
   const devices = deviceEntries(rules);

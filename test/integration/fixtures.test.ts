@@ -4,7 +4,7 @@
 // not support yet. An issue that adds a field flips its fixtures to RUNS.
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Config } from "../../src/oci/config.ts";
 import { parseConfig } from "../../src/oci/validate.ts";
 import { useTestEnv } from "./harness.ts";
@@ -13,27 +13,45 @@ const env = useTestEnv();
 const DIR = resolve(import.meta.dir, "../fixtures/configs");
 
 const RUNS = "runs";
-const FIXTURES: Record<string, typeof RUNS | { refused: string }> = {
+/** A long-running process: created and started as written, checked, then deleted. */
+const STARTS = "starts";
+/** Valid, and supported, but more than this host allows (stated in the message). */
+type HostRefuses = { host: string };
+const FIXTURES: Record<string, typeof RUNS | typeof STARTS | { refused: string } | HostRefuses> = {
   "runc-1.1-spec.json": RUNS,
   "runc-1.1-spec-rootless.json": RUNS,
   "runc-1.2-spec.json": RUNS,
   "runc-1.2-spec-rootless.json": RUNS,
   "crun-spec.json": RUNS,
   "crun-spec-rootless.json": RUNS,
-  "podman-4.json": { refused: "linux.resources.pids: not supported by bunc yet" },
-  "containerd-1.6-ctr-run.json": { refused: "linux.resources.cpu: not supported by bunc yet" },
+  // Its RLIMIT_NOFILE of 1048576 is above this host's hard limit, which only CAP_SYS_RESOURCE could raise.
+  "podman-4.json": { host: "process.rlimits[0]: " },
+  "containerd-1.6-ctr-run.json": STARTS,
   "docker-20.10.json": { refused: "hooks: not supported by bunc yet" },
 };
 
 const load = (name: string): Config => JSON.parse(readFileSync(join(DIR, name), "utf8"));
 
-/** The fixture with only where it runs changed: its root and a cgroup under the test's parent. */
+/**
+ * The fixture with only where it runs changed: its root, a cgroup under the
+ * test's parent, and bind sources the engine had made in its own storage
+ * (podman's userdata files, and its shm directory) made in the test's dir.
+ */
 function bundleOf(name: string, id: string): string {
   const config = load(name);
   config.root.path = env.rootfs;
   config.linux = { ...config.linux, cgroupsPath: `${env.cgroupParent}/${id}` };
   const dir = join(env.dir, "fixtures", id);
   mkdirSync(dir, { recursive: true });
+  for (const m of config.mounts ?? []) {
+    if (!m.source?.startsWith("/") || existsSync(m.source) || !m.options?.includes("bind")) continue;
+    m.source = join(dir, "sources", basename(m.source));
+    if (m.destination === "/dev/shm") mkdirSync(m.source, { recursive: true });
+    else {
+      mkdirSync(dirname(m.source), { recursive: true });
+      writeFileSync(m.source, "");
+    }
+  }
   writeFileSync(join(dir, "config.json"), JSON.stringify(config));
   return dir;
 }
@@ -68,6 +86,33 @@ describe("configs real tools write", () => {
         const lines = r.stderr.split("\n").filter(Boolean);
         expect(lines).toHaveLength(warnings.length);
         for (const w of warnings) expect(lines.some((l) => l.startsWith(`bunc: warning: ${w}`))).toBe(true);
+        expect(existsSync(join(env.root, id))).toBe(false);
+      });
+    } else if (expected === STARTS) {
+      test(`${name}: valid, and starts as written with its resources`, () => {
+        const config = load(name);
+        const id = env.id("fixture");
+        env.ok(["create", "--bundle", bundleOf(name, id), id]);
+        try {
+          env.ok(["start", id]);
+          expect(env.state(id).status).toBe("running");
+          const shares = config.linux?.resources?.cpu?.shares;
+          if (shares)
+            expect(
+              readFileSync(`/sys/fs/cgroup/cpu${env.cgroupParent}/${id}/cpu.shares`, "utf8").trim(),
+            ).toBe(String(shares));
+        } finally {
+          env.ok(["delete", "--force", id]);
+        }
+      });
+    } else if ("host" in expected) {
+      test(`${name}: valid, and refused only for what this host does not allow, by name`, () => {
+        expect(() => parseConfig(readFileSync(join(DIR, name), "utf8"))).not.toThrow();
+        const id = env.id("fixture");
+        const r = env.bunc(["create", "--bundle", bundleOf(name, id), id]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toStartWith(`bunc: ${expected.host}`);
+        expect(r.stderr.split("\n")).toHaveLength(2);
         expect(existsSync(join(env.root, id))).toBe(false);
       });
     } else {

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, expect } from "bun:test";
 import { join, resolve } from "node:path";
 import { defaultSpec } from "../../src/oci/default.ts";
 import type { Config } from "../../src/oci/config.ts";
+import { stringifyExact } from "../../src/oci/exactJson.ts";
 import { makeRootfs } from "../fixtures/rootfs.ts";
 
 export const BUNC = resolve(import.meta.dir, "../../dist/bunc");
@@ -91,7 +92,7 @@ export class TestEnv {
     config.root.path = this.rootfs;
     config.linux = { ...config.linux, cgroupsPath: `${this.cgroupParent}/${id}` };
     edit?.(config);
-    writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+    writeFileSync(join(dir, "config.json"), stringifyExact(config));
     return dir;
   }
 
