@@ -416,16 +416,26 @@ export class Cgroup {
     return state === f.frozen || state === "FREEZING";
   }
 
-  /** Freezes (true) or thaws every process of the cgroup, and waits until the kernel has. */
-  async setFrozen(frozen: boolean): Promise<void> {
+  /** Whether the host has a freezer for this cgroup. */
+  get canFreeze(): boolean {
+    return this.freezer() !== undefined;
+  }
+
+  /**
+   * Freezes (true) or thaws every process of the cgroup, and waits until
+   * the kernel has. Synchronous: a freeze takes microseconds unless a task
+   * sleeps uninterruptibly, and kill and delete use it under their lock.
+   */
+  setFrozen(frozen: boolean): void {
     const f = this.freezer();
     if (!f) throw new Error("this host has no cgroup freezer (no v1 freezer hierarchy and no cgroup2)");
-    writeControl(f.file, frozen ? f.frozen : f.thawed);
+    const value = frozen ? f.frozen : f.thawed;
+    writeControl(f.file, value);
     for (let i = 0; !f.done(); i++) {
       if (i >= 2000) throw new Error(`the cgroup did not finish freezing: ${f.file}`);
       // A v1 freeze that meets a task in an uninterruptible sleep stays FREEZING; writing again retries it.
-      if (i % 100 === 99) writeControl(f.file, frozen ? f.frozen : f.thawed);
-      await Bun.sleep(1);
+      if (i % 100 === 99) writeControl(f.file, value);
+      Bun.sleepSync(1);
     }
   }
 

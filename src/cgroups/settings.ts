@@ -310,13 +310,13 @@ function blkioV1(r: Resources): Setting[] {
       });
   });
   for (const [key, file] of THROTTLES) {
-    (b[key] ?? []).forEach((d, i) =>
+    (b[key] ?? []).forEach((d, i) => {
       out.push({
         field: blkioField(`${key}[${i}]`),
         file: `blkio.throttle.${file}`,
         value: `${d.major}:${d.minor} ${d.rate}`,
-      }),
-    );
+      });
+    });
   }
   return out;
 }
@@ -347,13 +347,13 @@ function ioV2(r: Resources): Setting[] {
       });
   });
   for (const [key, , v2Key] of THROTTLES) {
-    (b[key] ?? []).forEach((d, i) =>
+    (b[key] ?? []).forEach((d, i) => {
       out.push({
         field: blkioField(`${key}[${i}]`),
         file: "io.max",
         value: `${d.major}:${d.minor} ${v2Key}=${d.rate}`,
-      }),
-    );
+      });
+    });
   }
   return out;
 }

@@ -50,7 +50,7 @@ export async function deleteContainer(store: Store, id: string, force: boolean):
       return;
     }
     if (status === "creating") throw new Error(`cannot delete container ${id}: it is being created`);
-    if (status === "running" && !force) {
+    if ((status === "running" || status === "paused") && !force) {
       throw new Error(`cannot delete container ${id} that is not stopped: ${status} (use --force)`);
     }
     // Without a pid namespace, processes can outlive the init: kill the rest too.

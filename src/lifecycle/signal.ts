@@ -30,17 +30,29 @@ export interface Processes {
   readonly cgroup: Cgroup;
 }
 
-/** Signals the init and every process of the container's cgroup. */
+/**
+ * Signals the init and every process of the container's cgroup. SIGKILL
+ * goes through cgroup2's cgroup.kill, which no fork can outrun; any other
+ * signal, or SIGKILL without cgroup.kill, is sent with the cgroup frozen,
+ * so that no process forks a child that misses it. A paused container
+ * stays paused, except after SIGKILL: frozen v1 tasks die only once thawed.
+ */
 export function signalAll(p: Processes, signal: number): void {
-  // cgroup.kill reaches every process in the cgroup at once; only the init
-  // of a created container, not in its cgroup yet, is left to signal.
-  const killed = signal === 9 && p.cgroup.kill();
-  const pids = new Set(killed ? [] : p.cgroup.pids());
-  // A created container's init joins its cgroup only when it starts.
-  if (isAlive(p.pid, p.pidStartTime)) pids.add(p.pid);
-  for (const pid of pids) {
-    const rc = sys.bunc_kill(pid, signal);
-    if (rc < 0 && rc !== -ERRNO.ESRCH) check(rc, `kill ${pid}`);
+  const cg = p.cgroup;
+  const killed = signal === 9 && cg.kill();
+  const wasFrozen = cg.frozen;
+  const freeze = !killed && !wasFrozen && cg.canFreeze;
+  if (freeze) cg.setFrozen(true);
+  try {
+    const pids = new Set(killed ? [] : cg.pids());
+    // A created container's init joins its cgroup only when it starts.
+    if (isAlive(p.pid, p.pidStartTime)) pids.add(p.pid);
+    for (const pid of pids) {
+      const rc = sys.bunc_kill(pid, signal);
+      if (rc < 0 && rc !== -ERRNO.ESRCH) check(rc, `kill ${pid}`);
+    }
+  } finally {
+    if (freeze || (wasFrozen && signal === 9)) cg.setFrozen(false);
   }
 }
 
@@ -50,8 +62,13 @@ export function killContainer(store: Store, id: string, signal: number, all: boo
     const { state, status } = currentStatus(store, id);
     if (status === "stopped" || status === "creating")
       throw new Error(`cannot kill container ${id}: it is ${status}`);
-    if (all) signalAll({ ...state, cgroup: containerCgroup(id, state.cgroup) }, signal);
-    else check(sys.bunc_kill(state.pid, signal), `kill container ${id}`);
+    const cgroup = containerCgroup(id, state.cgroup);
+    if (all) signalAll({ ...state, cgroup }, signal);
+    else {
+      check(sys.bunc_kill(state.pid, signal), `kill container ${id}`);
+      // A frozen init would not die of it until thawed (runc does the same).
+      if (signal === 9 && status === "paused") cgroup.setFrozen(false);
+    }
   } finally {
     lock.release();
   }

@@ -1,9 +1,11 @@
 // A container's status, computed from its stored state and the live system:
 // whether its creator or init is alive (same pid, same start time) and
-// whether the exec fifo is still waiting for `start`.
+// whether the exec fifo is still waiting for `start`, whether its cgroup is
+// frozen.
 import { existsSync } from "node:fs";
 import type { StateOutput, Status, StoredState } from "../oci/state.ts";
 import { isAlive } from "../sys/process.ts";
+import { containerCgroup } from "./remains.ts";
 import type { Store } from "./store.ts";
 
 export function statusOf(s: StoredState, fifo: string): Status {
@@ -12,9 +14,13 @@ export function statusOf(s: StoredState, fifo: string): Status {
   return existsSync(fifo) ? "created" : "running";
 }
 
+/** The status, with "paused" for a live container whose cgroup is frozen. */
 export function currentStatus(store: Store, id: string): { state: StoredState; status: Status } {
   const state = store.read(id);
-  return { state, status: statusOf(state, store.fifo(id)) };
+  const status = statusOf(state, store.fifo(id));
+  if ((status === "running" || status === "created") && containerCgroup(id, state.cgroup).frozen)
+    return { state, status: "paused" };
+  return { state, status };
 }
 
 export function stateOutput(s: StoredState, status: Status): StateOutput {

@@ -64,7 +64,7 @@ export type Remains = v.InferOutput<typeof Remains>;
 export type StoredState = v.InferOutput<typeof StoredState>;
 
 /** runc's statuses, and "damaged" for a state bunc cannot read (`list` only). */
-export type Status = "creating" | "created" | "running" | "stopped" | "damaged";
+export type Status = "creating" | "created" | "running" | "paused" | "stopped" | "damaged";
 
 /** runc's `state` output (and each entry of `list --format json`). */
 export interface StateOutput {

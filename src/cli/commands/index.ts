@@ -9,6 +9,9 @@ export const commands = {
   kill: () => load(import("./kill.ts")),
   delete: () => load(import("./delete.ts")),
   list: () => load(import("./list.ts")),
+  pause: () => load(import("./pause.ts")),
+  resume: () => load(import("./resume.ts")),
+  update: () => load(import("./update.ts")),
   spec: () => load(import("./spec.ts")),
   features: () => load(import("./features.ts")),
 };
