@@ -9,6 +9,7 @@ export const commands = {
   kill: () => load(import("./kill.ts")),
   delete: () => load(import("./delete.ts")),
   list: () => load(import("./list.ts")),
+  ps: () => load(import("./ps.ts")),
   events: () => load(import("./events.ts")),
   spec: () => load(import("./spec.ts")),
   features: () => load(import("./features.ts")),
