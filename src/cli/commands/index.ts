@@ -12,6 +12,8 @@ export const commands = {
   pause: () => load(import("./pause.ts")),
   resume: () => load(import("./resume.ts")),
   update: () => load(import("./update.ts")),
+  ps: () => load(import("./ps.ts")),
+  events: () => load(import("./events.ts")),
   spec: () => load(import("./spec.ts")),
   features: () => load(import("./features.ts")),
 };
