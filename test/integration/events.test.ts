@@ -2,7 +2,7 @@
 // files read from outside, a stream that ends by itself when the container
 // dies, an OOM kill reported as it happens, and the container's processes.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUNC, useTestEnv } from "./harness.ts";
 
@@ -117,17 +117,13 @@ describe("events", () => {
     env.ok([
       "create",
       "--bundle",
-      env.bundle(id, ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"]),
+      // memory+swap too, or the kernel swaps instead of killing.
+      env.bundle(id, ["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"], (c) => {
+        c.linux = { ...c.linux, resources: { memory: { limit: 16 << 20, swap: 16 << 20 } } };
+      }),
       id,
     ]);
-    // The limit is set by hand in the container's own memory cgroup, after
-    // create and before start; once the resources branch lands, the
-    // config's linux.resources.memory will set it instead.
     const memory = v1Dir(id, "memory");
-    writeFileSync(`${memory}/memory.limit_in_bytes`, String(16 << 20));
-    // memory+swap too, or the kernel swaps instead of killing.
-    if (existsSync(`${memory}/memory.memsw.limit_in_bytes`))
-      writeFileSync(`${memory}/memory.memsw.limit_in_bytes`, String(16 << 20));
     const events = eventsStream(id, "100ms");
     try {
       // The first stats line means the stream has read the OOM count it starts from.
