@@ -24,7 +24,7 @@ export function features(): Record<string, unknown> {
     linux: {
       namespaces: [...SUPPORTED_NAMESPACES],
       capabilities: Object.keys(CAPABILITIES),
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
       seccomp: {
         enabled: true,
         actions: namesOf(SECCOMP_RET),
