@@ -266,6 +266,10 @@ const OPS = [
   "start",
   "state",
   "exec",
+  "update",
+  "pause",
+  "resume",
+  "ps",
   "kill+delete",
 ] as const;
 type Op = (typeof OPS)[number];
@@ -339,6 +343,8 @@ function timeLifecycle(rt: Runtime, tmp: string, i: number, s: Samples): void {
 
   if (!isBunc(rt)) s.ms.exec.push(must(argvOf(rt, ["exec", id, "/bin/true"])).ms);
 
+  timeManagement(rt, id, s);
+
   // kill + (poll until stopped) + delete, timed as one figure.
   const t0 = process.hrtime.bigint();
   must(argvOf(rt, ["kill", id, "KILL"]));
@@ -348,6 +354,27 @@ function timeLifecycle(rt: Runtime, tmp: string, i: number, s: Samples): void {
   }
   must(argvOf(rt, ["delete", id]));
   s.ms["kill+delete"].push(Number(process.hrtime.bigint() - t0) / 1e6);
+}
+
+/** A bunc baseline from before a verb existed has no figure for it. */
+function lacksVerb(rt: Runtime, verb: string): boolean {
+  return (
+    rt.name !== "bunc" && isBunc(rt) && sh(argvOf(rt, [verb, "--help"])).stderr.includes("unknown command")
+  );
+}
+
+/** The verbs engines use on a running container: update, pause, resume, ps. (crun 1.8 takes update sizes only in bytes.) */
+function timeManagement(rt: Runtime, id: string, s: Samples): void {
+  if (lacksVerb(rt, "update")) return;
+  s.ms.update.push(must(argvOf(rt, ["update", "--memory", String(256 << 20), "--pids-limit", "100", id])).ms);
+  s.ms.pause.push(must(argvOf(rt, ["pause", id])).ms);
+  expectStatus(rt, id, state(rt, id).st, "paused", "pause");
+  s.ms.resume.push(must(argvOf(rt, ["resume", id])).ms);
+  expectStatus(rt, id, state(rt, id).st, "running", "resume");
+  const ps = must(argvOf(rt, ["ps", "--format", "json", id]));
+  if (!ps.stdout.trim().startsWith("["))
+    throw new CommandError(`${rt.name}: ps --format json printed ${ps.stdout}`);
+  s.ms.ps.push(ps.ms);
 }
 
 /**
@@ -675,7 +702,7 @@ async function main(): Promise<number> {
       // What the crun figures pay for the mount-namespace wrapper alone.
       if (crun) wrapperMs.push(must([...crun.wrapper, "/bin/true"]).ms);
     }
-    console.log(`create/start/state/exec/kill+delete of /bin/sleep 1000 x${RUNS}`);
+    console.log(`create/start/state/exec/update/pause/resume/ps/kill+delete of /bin/sleep 1000 x${RUNS}`);
     for (let i = 0; i < RUNS; i++) {
       for (const rt of roundRobin(live, i)) {
         timeLifecycle(rt, tmp, i, samples.get(rt.name)!);
