@@ -8,8 +8,15 @@ export class ConfigError extends Error {
   }
 }
 
+// Keys such as sysctl names read best dotted; any other key is quoted.
+const PLAIN_KEY = /^[A-Za-z0-9_.-]+$/;
+
 export function jsonPath(keys: readonly (string | number)[]): string {
   let out = "";
-  for (const k of keys) out += typeof k === "number" ? `[${k}]` : out ? `.${k}` : k;
+  for (const k of keys) {
+    if (typeof k === "number") out += `[${k}]`;
+    else if (!PLAIN_KEY.test(k)) out += `[${JSON.stringify(k)}]`;
+    else out += out ? `.${k}` : k;
+  }
   return out;
 }

@@ -122,10 +122,15 @@ describe("config validation", () => {
       c.linux!.intelRdt = { closID: "x" };
     }, "linux.intelRdt: not supported by bunc yet"));
 
-  test("a resource limit other than devices is refused by name", () =>
+  test("a resource the host has no controller for is refused by name", () =>
     expectRefused((c) => {
-      c.linux!.resources = { ...c.linux!.resources, memory: { limit: 1 << 24 } };
-    }, "linux.resources.memory: not supported by bunc yet"));
+      c.linux!.resources = { ...c.linux!.resources, network: { classID: 7 } };
+    }, "linux.resources.network.classID: this host has no net_cls cgroup controller (cgroup2 has none, and no cgroup v1 hierarchy mounts it)"));
+
+  test("a resource value out of its range is refused by its path", () =>
+    expectRefused((c) => {
+      c.linux!.resources = { ...c.linux!.resources, memory: { swappiness: 101 } };
+    }, "linux.resources.memory.swappiness: must be from 0 to 100"));
 
   test("time offsets without a time namespace", () =>
     expectRefused((c) => {

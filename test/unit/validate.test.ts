@@ -176,11 +176,36 @@ describe("parseConfig: errors name the JSON path", () => {
   });
 });
 
+describe("parseConfig: linux.resources", () => {
+  const bad: [string, unknown, string][] = [
+    ["memory.swappiness", { memory: { swappiness: 200 } }, "must be from 0 to 100"],
+    ["cpu.cpus", { cpu: { cpus: "0-x" } }, 'must be a list like "0-3,5"'],
+    ["blockIO.weight", { blockIO: { weight: 5 } }, "must be from 10 to 1000 (0 leaves it unset)"],
+    [
+      "hugepageLimits[0].pageSize",
+      { hugepageLimits: [{ pageSize: "2M", limit: 1 }] },
+      'must be a size like "2MB" or "1GB"',
+    ],
+    ['unified["../x"]', { unified: { "../x": "1" } }, 'must be a cgroup2 file name like "memory.high"'],
+    ["cpu.idle", { cpu: { idle: 2 } }, ""],
+  ];
+  test.each(bad)("%s is refused by its path", (path, resources, message) => {
+    const e = errorOf(withChange((c) => (c.linux = { resources } as never)));
+    expect(e.message).toStartWith(`linux.resources.${path}: ${message}`);
+  });
+
+  test("a memory limit beyond 2^53 is read exactly", () => {
+    const text = JSON.stringify({ ...JSON.parse(JSON.stringify(withChange(() => {}))) }).replace(
+      /}$/,
+      ',"linux":{"resources":{"memory":{"limit":9223372036854771712}}}}',
+    );
+    expect(parseConfig(text).linux?.resources?.memory?.limit).toBe(9223372036854771712n);
+  });
+});
+
 describe("parseConfig: unsupported fields are refused by path", () => {
   const cases: [string, (c: Json) => void][] = [
     ["hooks", (c) => (c.hooks = { prestart: [{ path: "/bin/true" }] })],
-    ["linux.resources.memory", (c) => (c.linux = { resources: { memory: { limit: 1 } } })],
-    ["linux.resources.pids", (c) => (c.linux = { resources: { pids: { limit: 10 } } })],
     ["linux.intelRdt", (c) => (c.linux = { intelRdt: { closID: "x" } })],
     ["linux.netDevices", (c) => (c.linux = { netDevices: { eth0: {}, eth1: { name: "x" } } })],
   ];
