@@ -279,84 +279,72 @@ const THROTTLES = [
   ["throttleWriteIOPSDevice", "write_iops_device", "wiops"],
 ] as const satisfies readonly (readonly [keyof BlockIO, string, string])[];
 
-function blkioV1(r: Resources): Setting[] {
+type Throttle = (typeof THROTTLES)[number];
+
+/** How one cgroup version writes blockIO's weights and throttles. */
+interface BlkioFiles {
+  /** dev ("major:minor") for a device's own weight, absent for the cgroup's. */
+  weight(field: string, weight: number, dev?: string): Setting;
+  leafWeight(field: string, weight: number, dev?: string): Setting;
+  throttle(field: string, t: Throttle, dev: string, rate: Num): Setting;
+}
+
+function blockIO(r: Resources, f: BlkioFiles): Setting[] {
   const b = r.blockIO;
   if (!b) return [];
   const out: Setting[] = [];
-  // blkio.weight is CFQ's, gone from current kernels; BFQ's takes the same scale.
-  if (b.weight)
-    out.push({
-      field: blkioField("weight"),
-      file: "blkio.weight",
-      value: text(b.weight),
-      alt: { file: "blkio.bfq.weight", value: text(b.weight) },
-    });
-  if (b.leafWeight)
-    out.push({ field: blkioField("leafWeight"), file: "blkio.leaf_weight", value: text(b.leafWeight) });
+  if (b.weight) out.push(f.weight(blkioField("weight"), b.weight));
+  if (b.leafWeight) out.push(f.leafWeight(blkioField("leafWeight"), b.leafWeight));
   (b.weightDevice ?? []).forEach((d, i) => {
     const dev = `${d.major}:${d.minor}`;
-    if (d.weight)
-      out.push({
-        field: blkioField(`weightDevice[${i}].weight`),
-        file: "blkio.weight_device",
-        value: `${dev} ${d.weight}`,
-        alt: { file: "blkio.bfq.weight_device", value: `${dev} ${d.weight}` },
-      });
-    if (d.leafWeight)
-      out.push({
-        field: blkioField(`weightDevice[${i}].leafWeight`),
-        file: "blkio.leaf_weight_device",
-        value: `${dev} ${d.leafWeight}`,
-      });
+    if (d.weight) out.push(f.weight(blkioField(`weightDevice[${i}].weight`), d.weight, dev));
+    if (d.leafWeight) out.push(f.leafWeight(blkioField(`weightDevice[${i}].leafWeight`), d.leafWeight, dev));
   });
-  for (const [key, file] of THROTTLES) {
-    (b[key] ?? []).forEach((d, i) => {
-      out.push({
-        field: blkioField(`${key}[${i}]`),
-        file: `blkio.throttle.${file}`,
-        value: `${d.major}:${d.minor} ${d.rate}`,
-      });
+  for (const t of THROTTLES) {
+    (b[t[0]] ?? []).forEach((d, i) => {
+      out.push(f.throttle(blkioField(`${t[0]}[${i}]`), t, `${d.major}:${d.minor}`, d.rate));
     });
   }
   return out;
 }
 
-function ioV2(r: Resources): Setting[] {
-  const b = r.blockIO;
-  if (!b) return [];
-  const out: Setting[] = [];
-  // BFQ's weight takes the v1 scale as it is; io.weight needs the conversion.
-  if (b.weight)
-    out.push({
-      field: blkioField("weight"),
-      file: "io.bfq.weight",
-      value: text(b.weight),
-      alt: { file: "io.weight", value: text(blkioWeightToIoWeight(b.weight)) },
-    });
-  if (b.leafWeight) throw new ConfigError(blkioField("leafWeight"), "cgroup2 has no leaf weights");
-  (b.weightDevice ?? []).forEach((d, i) => {
-    const dev = `${d.major}:${d.minor}`;
-    if (d.leafWeight)
-      throw new ConfigError(blkioField(`weightDevice[${i}].leafWeight`), "cgroup2 has no leaf weights");
-    if (d.weight)
-      out.push({
-        field: blkioField(`weightDevice[${i}].weight`),
-        file: "io.bfq.weight",
-        value: `${dev} ${d.weight}`,
-        alt: { file: "io.weight", value: `${dev} ${blkioWeightToIoWeight(d.weight)}` },
-      });
+const withDev = (dev: string | undefined, value: string) => (dev ? `${dev} ${value}` : value);
+
+const blkioV1: Translate = (r) =>
+  blockIO(r, {
+    // blkio.weight is CFQ's, gone from current kernels; BFQ's takes the same scale.
+    weight: (field, w, dev) => ({
+      field,
+      file: dev ? "blkio.weight_device" : "blkio.weight",
+      value: withDev(dev, text(w)),
+      alt: { file: dev ? "blkio.bfq.weight_device" : "blkio.bfq.weight", value: withDev(dev, text(w)) },
+    }),
+    leafWeight: (field, w, dev) => ({
+      field,
+      file: dev ? "blkio.leaf_weight_device" : "blkio.leaf_weight",
+      value: withDev(dev, text(w)),
+    }),
+    throttle: (field, [, file], dev, rate) => ({
+      field,
+      file: `blkio.throttle.${file}`,
+      value: `${dev} ${rate}`,
+    }),
   });
-  for (const [key, , v2Key] of THROTTLES) {
-    (b[key] ?? []).forEach((d, i) => {
-      out.push({
-        field: blkioField(`${key}[${i}]`),
-        file: "io.max",
-        value: `${d.major}:${d.minor} ${v2Key}=${d.rate}`,
-      });
-    });
-  }
-  return out;
-}
+
+const ioV2: Translate = (r) =>
+  blockIO(r, {
+    // BFQ's weight takes the v1 scale as it is; io.weight needs the conversion.
+    weight: (field, w, dev) => ({
+      field,
+      file: "io.bfq.weight",
+      value: withDev(dev, text(w)),
+      alt: { file: "io.weight", value: withDev(dev, text(blkioWeightToIoWeight(w))) },
+    }),
+    leafWeight: (field) => {
+      throw new ConfigError(field, "cgroup2 has no leaf weights");
+    },
+    throttle: (field, [, , key], dev, rate) => ({ field, file: "io.max", value: `${dev} ${key}=${rate}` }),
+  });
 
 const hugetlb =
   (suffix: string): Translate =>
