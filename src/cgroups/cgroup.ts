@@ -4,6 +4,7 @@
 // other containers: made if missing (another create may be making them at
 // the same moment), never removed. Only the container's own directory is.
 import {
+  type Dirent,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -92,6 +93,18 @@ function removeTree(dir: string): void {
   for (const e of readdirSync(dir, { withFileTypes: true }))
     if (e.isDirectory()) removeTree(`${dir}/${e.name}`);
   rmdirSync(dir);
+}
+
+/** Whether test holds for dir or a cgroup below it (a container may make its own, with a cgroup namespace). */
+function someBelow(dir: string, test: (dir: string) => boolean): boolean {
+  if (test(dir)) return true;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  return entries.some((e) => e.isDirectory() && someBelow(`${dir}/${e.name}`, test));
 }
 
 // A cgroup whose last process just exited can be busy for a moment.
@@ -441,14 +454,17 @@ export class Cgroup {
 
   /** Whether any process is in the container's cgroup (stops at the first). */
   busy(): boolean {
-    return this.verified().some(({ dir }) => readTrim(`${dir}/cgroup.procs`) !== "");
+    return this.verified().some(({ dir }) => someBelow(dir, (d) => readTrim(`${d}/cgroup.procs`) !== ""));
   }
 
-  /** The processes in the container's cgroup. */
+  /** The processes in the container's cgroup, and in the cgroups it made below it. */
   pids(): number[] {
     const pids = new Set<number>();
     for (const { dir } of this.verified()) {
-      for (const l of readTrim(`${dir}/cgroup.procs`).split("\n")) if (l) pids.add(Number(l));
+      someBelow(dir, (d) => {
+        for (const l of readTrim(`${d}/cgroup.procs`).split("\n")) if (l) pids.add(Number(l));
+        return false;
+      });
     }
     return [...pids];
   }

@@ -2,7 +2,9 @@
 // the freezer, kill and delete of a paused container, and update of its
 // resources, checked in the cgroup files and from the processes.
 import { afterEach, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { Cgroup } from "../../src/cgroups/cgroup.ts";
+import { hostHierarchies } from "../../src/cgroups/hierarchy.ts";
 import { useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
@@ -100,6 +102,44 @@ describe("pause and resume", () => {
     const dirs = env.cgroupDirs(id);
     env.ok(["delete", "--force", id]);
     for (const d of dirs) expect(() => readFileSync(`${d}/cgroup.procs`)).toThrow();
+  });
+});
+
+describe("the cgroup2 freezer and nested cgroups", () => {
+  test("cgroup.freeze on the real cgroup2 mount freezes and thaws the container (as where v1 has no freezer)", async () => {
+    const id = running();
+    const pids = await pidsOf(id, 2);
+    const state = JSON.parse(read(`${env.root}/${id}/state.json`));
+    // The same cgroup seen without the v1 hierarchies: only cgroup2 answers.
+    const v2Only = Cgroup.fromState(
+      id,
+      { ...state.cgroup, dirs: state.cgroup.dirs.filter((d: { version: number }) => d.version === 2) },
+      hostHierarchies().filter((h) => h.version === 2),
+    );
+    const dir = `/sys/fs/cgroup/unified${env.cgroupParent}/${id}`;
+    v2Only.setFrozen(true);
+    expect(read(`${dir}/cgroup.events`)).toContain("frozen 1");
+    expect(v2Only.frozen).toBe(true);
+    // cgroup2 parks frozen tasks in an interruptible sleep; "frozen 1" is the kernel's word that all are.
+    for (const pid of pids) expect(stateOf(pid)).toBe("S");
+    v2Only.setFrozen(false);
+    expect(read(`${dir}/cgroup.events`)).toContain("frozen 0");
+    expect(v2Only.frozen).toBe(false);
+  });
+
+  test("processes in cgroups made below the container's are listed, killed, and their cgroups removed", async () => {
+    const id = running();
+    const pids = await pidsOf(id, 2);
+    const child = pids.find((p) => p !== env.state(id).pid) ?? 0;
+    const nested = `${dirIn(id, "pids")}/inner`;
+    mkdirSync(nested);
+    writeFileSync(`${nested}/cgroup.procs`, String(child));
+    expect(read(`${dirIn(id, "pids")}/cgroup.procs`)).not.toContain(String(child));
+    const listed = JSON.parse(env.ok(["ps", "--format", "json", id])) as number[];
+    expect(listed.sort()).toEqual([...pids].sort());
+    env.ok(["delete", "--force", id]);
+    expect(existsSync(nested)).toBe(false);
+    expect(existsSync(`/proc/${child}/status`) && stateOf(child) !== "Z").toBe(false);
   });
 });
 
