@@ -184,6 +184,13 @@ describe("linux.resources", () => {
     for (const dir of env.cgroupDirs(id2)) expect(existsSync(dir)).toBe(false);
   });
 
+  test("unified: cgroup2 core files are written to the container's cgroup2 directory", () => {
+    const id = created({ unified: { "cgroup.max.descendants": "3", "cgroup.max.depth": "1" } });
+    const d = dirIn(id, "unified");
+    expect(read(`${d}/cgroup.max.descendants`)).toBe("3");
+    expect(read(`${d}/cgroup.max.depth`)).toBe("1");
+  });
+
   test("docker's zero values ask for nothing", () => {
     const r = runIn(
       env,
