@@ -139,12 +139,20 @@ _Static_assert(sizeof(void *) == 8, "bunc passes pointers as 64-bit fields");
 
 /* Clone the init with its namespaces, join those given by fd, exec our sealed binary. */
 int bunc_spawn(const struct bunc_spawn *req, int32_t *out_pid);
-/* In the init: wait until `start` opens the exec fifo (under dir_fd). */
+/* In the init: wait until `start` opens the exec fifo (under dir_fd) and
+ * write it one byte. Returns the fifo's fd, left open until execve. */
 int bunc_wait_start(int dir_fd, char *errbuf, size_t errlen);
 /* In the init: cgroups, limits, credentials, execve. Returns only on failure. */
 int bunc_exec_final(const struct bunc_final *req);
 /* In the runtime: wait for pid, passing on the signals we receive. */
 int bunc_wait_forward(int pid, int32_t *out_status);
+/* Run an OCI hook: input on its stdin, stdout and stderr each into a
+ * memfd, in a process group of its own that is SIGKILLed past timeout_ms
+ * (< 0: none), cwd NULL to keep ours. out = {wait status, stdout memfd,
+ * stderr memfd (read each from offset 0, then close it), 1 if the time ran
+ * out}. 0, or -errno with the message in errbuf when it could not start. */
+int bunc_run_hook(const char *path, char *const *argv, char *const *envp, const char *cwd, const void *input,
+		  uint64_t input_len, int32_t timeout_ms, int32_t *out, char *errbuf, size_t errlen);
 /* In the runtime: whether the kernel takes a seccomp filter (loaded in a throwaway child). */
 int bunc_seccomp_check(const void *prog, uint32_t len, uint32_t flags, char *errbuf, size_t errlen);
 

@@ -63,9 +63,10 @@ int bunc_wait_start(int dir_fd, char *errbuf, size_t errlen)
 		close(fd);
 		return bunc_fail(errbuf, errlen, -rc, "write exec fifo");
 	}
-	close(fd);
 	close(dir_fd);
-	return 0;
+	/* Kept open (close-on-exec) until the final execve: `start` may wait
+	 * for its end, or read why the container failed before it. */
+	return fd;
 }
 
 static int join_cgroups(const struct bunc_final *r)

@@ -6,11 +6,19 @@ export interface GlobalOptions {
   log: string | undefined;
   logFormat: "text" | "json";
   debug: boolean;
+  /** Plugin directories after the default one (--hooks-dir, repeatable). */
+  hooksDirs: string[];
 }
 
-export const globals: GlobalOptions = { root: "/run/bunc", log: undefined, logFormat: "text", debug: false };
+export const globals: GlobalOptions = {
+  root: "/run/bunc",
+  log: undefined,
+  logFormat: "text",
+  debug: false,
+  hooksDirs: [],
+};
 
-const VALUED = new Set(["--root", "--log", "--log-format", "--rootless", "--criu"]);
+const VALUED = new Set(["--root", "--log", "--log-format", "--rootless", "--criu", "--hooks-dir"]);
 
 /** Takes the global options off the front of argv; returns the rest. */
 export function takeGlobals(argv: readonly string[]): string[] {
@@ -44,6 +52,9 @@ export function takeGlobals(argv: readonly string[]): string[] {
         if (value !== "text" && value !== "json")
           throw new Error(`--log-format: must be text or json, not ${value}`);
         globals.logFormat = value;
+        break;
+      case "--hooks-dir":
+        globals.hooksDirs.push(value ?? "");
         break;
       case "--debug":
         globals.debug = true;

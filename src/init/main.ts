@@ -12,6 +12,7 @@ import {
   INIT_LIB_FD,
   type InitPlan,
   type InitReply,
+  type RuntimeHooksDone,
 } from "../protocol/plan.ts";
 import { setupConsole } from "../rootfs/console.ts";
 import { finishRootfs, prepareRootfs } from "../rootfs/prepare.ts";
@@ -19,6 +20,7 @@ import { errorLine } from "../sys/errors.ts";
 import { adoptLibrary, sys } from "../sys/lib.ts";
 import { ErrBuf } from "../sys/mem.ts";
 import { execFinal } from "./final.ts";
+import { runContainerHooks } from "./hooks.ts";
 import { closeProc, writeProc } from "./proc.ts";
 import { resolveProgram } from "./program.ts";
 
@@ -37,12 +39,32 @@ function fail(msg: string): never {
   process.exit(127);
 }
 
+/** After `start`: the reason goes to it too, through the exec fifo it may be reading to its end. */
+function failStarted(fifo: number, msg: string): never {
+  try {
+    writeSync(fifo, msg);
+  } catch {
+    // `start` did not wait: stderr has it.
+  }
+  fail(msg);
+}
+
+/** Mounts are in place: the runtime's hooks, then ours, see them before pivot_root. */
+function beforePivot(plan: InitPlan): void {
+  if (plan.runtimeHooks) {
+    sendMessage(INIT_CHANNEL_FD, { runtimeHooks: true } satisfies InitReply);
+    // The runtime gave up (a hook of its failed): it reports why and ends us.
+    if (!receiveMessage<RuntimeHooksDone>(INIT_CHANNEL_FD)) process.exit(1);
+  }
+  runContainerHooks(plan, "createContainer", "creating", plan.rootfs);
+}
+
 /** Until the runtime has our answer, failures go to it. */
 function setUp(plan: InitPlan): { fds: ReceivedFds; path: string; ttyFd: number | null } {
   try {
     const fds = receiveFds(INIT_CHANNEL_FD, plan.fds);
     applyProcSettings(plan);
-    prepareRootfs(plan, fds.trees);
+    prepareRootfs(plan, fds.trees, () => beforePivot(plan));
     const ttyFd = plan.process.terminal ? setupConsole(INIT_CONSOLE_FD, plan.process.consoleSize) : null;
     finishRootfs(plan);
     return { fds, path: resolveProgram(plan.process), ttyFd };
@@ -65,8 +87,15 @@ function run(): never {
   sys.bunc_close(INIT_CHANNEL_FD);
 
   const err = new ErrBuf();
-  if (sys.bunc_wait_start(fds.stateDir, err.buf, err.len) < 0) fail(err.text());
-  fail(
+  const fifo = sys.bunc_wait_start(fds.stateDir, err.buf, err.len);
+  if (fifo < 0) fail(err.text());
+  try {
+    runContainerHooks(plan, "startContainer", "created", plan.process.cwd);
+  } catch (e) {
+    failStarted(fifo, errorLine(e));
+  }
+  failStarted(
+    fifo,
     execFinal({
       process: plan.process,
       seccompListener: fds.seccompListener,

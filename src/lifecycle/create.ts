@@ -12,10 +12,16 @@ import type { StoredState } from "../oci/state.ts";
 import { OCI_VERSION } from "../oci/version.ts";
 import { type ContainerPlan, planContainer } from "../plan/container.ts";
 import { closeJoins } from "../plan/namespaces.ts";
+import { loadPlugins } from "../hooks/plugins.ts";
+import { runPrecreate, runStage, runStageWarning } from "../hooks/run.ts";
+import { type HookPlan, type StageHook, selectHooks } from "../hooks/select.ts";
+import { hookState, hookStateBase } from "../hooks/state.ts";
+import { stringifyExact } from "../oci/exactJson.ts";
+import { parseConfig } from "../oci/validate.ts";
 import { withInitPid } from "../plan/seccomp.ts";
 import { receiveMessage, sendMessage } from "../protocol/channel.ts";
 import { sendFds } from "../protocol/fds.ts";
-import type { InitReply } from "../protocol/plan.ts";
+import type { InitReply, RuntimeHooksDone } from "../protocol/plan.ts";
 import { O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
@@ -38,6 +44,8 @@ export interface CreateOptions {
   readonly console?: number | "foreground" | undefined;
   readonly noPivot?: boolean | undefined;
   readonly noNewKeyring?: boolean | undefined;
+  /** Plugin directories after the default one (--hooks-dir). */
+  readonly hooksDirs?: readonly string[] | undefined;
 }
 
 export interface Created {
@@ -59,6 +67,29 @@ function checkConsole(config: Config, hasConsole: boolean): void {
   }
 }
 
+/** The hooks of the stages after create, which the state keeps. */
+function laterHooks(hooks: HookPlan): Pick<StoredState, "hooks"> {
+  const { startContainer, poststart, poststop } = hooks;
+  if (!startContainer && !poststart && !poststop) return {};
+  return {
+    hooks: {
+      ...(startContainer && { startContainer }),
+      ...(poststart && { poststart }),
+      ...(poststop && { poststop }),
+    },
+  };
+}
+
+/** podman's precreate stage: each hook rewrites the config, which is validated again. */
+async function precreate(hooks: readonly StageHook[], config: Config, bundle: string): Promise<Config> {
+  const text = await runPrecreate(hooks, stringifyExact(config), { cwd: bundle, config });
+  try {
+    return parseConfig(text);
+  } catch (e) {
+    throw new Error(`the config the precreate hooks printed: ${(e as Error).message}`);
+  }
+}
+
 export async function createContainer(store: Store, o: CreateOptions): Promise<Created> {
   debug(`create ${o.id}`);
   // fds opened here (and the caller's console socket) are closed on the way
@@ -70,13 +101,20 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     return fd;
   };
   let plan: ContainerPlan | undefined;
+  let hooks: HookPlan = {};
   let trees = new Map<string, number>();
   let lock: Lock | undefined;
   let pid = -1;
   try {
     // Everything that can fail on the config fails here, before anything is made.
     const bundle = posix.resolve(o.bundle);
-    const config = readConfig(bundle);
+    const plugins = loadPlugins(o.hooksDirs ?? []);
+    let config = readConfig(bundle);
+    hooks = selectHooks(config, plugins);
+    if (hooks.precreate) {
+      config = await precreate(hooks.precreate, config, bundle);
+      hooks = selectHooks(config, plugins);
+    }
     const foregroundTty = o.console === "foreground" && (config.process.terminal ?? false);
     checkConsole(config, typeof o.console === "number" || foregroundTty);
     if (store.exists(o.id)) throw new Error(`container with id ${o.id} already exists`);
@@ -88,6 +126,16 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
         noPivot: o.noPivot ?? false,
         noNewKeyring: o.noNewKeyring ?? false,
         cacheRoot: store.root,
+        hooks: {
+          hooks: { createContainer: hooks.createContainer ?? [], startContainer: hooks.startContainer ?? [] },
+          runtimeHooks: !!(hooks.prestart || hooks.createRuntime),
+          hookState: hookStateBase({
+            ociVersion: OCI_VERSION,
+            id: o.id,
+            bundle,
+            annotations: config.annotations ?? {},
+          }),
+        },
       });
     } catch (e) {
       // A create of the same id that started a moment before us may already be in its cgroup.
@@ -114,6 +162,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
       annotations: config.annotations ?? {},
       cgroup: cgroup.state,
       ...(config.linux?.resources ? { resources: config.linux.resources } : {}),
+      ...laterHooks(hooks),
     };
     lock = store.reserve(state);
     const [ours, theirs] = foregroundTty
@@ -153,8 +202,16 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
       if (slot.kind === "seccompListener") return plan?.seccompListener ?? -1;
       return trees.get(slot.field) ?? -1;
     });
-    const reply = receiveMessage<InitReply>(toInit);
-    if (!reply) throw new Error("container init exited before it was ready");
+    let reply = receiveMessage<InitReply>(toInit);
+    if (reply && "runtimeHooks" in reply) {
+      // Every mount is in place, pivot_root not done: the runtime's stages, with the host pid.
+      const ctx = { cwd: bundle, config };
+      await runStage("prestart", hooks.prestart, hookState(state, "creating", pid), ctx);
+      await runStage("createRuntime", hooks.createRuntime, hookState(state, "creating", pid), ctx);
+      sendMessage(toInit, { go: true } satisfies RuntimeHooksDone);
+      reply = receiveMessage<InitReply>(toInit);
+    }
+    if (!reply || "runtimeHooks" in reply) throw new Error("container init exited before it was ready");
     if ("error" in reply) throw new Error(reply.error);
     debug("init ready");
     const pidStartTime = processStartTime(pid);
@@ -165,7 +222,21 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     const master = foregroundTty ? receiveMaster(ours) : undefined;
     return { state, config: plan.config, master };
   } catch (e) {
-    if (lock && plan) throw await undoCreate(store, o.id, pid, plan.cgroup, e as Error);
+    if (lock && plan) {
+      const cause = await undoCreate(store, o.id, pid, plan.cgroup, e as Error);
+      // The container is destroyed: its poststop hooks still run.
+      const base = {
+        ociVersion: OCI_VERSION,
+        id: o.id,
+        bundle: plan.bundle,
+        annotations: plan.config.annotations ?? {},
+      };
+      await runStageWarning("poststop", hooks.poststop, hookState(base, "stopped", 0), {
+        cwd: plan.bundle,
+        config: plan.config,
+      });
+      throw cause;
+    }
     throw e;
   } finally {
     for (const fd of opened) if (fd >= 0) sys.bunc_close(fd);

@@ -2,6 +2,8 @@
 import { debug, warn } from "../diag.ts";
 import type { Status, StoredState } from "../oci/state.ts";
 import { isAlive, waitUntil } from "../sys/process.ts";
+import { runStageWarning } from "../hooks/run.ts";
+import { hookState } from "../hooks/state.ts";
 import { containerCgroup, damagedRemains } from "./remains.ts";
 import { type Processes, signalAll } from "./signal.ts";
 import { currentStatus } from "./status.ts";
@@ -20,6 +22,7 @@ async function endAndRemove(store: Store, id: string, p: Processes): Promise<voi
 /** Removes a stopped container; a created one is killed first, a running one only with force. */
 export async function deleteContainer(store: Store, id: string, force: boolean): Promise<void> {
   let lock: ReturnType<Store["lock"]>;
+  let poststop: StoredState | undefined;
   try {
     lock = store.lock(id);
   } catch (e) {
@@ -56,7 +59,13 @@ export async function deleteContainer(store: Store, id: string, force: boolean):
     // Without a pid namespace, processes can outlive the init: kill the rest too.
     await endAndRemove(store, id, { ...state, cgroup: containerCgroup(id, state.cgroup) });
     debug(`deleted ${id}`);
+    poststop = state;
   } finally {
     lock.release();
   }
+  // After the container is gone; a failing hook is a warning.
+  if (poststop?.hooks?.poststop)
+    await runStageWarning("poststop", poststop.hooks.poststop, hookState(poststop, "stopped", 0), {
+      cwd: poststop.bundle,
+    });
 }

@@ -1,4 +1,5 @@
-// `start`: release a created container's init by reading its exec fifo.
+// `start`: release a created container's init by reading its exec fifo, with
+// the startContainer hooks (run by the init) and poststart hooks around it.
 import { readSync, unlinkSync } from "node:fs";
 import { debug } from "../diag.ts";
 import type { StoredState } from "../oci/state.ts";
@@ -7,15 +8,46 @@ import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { openPath } from "../sys/open.ts";
 import { isAlive } from "../sys/process.ts";
+import { runStage } from "../hooks/run.ts";
+import { hookState } from "../hooks/state.ts";
+import { deleteContainer } from "./delete.ts";
+import { containerCgroup } from "./remains.ts";
+import { signalAll } from "./signal.ts";
 import { currentStatus } from "./status.ts";
 import type { Store } from "./store.ts";
 
-/** Releases a created container's init by reading its exec fifo. */
-export function startContainer(store: Store, id: string): StoredState {
+/**
+ * After the init's byte: everything it writes until its execve closes the
+ * fifo, which is why it failed if anything (a startContainer hook, the
+ * final act).
+ */
+function readUntilExec(fd: number): string {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(4096);
+  for (;;) {
+    check(sys.bunc_poll_in(fd, -1), "poll exec fifo");
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+      throw e;
+    }
+    if (n === 0) return Buffer.concat(chunks).toString("utf8").trim();
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+}
+
+/** Releases a created container's init; the hooks of start run around it. */
+export async function startContainer(store: Store, id: string): Promise<StoredState> {
   const lock = store.lock(id);
+  let state: StoredState;
+  let failed: string;
   try {
-    const { state, status } = currentStatus(store, id);
-    if (status !== "created") throw new Error(`cannot start container ${id}: it is ${status}, not created`);
+    const current = currentStatus(store, id);
+    state = current.state;
+    if (current.status !== "created")
+      throw new Error(`cannot start container ${id}: it is ${current.status}, not created`);
     const fifo = store.fifo(id);
     const fd = openPath(fifo, O.RDONLY | O.NONBLOCK, `open ${fifo}`);
     try {
@@ -27,13 +59,29 @@ export function startContainer(store: Store, id: string): StoredState {
       const byte = Buffer.alloc(1);
       if (readSync(fd, byte, 0, 1, null) !== 1)
         throw new Error(`container ${id} exited before it was started`);
+      unlinkSync(fifo);
+      // Poststart hooks run once the program runs: wait for the init's execve.
+      failed = state.hooks?.startContainer || state.hooks?.poststart ? readUntilExec(fd) : "";
     } finally {
       sys.bunc_close(fd);
     }
-    unlinkSync(fifo);
     debug(`started ${id}`);
-    return state;
   } finally {
     lock.release();
   }
+  if (failed) {
+    // The container is destroyed; its poststop hooks run.
+    await deleteContainer(store, id, true);
+    throw new Error(`container ${id} did not start: ${failed}`);
+  }
+  try {
+    await runStage("poststart", state.hooks?.poststart, hookState(state, "running", state.pid), {
+      cwd: state.bundle,
+    });
+  } catch (e) {
+    // runtime-spec 1.3: a failed poststart hook stops the container.
+    signalAll({ ...state, cgroup: containerCgroup(id, state.cgroup) }, 9);
+    throw e;
+  }
+  return state;
 }

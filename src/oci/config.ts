@@ -61,12 +61,25 @@ export const Mount = v.object({
   gidMappings: v.optional(v.array(IdMapping)),
 });
 
-const Hook = v.object({
+export const Hook = v.object({
   path: absPath,
   args: v.optional(stringList),
   env: v.optional(stringList),
   timeout: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
 });
+
+const hookList = v.optional(v.array(Hook));
+
+/** The runtime-spec's hook stages, in the order a container meets them. */
+export const HOOK_STAGES = [
+  "prestart",
+  "createRuntime",
+  "createContainer",
+  "startContainer",
+  "poststart",
+  "poststop",
+] as const;
+export type HookStage = (typeof HOOK_STAGES)[number];
 
 const capList = v.optional(stringList);
 const Capabilities = v.object({
@@ -360,12 +373,12 @@ export const Config = v.object({
   domainname: v.optional(str),
   hooks: v.optional(
     v.object({
-      prestart: v.optional(v.array(Hook)),
-      createRuntime: v.optional(v.array(Hook)),
-      createContainer: v.optional(v.array(Hook)),
-      startContainer: v.optional(v.array(Hook)),
-      poststart: v.optional(v.array(Hook)),
-      poststop: v.optional(v.array(Hook)),
+      prestart: hookList,
+      createRuntime: hookList,
+      createContainer: hookList,
+      startContainer: hookList,
+      poststart: hookList,
+      poststop: hookList,
     }),
   ),
   annotations: v.optional(v.record(str, str)),
@@ -378,4 +391,5 @@ export type NamespaceType = v.InferOutput<typeof NamespaceType>;
 export type Propagation = v.InferOutput<typeof Propagation>;
 export type DeviceRule = v.InferOutput<typeof DeviceRule>;
 export type Resources = v.InferOutput<typeof Resources>;
+export type Hook = v.InferOutput<typeof Hook>;
 export type Seccomp = v.InferOutput<typeof Seccomp>;

@@ -1,7 +1,7 @@
 // state.json in a container's state directory: what `create` recorded, from
 // which every command computes the container's current status.
 import * as v from "valibot";
-import { Resources } from "./config.ts";
+import { Hook, Resources } from "./config.ts";
 
 export const CgroupState = v.object({
   path: v.string(),
@@ -16,6 +16,9 @@ export const CgroupState = v.object({
     }),
   ),
 });
+
+/** A hook kept for a later stage, with the hooks.d file it came from when it is a plugin's. */
+const StoredHook = v.object({ ...Hook.entries, plugin: v.optional(v.string()) });
 
 export const StoredState = v.object({
   ociVersion: v.string(),
@@ -37,6 +40,14 @@ export const StoredState = v.object({
   cgroup: CgroupState,
   /** linux.resources as last applied (create, then each update), which a later update starts from. */
   resources: v.optional(Resources),
+  /** The hooks of the stages after create, chosen at create (config and plugins). */
+  hooks: v.optional(
+    v.object({
+      startContainer: v.optional(v.array(StoredHook)),
+      poststart: v.optional(v.array(StoredHook)),
+      poststop: v.optional(v.array(StoredHook)),
+    }),
+  ),
 });
 
 /**

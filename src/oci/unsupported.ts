@@ -2,7 +2,7 @@
 // from this list is refused at create by its JSON path: never ignored.
 import type { Config } from "./config.ts";
 
-const UNSUPPORTED: readonly string[] = ["hooks", "process.commandLine", "linux.netDevices", "linux.intelRdt"];
+const UNSUPPORTED: readonly string[] = ["process.commandLine", "linux.netDevices", "linux.intelRdt"];
 
 // An empty value asks for nothing, so it is not a use of the field.
 function present(value: unknown): boolean {

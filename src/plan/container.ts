@@ -8,7 +8,7 @@ import { type DeviceEntry, deviceEntries } from "../cgroups/devices.ts";
 import type { Config } from "../oci/config.ts";
 import { ConfigError } from "../oci/errors.ts";
 import type { InitPlan } from "../protocol/plan.ts";
-import { planInit } from "./init.ts";
+import { type InitInputs, planInit } from "./init.ts";
 import { checkRlimits } from "./limits.ts";
 import { closeJoins, type NamespacePlan, planNamespaces } from "./namespaces.ts";
 import { resolveUsername } from "./user.ts";
@@ -24,6 +24,7 @@ export interface ContainerInputs {
   readonly noNewKeyring: boolean;
   /** Where compiled seccomp filters are kept (the state root). */
   readonly cacheRoot: string | null;
+  readonly hooks: InitInputs["hooks"];
 }
 
 export interface ContainerPlan {
@@ -86,6 +87,7 @@ export function planContainer(i: ContainerInputs): ContainerPlan {
       id: i.id,
       noPivot: i.noPivot,
       noNewKeyring: i.noNewKeyring,
+      hooks: i.hooks,
     });
     checkRlimits(init.process.rlimits);
     // The agent's socket is on the host: connected now, handed to the init.

@@ -12,14 +12,14 @@ import {
   SECCOMP_OPS,
   SECCOMP_RET,
 } from "../sys/constants.ts";
+import { HOOK_STAGES } from "../oci/config.ts";
 import { OCI_VERSION } from "../oci/version.ts";
 
 export function features(): Record<string, unknown> {
   return {
     ociVersionMin: "1.0.0",
     ociVersionMax: OCI_VERSION,
-    // No hook stage is run yet: config.json hooks are refused.
-    hooks: [],
+    hooks: [...HOOK_STAGES],
     mountOptions: knownMountOptions(),
     linux: {
       namespaces: [...SUPPORTED_NAMESPACES],

@@ -28,6 +28,8 @@ export interface InitInputs {
   readonly id: string;
   readonly noPivot: boolean;
   readonly noNewKeyring: boolean;
+  /** The hooks the init takes part in, chosen by the runtime from the config and its plugins. */
+  readonly hooks: Pick<InitPlan, "hooks" | "runtimeHooks" | "hookState">;
 }
 
 const idmapped = (s: RootfsStep): s is Extract<RootfsStep, { op: "mount" }> => s.op === "mount" && !!s.idmap;
@@ -62,6 +64,7 @@ export function planInit(inputs: InitInputs): InitPlan {
     newCgroupns: namespaces.newCgroupns,
     capLast: capLast(),
     process: planProcess(config, inputs.noNewKeyring ? null : inputs.id, seccomp),
+    ...inputs.hooks,
   };
 }
 

@@ -1,6 +1,7 @@
 // What the runtime tells its init: every value already decided, so the init
 // only acts. Written by plan/, read by init/ and rootfs/. Every step names
 // the config field it comes from, so that an error in the init does too.
+import type { HookSpec } from "../sys/hookProcess.ts";
 
 interface FromField {
   /** The JSON path of the config field this comes from, e.g. "mounts[3]". */
@@ -140,6 +141,23 @@ export interface InitPlan {
   readonly newCgroupns: boolean;
   readonly capLast: number;
   readonly process: ProcessPlan;
+  /** OCI hooks the init runs: createContainer before pivot_root, startContainer before the final act. */
+  readonly hooks: {
+    readonly createContainer: readonly HookSpec[];
+    readonly startContainer: readonly HookSpec[];
+  };
+  /** Stop before pivot_root until the runtime has run its prestart and createRuntime hooks. */
+  readonly runtimeHooks: boolean;
+  /** The state the init's hooks read, but for status and pid, which it fills in. */
+  readonly hookState: HookStateBase;
+}
+
+/** The fields of the state JSON hooks read that do not change with the stage. */
+export interface HookStateBase {
+  readonly ociVersion: string;
+  readonly id: string;
+  readonly bundle: string;
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
 /** fds the init finds in place: the channel to the runtime, the console socket, the C object's sealed memfd. */
@@ -158,4 +176,10 @@ export type InitFd =
   /** A socket connected to linux.seccomp.listenerPath. */
   | { readonly kind: "seccompListener" };
 
-export type InitReply = { readonly ready: true } | { readonly error: string };
+/** What the init tells the runtime: ready, failed, or stopped before pivot_root for the runtime's hooks. */
+export type InitReply =
+  | { readonly ready: true }
+  | { readonly error: string }
+  | { readonly runtimeHooks: true };
+/** The runtime's answer to runtimeHooks: go on. */
+export type RuntimeHooksDone = { readonly go: true };

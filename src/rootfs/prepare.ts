@@ -15,8 +15,16 @@ import { applyStep, mount, remountReadonly } from "./mount.ts";
 import { maskPaths, readonlyPath } from "./paths.ts";
 import { moveRoot, pivotRoot } from "./pivot.ts";
 
-/** trees: the id-mapped mounts the runtime sent, by the field of their step. */
-export function prepareRootfs(plan: InitPlan, trees: ReadonlyMap<string, number>): void {
+/**
+ * trees: the id-mapped mounts the runtime sent, by the field of their step;
+ * beforePivot: what runs once every mount is in place, before pivot_root
+ * (the hooks of createRuntime and createContainer).
+ */
+export function prepareRootfs(
+  plan: InitPlan,
+  trees: ReadonlyMap<string, number>,
+  beforePivot: () => void,
+): void {
   forField("linux.rootfsPropagation", () => {
     mount("", "/", "", plan.rootPropagation, "", "set the propagation of /");
     // pivot_root refuses a shared parent, and a shared parent would carry the
@@ -41,6 +49,7 @@ export function prepareRootfs(plan: InitPlan, trees: ReadonlyMap<string, number>
   if (plan.hostname !== null) check(sys.bunc_sethostname(cstr(plan.hostname)), "hostname: sethostname");
   if (plan.domainname !== null)
     check(sys.bunc_setdomainname(cstr(plan.domainname)), "domainname: setdomainname");
+  beforePivot();
   forField("root.path", () => (plan.noPivot ? moveRoot(plan.rootfs) : pivotRoot(plan.rootfs)));
   // Propagation applies to the current "/", so it is set again on the new one.
   if (plan.configuredPropagation !== null) {

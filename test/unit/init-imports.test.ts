@@ -62,8 +62,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   seccomp: ["oci", "sys"],
   plan: ["oci", "protocol", "cgroups", "seccomp", "sys", "diag.ts"],
   launch: ["plan", "protocol", "sys", "diag.ts"],
-  lifecycle: ["plan", "launch", "protocol", "oci", "cgroups", "sys", "diag.ts"],
-  cli: ["lifecycle", "plan", "launch", "protocol", "oci", "cgroups", "seccomp", "sys", "diag.ts"],
+  hooks: ["oci", "protocol", "sys", "diag.ts"],
+  lifecycle: ["plan", "launch", "protocol", "oci", "cgroups", "hooks", "sys", "diag.ts"],
+  cli: ["lifecycle", "plan", "launch", "protocol", "oci", "cgroups", "seccomp", "hooks", "sys", "diag.ts"],
 };
 
 test("folders import only in the directions the design allows", () => {

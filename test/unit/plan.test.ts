@@ -264,6 +264,11 @@ describe("the cgroup mount of the default spec", () => {
       id: "c1",
       noPivot: false,
       noNewKeyring: false,
+      hooks: {
+        hooks: { createContainer: [], startContainer: [] },
+        runtimeHooks: false,
+        hookState: { ociVersion: "1.2.0", id: "c1", bundle: "/b", annotations: {} },
+      },
     }).steps.filter((s) => where(s).startsWith("/sys/fs/cgroup"));
 
   test("cgroup v2 only: the container's own cgroup bound read-only on /sys/fs/cgroup", () => {

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { connectConsoleSocket } from "../../launch/console.ts";
 import { createContainer } from "../../lifecycle/create.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
+import { globals } from "../options.ts";
 import { createFlags, refuseUnsupportedCreateFlags } from "../createFlags.ts";
 
 export default defineCommand({
@@ -18,6 +19,7 @@ export default defineCommand({
       pidFile: ctx.args["pid-file"],
       noPivot: ctx.args.pivot === false,
       noNewKeyring: ctx.args["new-keyring"] === false,
+      hooksDirs: globals.hooksDirs,
       console: socket ? connectConsoleSocket(socket) : undefined,
     });
   },

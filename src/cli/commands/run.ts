@@ -5,6 +5,7 @@ import { createContainer } from "../../lifecycle/create.ts";
 import { deleteContainer } from "../../lifecycle/delete.ts";
 import { startContainer } from "../../lifecycle/start.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
+import { globals } from "../options.ts";
 import { createFlags, refuseUnsupportedCreateFlags } from "../createFlags.ts";
 
 export default defineCommand({
@@ -29,10 +30,11 @@ export default defineCommand({
       pidFile: ctx.args["pid-file"],
       noPivot: ctx.args.pivot === false,
       noNewKeyring: ctx.args["new-keyring"] === false,
+      hooksDirs: globals.hooksDirs,
       console: socket ? connectConsoleSocket(socket) : ctx.args.detach ? undefined : "foreground",
     });
     try {
-      startContainer(s, id);
+      await startContainer(s, id);
     } catch (e) {
       await deleteContainer(s, id, true);
       throw e;

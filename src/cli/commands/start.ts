@@ -5,8 +5,8 @@ import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
 export default defineCommand({
   meta: { name: "start", description: "start the process of a created container" },
   args: idArg,
-  run(ctx) {
+  async run(ctx) {
     rejectUnknownFlags(ctx);
-    startContainer(store(), idOf(ctx.args));
+    await startContainer(store(), idOf(ctx.args));
   },
 });

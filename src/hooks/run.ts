@@ -1,0 +1,123 @@
+// Running one stage's hooks in the runtime (prestart, createRuntime,
+// poststart, poststop, and podman's precreate): programs through the C
+// runner, modules in-process. Hooks of a stage run in order; the first
+// failure ends the stage, except at poststop, where it is a warning.
+import { warn } from "../diag.ts";
+import type { Config } from "../oci/config.ts";
+import type { PluginStage } from "../oci/hooksd.ts";
+import { type HookSpec, hookFailure, runHookProcess } from "../sys/hookProcess.ts";
+import { isModule } from "./plugins.ts";
+import type { StageHook } from "./select.ts";
+
+export class HookFailed extends Error {}
+
+/** What an in-process plugin's function is called with. */
+export type ModuleHook = (state: unknown, config: Config | undefined, stage: PluginStage) => unknown;
+
+const label = (stage: string, h: StageHook) =>
+  `${stage} hook ${h.path}${h.plugin ? ` (from ${h.plugin})` : ""}`;
+
+/**
+ * A module plugin: its export named after the stage, else its default
+ * export. Its timeout ends the wait at the plugin's next await; code that
+ * never yields cannot be stopped from the same thread.
+ */
+async function runModule(
+  stage: PluginStage,
+  h: StageHook,
+  state: unknown,
+  config: Config | undefined,
+): Promise<unknown> {
+  const mod = (await import(h.path)) as Record<string, unknown>;
+  const fn = mod[stage] ?? mod.default;
+  if (typeof fn !== "function")
+    throw new HookFailed(`${label(stage, h)}: the module exports neither ${stage} nor default`);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    if (h.timeout !== undefined)
+      timer = setTimeout(
+        () => reject(new HookFailed(`${label(stage, h)} ran past its timeout of ${h.timeout}s`)),
+        h.timeout * 1000,
+      );
+  });
+  try {
+    return await Promise.race([
+      Promise.resolve().then(() => (fn as ModuleHook)(state, config, stage)),
+      timeout,
+    ]);
+  } catch (e) {
+    if (e instanceof HookFailed) throw e;
+    throw new HookFailed(`${label(stage, h)} failed: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function runProgram(stage: PluginStage, h: StageHook, input: string, cwd: string | null): string {
+  let outcome: ReturnType<typeof runHookProcess>;
+  try {
+    outcome = runHookProcess(h as HookSpec, input, cwd);
+  } catch (e) {
+    throw new HookFailed(`${label(stage, h)} could not be run: ${(e as Error).message}`);
+  }
+  const failure = hookFailure(stage, h, outcome);
+  if (failure) throw new HookFailed(h.plugin ? `${failure} (from ${h.plugin})` : failure);
+  return outcome.stdout;
+}
+
+export interface StageContext {
+  /** The hook's working directory: the bundle, as runc runs them. */
+  readonly cwd: string;
+  /** The container's config, for in-process plugins, where the stage has it. */
+  readonly config?: Config | undefined;
+}
+
+/** Runs a stage's hooks with the state on stdin; the first failure throws HookFailed. */
+export async function runStage(
+  stage: PluginStage,
+  hooks: readonly StageHook[] | undefined,
+  state: object,
+  ctx: StageContext,
+): Promise<void> {
+  const input = JSON.stringify(state);
+  for (const h of hooks ?? []) {
+    if (isModule(h.path)) await runModule(stage, h, state, ctx.config);
+    else runProgram(stage, h, input, ctx.cwd);
+  }
+}
+
+/** poststop: every hook runs; a failure is a warning. */
+export async function runStageWarning(
+  stage: PluginStage,
+  hooks: readonly StageHook[] | undefined,
+  state: object,
+  ctx: StageContext,
+): Promise<void> {
+  for (const h of hooks ?? []) {
+    try {
+      await runStage(stage, [h], state, ctx);
+    } catch (e) {
+      warn((e as Error).message);
+    }
+  }
+}
+
+/**
+ * podman's precreate: each hook reads the config on stdin and prints the
+ * config to use, which the next one reads. Returns the final text; the
+ * caller validates it again.
+ */
+export async function runPrecreate(
+  hooks: readonly StageHook[] | undefined,
+  configText: string,
+  ctx: StageContext,
+): Promise<string> {
+  let text = configText;
+  for (const h of hooks ?? []) {
+    if (isModule(h.path)) {
+      const result = await runModule("precreate", h, JSON.parse(text), ctx.config);
+      text = typeof result === "string" ? result : JSON.stringify(result);
+    } else text = runProgram("precreate", h, text, ctx.cwd);
+  }
+  return text;
+}
