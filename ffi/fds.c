@@ -125,6 +125,24 @@ int bunc_connect_unix(const char *path)
 	return fd;
 }
 
+int bunc_send_dgram(const char *path, const void *data, uint64_t len)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof addr.sun_path)
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	ssize_t n;
+	do
+		n = sendto(fd, data, len, MSG_NOSIGNAL, (struct sockaddr *)&addr, sizeof addr);
+	while (n < 0 && errno == EINTR);
+	int err = errno;
+	close(fd);
+	return n < 0 ? -err : 0;
+}
+
 int bunc_set_winsize(int fd, uint32_t rows, uint32_t cols)
 {
 	struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};

@@ -32,8 +32,34 @@ export interface Plugin {
   readonly stages: readonly PluginStage[];
 }
 
-/** A hook path that names a JavaScript or TypeScript module: loaded in-process, not executed. */
+/** A plugin's hook path that names a JavaScript or TypeScript module: loaded in-process, not executed. */
 export const isModule = (path: string) => /\.(m?js|ts)$/.test(path);
+
+let self: { dev: number; ino: number } | null | undefined;
+
+/** Whether path is this bunc binary. */
+export function isSelf(path: string): boolean {
+  self ??= statSync("/proc/self/exe", { throwIfNoEntry: false }) ?? null;
+  const st = statSync(path, { throwIfNoEntry: false });
+  return !!self && !!st && st.dev === self.dev && st.ino === self.ino;
+}
+
+/** The stages whose hooks run in the container's namespaces. */
+export const CONTAINER_STAGES: readonly string[] = ["createContainer", "startContainer"];
+
+/**
+ * Neither bunc's own code nor its binary runs in the container's
+ * namespaces, where a container process could reach it (the
+ * CVE-2019-5736 class): in-process modules and bundled plugins are runtime
+ * stages only. Returns why a hook may not run at a stage, or null.
+ */
+export function containerStageRefusal(stage: string, path: string, plugin: boolean): string | null {
+  if (!CONTAINER_STAGES.includes(stage)) return null;
+  if (plugin && isModule(path))
+    return `an in-process module never runs in the container's namespaces (${stage})`;
+  if (isSelf(path)) return `bunc's own binary never runs in the container's namespaces (${stage})`;
+  return null;
+}
 
 function checkOwner(path: string, st: Stats, what: string, allowSticky: boolean): void {
   if (st.uid !== 0) throw new Error(`${path}: ${what} must be owned by root, not uid ${st.uid}`);
@@ -84,6 +110,10 @@ function parsePlugin(file: string): Plugin {
   }
   const { hook, when, stages } = r.output;
   if (!existsSync(hook.path)) throw new Error(`${file}: hook.path: ${hook.path} does not exist`);
+  for (const stage of stages) {
+    const refusal = containerStageRefusal(stage, hook.path, true);
+    if (refusal) throw new Error(`${file}: stages: ${refusal}`);
+  }
   // A module runs inside bunc itself: it gets the checks a hooks.d file gets.
   if (isModule(hook.path)) readChecked(hook.path, "an in-process hook module");
   return { file, hook, when, stages };

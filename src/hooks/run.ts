@@ -1,12 +1,14 @@
 // Running one stage's hooks in the runtime (prestart, createRuntime,
 // poststart, poststop, and podman's precreate): programs through the C
-// runner, modules in-process. Hooks of a stage run in order; the first
+// runner; modules, and the plugins bundled in this binary, in-process. Hooks of a stage run in order; the first
 // failure ends the stage, except at poststop, where it is a warning.
+import { BUNDLED, type HookStateJson, splitHookArgs } from "../../hooks/index.ts";
 import { warn } from "../diag.ts";
 import type { Config } from "../oci/config.ts";
+import { parseExactJson, stringifyExact } from "../oci/exactJson.ts";
 import type { PluginStage } from "../oci/hooksd.ts";
 import { type HookSpec, hookFailure, runHookProcess } from "../sys/hookProcess.ts";
-import { isModule } from "./plugins.ts";
+import { isModule, isSelf } from "./plugins.ts";
 import type { StageHook } from "./select.ts";
 
 export class HookFailed extends Error {}
@@ -18,10 +20,29 @@ const label = (stage: string, h: StageHook) =>
   `${stage} hook ${h.path}${h.plugin ? ` (from ${h.plugin})` : ""}`;
 
 /**
- * A module plugin: its export named after the stage, else its default
- * export. Its timeout ends the wait at the plugin's next await; code that
- * never yields cannot be stopped from the same thread.
+ * Calls an in-process hook. Its timeout ends the wait at the hook's next
+ * await; code that never yields cannot be stopped from the same thread.
  */
+async function callInProcess(stage: PluginStage, h: StageHook, call: () => unknown): Promise<unknown> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    if (h.timeout !== undefined)
+      timer = setTimeout(
+        () => reject(new HookFailed(`${label(stage, h)} ran past its timeout of ${h.timeout}s`)),
+        h.timeout * 1000,
+      );
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(call), timeout]);
+  } catch (e) {
+    if (e instanceof HookFailed) throw e;
+    throw new HookFailed(`${label(stage, h)} failed: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A module plugin: its export named after the stage, else its default export. */
 async function runModule(
   stage: PluginStage,
   h: StageHook,
@@ -32,25 +53,16 @@ async function runModule(
   const fn = mod[stage] ?? mod.default;
   if (typeof fn !== "function")
     throw new HookFailed(`${label(stage, h)}: the module exports neither ${stage} nor default`);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    if (h.timeout !== undefined)
-      timer = setTimeout(
-        () => reject(new HookFailed(`${label(stage, h)} ran past its timeout of ${h.timeout}s`)),
-        h.timeout * 1000,
-      );
-  });
-  try {
-    return await Promise.race([
-      Promise.resolve().then(() => (fn as ModuleHook)(state, config, stage)),
-      timeout,
-    ]);
-  } catch (e) {
-    if (e instanceof HookFailed) throw e;
-    throw new HookFailed(`${label(stage, h)} failed: ${e instanceof Error ? e.message : String(e)}`);
-  } finally {
-    clearTimeout(timer);
-  }
+  return callInProcess(stage, h, () => (fn as ModuleHook)(state, config, stage));
+}
+
+/** An entry that runs a plugin bundled in this very binary (`bunc hook NAME ...`): called here, not started again. */
+function bundledOf(h: StageHook): { name: string; options: string[] } | null {
+  const args = h.args ?? [];
+  const name = args[2];
+  if (args[1] !== "hook" || name === undefined || !Object.hasOwn(BUNDLED, name) || !isSelf(h.path))
+    return null;
+  return { name, options: splitHookArgs(args.slice(3)).options };
 }
 
 function runProgram(stage: PluginStage, h: StageHook, input: string, cwd: string | null): string {
@@ -81,7 +93,13 @@ export async function runStage(
 ): Promise<void> {
   const input = JSON.stringify(state);
   for (const h of hooks ?? []) {
-    if (isModule(h.path)) await runModule(stage, h, state, ctx.config);
+    const bundled = bundledOf(h);
+    if (bundled) {
+      const plugin = await BUNDLED[bundled.name]?.load();
+      await callInProcess(stage, h, () =>
+        plugin?.run(stage, state as HookStateJson, bundled.options, ctx.config),
+      );
+    } else if (h.plugin && isModule(h.path)) await runModule(stage, h, state, ctx.config);
     else runProgram(stage, h, input, ctx.cwd);
   }
 }
@@ -114,9 +132,9 @@ export async function runPrecreate(
 ): Promise<string> {
   let text = configText;
   for (const h of hooks ?? []) {
-    if (isModule(h.path)) {
-      const result = await runModule("precreate", h, JSON.parse(text), ctx.config);
-      text = typeof result === "string" ? result : JSON.stringify(result);
+    if (h.plugin && isModule(h.path)) {
+      const result = await runModule("precreate", h, parseExactJson(text), ctx.config);
+      text = typeof result === "string" ? result : stringifyExact(result);
     } else text = runProgram("precreate", h, text, ctx.cwd);
   }
   return text;

@@ -4,7 +4,8 @@
 // not run twice, and the annotation bunc.hooks=none turns plugins off.
 import type { Config, Hook } from "../oci/config.ts";
 import { PLUGIN_STAGES, type PluginStage } from "../oci/hooksd.ts";
-import { matches, type Plugin } from "./plugins.ts";
+import { ConfigError } from "../oci/errors.ts";
+import { containerStageRefusal, matches, type Plugin } from "./plugins.ts";
 
 /** A hook to run, and the hooks.d file it came from when it is a plugin's. */
 export type StageHook = Hook & { readonly plugin?: string };
@@ -15,6 +16,11 @@ export const OPT_OUT_ANNOTATION = "bunc.hooks";
 const key = (h: Hook) => JSON.stringify([h.path, h.args ?? [h.path]]);
 
 export function selectHooks(config: Config, plugins: readonly Plugin[]): HookPlan {
+  // createContainer paths are the host's (startContainer's are the container's own).
+  (config.hooks?.createContainer ?? []).forEach((h, i) => {
+    const refusal = containerStageRefusal("createContainer", h.path, false);
+    if (refusal) throw new ConfigError(`hooks.createContainer[${i}].path`, refusal);
+  });
   const own = new Set(Object.values(config.hooks ?? {}).flatMap((list) => (list ?? []).map(key)));
   const usePlugins = config.annotations?.[OPT_OUT_ANNOTATION] !== "none";
   const plan: HookPlan = {};

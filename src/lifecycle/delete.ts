@@ -20,7 +20,13 @@ async function endAndRemove(store: Store, id: string, p: Processes): Promise<voi
 }
 
 /** Removes a stopped container; a created one is killed first, a running one only with force. */
-export async function deleteContainer(store: Store, id: string, force: boolean): Promise<void> {
+/** exitStatus: the container process's, when the caller saw it end (`run` in the foreground), for poststop hooks. */
+export async function deleteContainer(
+  store: Store,
+  id: string,
+  force: boolean,
+  exitStatus?: number,
+): Promise<void> {
   let lock: ReturnType<Store["lock"]>;
   let poststop: StoredState | undefined;
   try {
@@ -65,7 +71,12 @@ export async function deleteContainer(store: Store, id: string, force: boolean):
   }
   // After the container is gone; a failing hook is a warning.
   if (poststop?.hooks?.poststop)
-    await runStageWarning("poststop", poststop.hooks.poststop, hookState(poststop, "stopped", 0), {
-      cwd: poststop.bundle,
-    });
+    await runStageWarning(
+      "poststop",
+      poststop.hooks.poststop,
+      hookState(poststop, "stopped", 0, exitStatus),
+      {
+        cwd: poststop.bundle,
+      },
+    );
 }

@@ -14,6 +14,8 @@ export const commands = {
   update: () => load(import("./update.ts")),
   ps: () => load(import("./ps.ts")),
   events: () => load(import("./events.ts")),
+  hook: () => load(import("./hook.ts")),
+  hooks: () => load(import("./hooks.ts")),
   spec: () => load(import("./spec.ts")),
   features: () => load(import("./features.ts")),
 };

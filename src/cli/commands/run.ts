@@ -40,14 +40,16 @@ export default defineCommand({
       throw e;
     }
     if (ctx.args.detach) return;
+    let exitCode: number | undefined;
     try {
       const status =
         master === undefined ? waitForeground(state.pid) : await relayTerminal(master, state.pid);
       debug(`container exited: status ${status}`);
-      process.exitCode = exitCodeOf(status);
+      exitCode = exitCodeOf(status);
+      process.exitCode = exitCode;
     } finally {
       // Also when waiting failed: a foreground container does not outlive its run.
-      if (!ctx.args.keep) await deleteContainer(s, id, true);
+      if (!ctx.args.keep) await deleteContainer(s, id, true, exitCode);
     }
   },
 });

@@ -1,0 +1,67 @@
+// The plugins bundled in the bunc binary. Each runs as an ordinary OCI hook
+// (`bunc hook NAME`, state on stdin), which `bunc hooks install` registers in
+// a hooks.d directory; when the runtime meets such an entry it calls the
+// plugin in-process instead of starting a second bunc.
+import type { Config } from "../src/oci/config.ts";
+import type { PluginStage } from "../src/oci/hooksd.ts";
+
+/** The state JSON a hook reads (runtime-spec state, plus `created` where bunc knows it). */
+export interface HookStateJson {
+  readonly ociVersion: string;
+  readonly id: string;
+  readonly status: string;
+  readonly pid: number;
+  readonly bundle: string;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly created?: string;
+  /** poststop after a foreground `run`: the container process's exit code. */
+  readonly exitStatus?: number;
+}
+
+export interface BundledPlugin {
+  /** One stage; args are those after the plugin's name in the hook entry. */
+  run(
+    stage: PluginStage,
+    state: HookStateJson,
+    args: readonly string[],
+    config?: Config,
+  ): Promise<void> | void;
+}
+
+export interface BundledEntry {
+  readonly description: string;
+  /** The stages `bunc hooks install` registers it for: runtime stages only. */
+  readonly stages: readonly PluginStage[];
+  load(): Promise<BundledPlugin>;
+}
+
+export const BUNDLED: Readonly<Record<string, BundledEntry>> = {
+  log: {
+    description: "a JSON-lines record of each container's lifecycle, to a file, the journal or syslog",
+    stages: ["createRuntime", "poststart", "poststop"],
+    load: () => import("./log/index.ts").then((m) => m.default),
+  },
+};
+
+/** What the stage of a state is when the hook was not told (`bunc hook NAME` with no STAGE). */
+export function stageOfStatus(status: string): PluginStage {
+  switch (status) {
+    case "creating":
+      return "createRuntime";
+    case "created":
+      return "startContainer";
+    case "running":
+      return "poststart";
+    case "stopped":
+      return "poststop";
+    default:
+      throw new Error(`state.status: ${JSON.stringify(status)} is no status of a hook's state`);
+  }
+}
+
+/** `bunc hook NAME [STAGE] [OPTIONS...]`: what follows the name. */
+export function splitHookArgs(rest: readonly string[]): { stage: string | undefined; options: string[] } {
+  const [first, ...more] = rest;
+  if (first !== undefined && !first.startsWith("-")) return { stage: first, options: more };
+  return { stage: undefined, options: [...rest] };
+}
