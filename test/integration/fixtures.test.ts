@@ -27,15 +27,17 @@ const FIXTURES: Record<string, typeof RUNS | typeof STARTS | { refused: string }
   // Its RLIMIT_NOFILE of 1048576 is above this host's hard limit, which only CAP_SYS_RESOURCE could raise.
   "podman-4.json": { host: "process.rlimits[0]: " },
   "containerd-1.6-ctr-run.json": STARTS,
-  "docker-20.10.json": { refused: "hooks: not supported by bunc yet" },
+  "docker-20.10.json": STARTS,
 };
 
 const load = (name: string): Config => JSON.parse(readFileSync(join(DIR, name), "utf8"));
 
 /**
  * The fixture with only where it runs changed: its root, a cgroup under the
- * test's parent, and bind sources the engine had made in its own storage
- * (podman's userdata files, and its shm directory) made in the test's dir.
+ * test's parent, bind sources the engine had made in its own storage
+ * (podman's userdata files, and its shm directory) made in the test's dir,
+ * and hooks that ran the engine's own binary (docker's /proc/<dockerd>/exe
+ * libnetwork-setkey) pointed at a stub that records what it was given.
  */
 function bundleOf(name: string, id: string): string {
   const config = load(name);
@@ -44,12 +46,30 @@ function bundleOf(name: string, id: string): string {
   const dir = join(env.dir, "fixtures", id);
   mkdirSync(dir, { recursive: true });
   for (const m of config.mounts ?? []) {
-    if (!m.source?.startsWith("/") || existsSync(m.source) || !m.options?.includes("bind")) continue;
+    if (
+      !m.source?.startsWith("/") ||
+      existsSync(m.source) ||
+      !m.options?.some((o) => o === "bind" || o === "rbind")
+    )
+      continue;
     m.source = join(dir, "sources", basename(m.source));
     if (m.destination === "/dev/shm") mkdirSync(m.source, { recursive: true });
     else {
       mkdirSync(dirname(m.source), { recursive: true });
       writeFileSync(m.source, "");
+    }
+  }
+  for (const list of Object.values(config.hooks ?? {})) {
+    for (const h of list ?? []) {
+      if (!/^\/proc\/\d+\/exe$/.test(h.path)) continue;
+      h.path = join(dir, "engine-hook");
+      writeFileSync(
+        h.path,
+        `#!/bin/sh\necho "$@" > ${dir}/engine-hook.args\ncat > ${dir}/engine-hook.state\n`,
+        {
+          mode: 0o755,
+        },
+      );
     }
   }
   writeFileSync(join(dir, "config.json"), JSON.stringify(config));
@@ -89,13 +109,24 @@ describe("configs real tools write", () => {
         expect(existsSync(join(env.root, id))).toBe(false);
       });
     } else if (expected === STARTS) {
-      test(`${name}: valid, and starts as written with its resources`, () => {
+      test(`${name}: valid, and starts as written with its resources and hooks`, () => {
         const config = load(name);
         const id = env.id("fixture");
         env.ok(["create", "--bundle", bundleOf(name, id), id]);
         try {
           env.ok(["start", id]);
           expect(env.state(id).status).toBe("running");
+          const engineHook = config.hooks?.prestart?.find((h) => /^\/proc\/\d+\/exe$/.test(h.path));
+          if (engineHook) {
+            const dir = join(env.dir, "fixtures", id);
+            expect(readFileSync(join(dir, "engine-hook.args"), "utf8").trim()).toBe(
+              (engineHook.args ?? []).slice(1).join(" "),
+            );
+            expect(JSON.parse(readFileSync(join(dir, "engine-hook.state"), "utf8"))).toMatchObject({
+              id,
+              status: "creating",
+            });
+          }
           const shares = config.linux?.resources?.cpu?.shares;
           if (shares)
             expect(
