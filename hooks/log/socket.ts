@@ -15,14 +15,14 @@ function send(path: string, text: string): void {
 }
 
 /** The journal's native protocol: KEY=value lines (a value without a newline may be written so). */
-export function toJournal(line: string, id: string): void {
+export function toJournal(line: string, id: string, socket = JOURNAL_SOCKET): void {
   const fields = ["SYSLOG_IDENTIFIER=bunc", "PRIORITY=6", `CONTAINER_ID=${id}`, `MESSAGE=${line}`];
-  send(JOURNAL_SOCKET, `${fields.join("\n")}\n`);
+  send(socket, `${fields.join("\n")}\n`);
 }
 
 /** RFC 3164 as /dev/log takes it: <facility*8+severity>tag: message (daemon.info). */
-export function toSyslog(line: string): void {
-  send(SYSLOG_SOCKET, `<30>bunc: ${line}`);
+export function toSyslog(line: string, socket = SYSLOG_SOCKET): void {
+  send(socket, `<30>bunc: ${line}`);
 }
 
 export function systemLog(): "journal" | "syslog" | null {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../../src/oci/config.ts";
-import { useTestEnv } from "./harness.ts";
+import { BUNC, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 
@@ -445,6 +445,75 @@ export function poststart() { return new Promise(() => {}); }
     expect(r.stderr).toStartWith(
       `bunc: poststart hook ${mod} (from ${plugins}/slow.json) ran past its timeout of 1s`,
     );
+    expectGone(id);
+  });
+});
+
+describe("bundled plugins", () => {
+  test("hooks install writes the log plugin's entry; it records a container's life, in-process", () => {
+    const id = env.id("hk");
+    const dir = pluginDir(id, {});
+    const installed = env.ok(["hooks", "install", "--dir", dir, "log"]).trim();
+    expect(installed).toBe(join(dir, "50-bunc-log.json"));
+    expect(JSON.parse(readFileSync(installed, "utf8"))).toEqual({
+      version: "1.0.0",
+      hook: { path: BUNC, args: ["bunc", "hook", "log"] },
+      when: { always: true },
+      stages: ["createRuntime", "poststart", "poststop"],
+    });
+    const log = join(env.dir, `${id}.jsonl`);
+    const bundle = env.bundle(id, ["true"], (c) => {
+      c.annotations = { "bunc.log": log };
+    });
+    const listed = env.ok(["--hooks-dir", dir, "hooks", "list", "--bundle", bundle]);
+    expect(listed).toContain(
+      `${installed}\n  runs ${BUNC} hook log\n  at createRuntime, poststart, poststop\n`,
+    );
+    expect(listed).toContain(`  poststop:\n    ${BUNC} hook log  (${installed})\n`);
+    env.ok(["--hooks-dir", dir, "run", "--bundle", bundle, id]);
+    const records = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(records.map((r) => [r.event, r.stage, r.state.status])).toEqual([
+      ["created", "createRuntime", "creating"],
+      ["started", "poststart", "running"],
+      ["stopped", "poststop", "stopped"],
+    ]);
+    expect(records[2]).toMatchObject({ id, exitStatus: 0, durationMs: expect.any(Number) });
+  });
+
+  test("bunc hook log runs as an ordinary program hook, the state on stdin", () => {
+    const id = env.id("hk");
+    const log = join(env.dir, `${id}.jsonl`);
+    const bundle = env.bundle(id, ["true"], (c) => {
+      // Through a shell, so that it is a program of its own and not called in-process.
+      c.hooks = { poststart: [sh(`exec ${BUNC} hook log poststart --file ${log}`)] };
+    });
+    env.ok(["run", "--bundle", bundle, id]);
+    const [rec] = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(rec).toMatchObject({ event: "started", stage: "poststart", id, state: { status: "running" } });
+  });
+
+  test("a log file that is a symlink is refused, and that fails the stage", () => {
+    const id = env.id("hk");
+    const dir = pluginDir(id, {});
+    env.ok(["hooks", "install", "--dir", dir, "log"]);
+    const target = join(env.dir, `${id}-target`);
+    writeFileSync(target, "");
+    const link = join(env.dir, `${id}.jsonl`);
+    require("node:fs").symlinkSync(target, link);
+    const bundle = env.bundle(id, ["true"], (c) => {
+      c.annotations = { "bunc.log": link };
+    });
+    const r = env.bunc(["--hooks-dir", dir, "create", "--bundle", bundle, id]);
+    expect(r.stderr).toStartWith(
+      `bunc: createRuntime hook ${BUNC} (from ${dir}/50-bunc-log.json) failed: ELOOP`,
+    );
+    expect(readFileSync(target, "utf8")).toBe("");
     expectGone(id);
   });
 });
