@@ -10,6 +10,7 @@
 //
 // Needs root. Everything it makes (temp dir, containers, the cgroup parents
 // /bunc-bench-<pid> in every hierarchy) is removed on exit, failure or SIGINT.
+import { emptyHookSamples, printHooks, timeHooks } from "./hooks.ts";
 import {
   chmodSync,
   copyFileSync,
@@ -679,6 +680,7 @@ async function main(): Promise<number> {
   const samples = new Map<string, Samples>();
   const wrapperMs: number[] = [];
   const compileMs: number[] = [];
+  const hookSamples = emptyHookSamples();
   let failed = false;
   try {
     rts = makeRuntimes(tmp);
@@ -719,6 +721,13 @@ async function main(): Promise<number> {
     }
     const bunc = live.find((r) => r.name === "bunc");
     if (bunc) for (let i = 0; i < RUNS; i++) timeCompile(bunc, tmp, i, compileMs);
+    if (bunc) {
+      console.log(`bunc run with one createRuntime hook, program and in-process, x${RUNS}`);
+      for (let i = 0; i < RUNS; i++) {
+        timeHooks(bunc, (id) => bundleFor(tmp, id, ["/bin/true"]), i, hookSamples);
+        await checkpoint();
+      }
+    }
     const callRuns = Math.min(RUNS, 10);
     console.log(`syscalls x${SYSCALL_LOOPS} in a container, with and without a filter, x${callRuns}`);
     for (let i = 0; i < callRuns; i++) {
@@ -746,8 +755,13 @@ async function main(): Promise<number> {
     for (const w of warnings) console.error(`warning: ${w}`);
     return interrupted ? 130 : 1;
   }
-  const rep = report(rts, samples, wrapperMs, { ...seccompStatic(), compileInCreateMs: stat(compileMs) });
+  const hooks = printHooks(hookSamples);
+  const rep = {
+    ...report(rts, samples, wrapperMs, { ...seccompStatic(), compileInCreateMs: stat(compileMs) }),
+    hooks: hooks.stats,
+  };
   print(rep);
+  console.log(`\n${hooks.text}`);
   if (opts.json) {
     writeFileSync(opts.json, `${JSON.stringify(rep, null, 2)}\n`);
     console.log(`\nJSON written to ${opts.json}`);
