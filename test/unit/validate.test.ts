@@ -203,9 +203,19 @@ describe("parseConfig: linux.resources", () => {
   });
 });
 
+describe("parseConfig: hooks", () => {
+  test.each([
+    ["prestart[0].path", { prestart: [{ path: "relative" }] }, "must be an absolute path"],
+    ["poststop[1].timeout", { poststop: [{ path: "/a" }, { path: "/b", timeout: 0 }] }, ""],
+    ["createRuntime[0].args", { createRuntime: [{ path: "/a", args: "x" }] }, ""],
+  ])("hooks.%s is refused by its path", (path, hooks, message) => {
+    const e = errorOf(withChange((c) => (c.hooks = hooks as never)));
+    expect(e.message).toStartWith(`hooks.${path}: ${message}`);
+  });
+});
+
 describe("parseConfig: unsupported fields are refused by path", () => {
   const cases: [string, (c: Json) => void][] = [
-    ["hooks", (c) => (c.hooks = { prestart: [{ path: "/bin/true" }] })],
     ["linux.intelRdt", (c) => (c.linux = { intelRdt: { closID: "x" } })],
     ["linux.netDevices", (c) => (c.linux = { netDevices: { eth0: {}, eth1: { name: "x" } } })],
   ];
