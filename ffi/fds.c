@@ -108,15 +108,24 @@ int bunc_socketpair(int32_t *out)
 	return 0;
 }
 
+/* A unix socket of this type for path: the fd, or -errno. */
+static int unix_socket(const char *path, int type, struct sockaddr_un *addr)
+{
+	memset(addr, 0, sizeof *addr);
+	addr->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof addr->sun_path)
+		return -ENAMETOOLONG;
+	strcpy(addr->sun_path, path);
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
 int bunc_connect_unix(const char *path)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof addr.sun_path)
-		return -ENAMETOOLONG;
-	strcpy(addr.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un addr;
+	int fd = unix_socket(path, SOCK_STREAM, &addr);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
 		int err = errno;
 		close(fd);
@@ -127,13 +136,10 @@ int bunc_connect_unix(const char *path)
 
 int bunc_send_dgram(const char *path, const void *data, uint64_t len)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof addr.sun_path)
-		return -ENAMETOOLONG;
-	strcpy(addr.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un addr;
+	int fd = unix_socket(path, SOCK_DGRAM, &addr);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	ssize_t n;
 	do
 		n = sendto(fd, data, len, MSG_NOSIGNAL, (struct sockaddr *)&addr, sizeof addr);

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Config } from "../../src/oci/config.ts";
+import { type Config, HOOK_STAGES } from "../../src/oci/config.ts";
 import { BUNC, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
@@ -21,14 +21,7 @@ echo "$stage" >> "$dir/order"
 `;
 
 type Hooks = NonNullable<Config["hooks"]>;
-const STAGES = [
-  "prestart",
-  "createRuntime",
-  "createContainer",
-  "startContainer",
-  "poststart",
-  "poststop",
-] as const;
+const STAGES = HOOK_STAGES;
 
 /** A directory with the recorder in it, which containers see at /hooklog. */
 function logDir(id: string): string {
