@@ -1,0 +1,163 @@
+// dockerd drives bunc (`runtimes` in its daemon.json, as --add-runtime
+// does): docker's own libnetwork prestart hook runs, and a plugin from
+// bunc's hooks directory runs for docker's containers with no change to
+// docker. The dockerd is the test's own: its data, exec root, socket and
+// cgroups live under the test's directories, and it stops with the test.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+import { BUNC, useTestEnv } from "./harness.ts";
+
+const env = useTestEnv();
+const IMAGE = "local/bunc-test:1";
+
+// What dockerd makes outside its own roots whatever it is told, and takes away only in part.
+const HOST_LEFTOVERS = ["/etc/docker", "/run/docker", "/run/containerd"];
+
+let dockerd: Subprocess | undefined;
+let dir = "";
+let existedBefore: string[] = [];
+
+function docker(args: string[], stdin?: string): { code: number; stdout: string; stderr: string } {
+  const r = Bun.spawnSync(["docker", "-H", `unix://${dir}/docker.sock`, ...args], {
+    stdin: stdin === undefined ? "ignore" : Buffer.from(stdin),
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", DOCKER_CONFIG: join(dir, "client") },
+  });
+  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+function dockerOk(args: string[]): string {
+  const r = docker(args);
+  if (r.code !== 0) throw new Error(`docker ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+describe("dockerd with bunc as its runtime", () => {
+  beforeAll(async () => {
+    const install = Bun.spawnSync(["sh", resolve(import.meta.dir, "../engines/install.sh")], {
+      stderr: "pipe",
+    });
+    if (install.exitCode !== 0) throw new Error(`installing docker.io failed: ${install.stderr.toString()}`);
+    existedBefore = HOST_LEFTOVERS.filter((p) => existsSync(p));
+    dir = join(env.dir, "docker");
+    mkdirSync(join(dir, "hooks.d"), { recursive: true });
+    chmodSync(dir, 0o755);
+    chmodSync(join(dir, "hooks.d"), 0o755);
+    // The log plugin, for every container of every engine that runs bunc with this directory.
+    writeFileSync(
+      join(dir, "hooks.d", "50-bunc-log.json"),
+      JSON.stringify({
+        version: "1.0.0",
+        hook: { path: BUNC, args: ["bunc", "hook", "log", "--file", join(dir, "life.jsonl")] },
+        when: { always: true },
+        stages: ["createRuntime", "poststart", "poststop"],
+      }),
+      { mode: 0o644 },
+    );
+    writeFileSync(
+      join(dir, "daemon.json"),
+      JSON.stringify({
+        runtimes: { bunc: { path: BUNC, runtimeArgs: ["--hooks-dir", join(dir, "hooks.d")] } },
+      }),
+    );
+    dockerd = Bun.spawn(
+      [
+        "dockerd",
+        `--config-file=${dir}/daemon.json`,
+        `--data-root=${dir}/data`,
+        `--exec-root=${dir}/exec`,
+        `--pidfile=${dir}/dockerd.pid`,
+        `--host=unix://${dir}/docker.sock`,
+        // No bridge, no iptables: no interface or rule on the host; containers use --network none.
+        "--bridge=none",
+        "--iptables=false",
+        "--ip-masq=false",
+        `--cgroup-parent=${env.cgroupParent}/docker`,
+      ],
+      { stdout: Bun.file(join(dir, "dockerd.log")), stderr: Bun.file(join(dir, "dockerd.err")) },
+    );
+    for (let i = 0; i < 300 && docker(["version"]).code !== 0; i++) await Bun.sleep(50);
+    dockerOk(["version"]);
+    const tar = Bun.spawnSync(["tar", "-C", env.rootfs, "-cf", "-", "."], { stdout: "pipe" });
+    const imported = Bun.spawnSync(["docker", "-H", `unix://${dir}/docker.sock`, "import", "-", IMAGE], {
+      stdin: tar.stdout,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", DOCKER_CONFIG: join(dir, "client") },
+    });
+    if (imported.exitCode !== 0) throw new Error(`docker import failed: ${imported.stderr.toString()}`);
+  }, 300_000);
+
+  afterAll(async () => {
+    if (dockerd) {
+      const ids = docker(["ps", "-aq"]).stdout.trim().split("\n").filter(Boolean);
+      if (ids.length) docker(["rm", "-f", ...ids]);
+      dockerd.kill("SIGTERM");
+      await Promise.race([dockerd.exited, Bun.sleep(20_000)]);
+      if (dockerd.exitCode === null) dockerd.kill("SIGKILL");
+      await dockerd.exited;
+    }
+    // dockerd unmounts what it mounted as it stops; anything it left would block the removal below.
+    for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n").reverse()) {
+      const mountpoint = line.split(" ")[4];
+      if (mountpoint?.startsWith(`${dir}/`)) Bun.spawnSync(["umount", "-l", mountpoint]);
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    // The cgroup parent dockerd made for its containers, under the test's own.
+    for (const h of env.hierarchies()) {
+      const parent = `${h}${env.cgroupParent}/docker`;
+      if (existsSync(parent)) rmdirSync(parent);
+    }
+    for (const p of HOST_LEFTOVERS)
+      if (!existedBefore.includes(p) && existsSync(p)) rmSync(p, { recursive: true });
+  });
+
+  test("docker run works, docker's libnetwork hook runs, and bunc's log plugin records the container", () => {
+    const name = `bunc-${process.pid}`;
+    const out = docker([
+      "run",
+      "--name",
+      name,
+      "--runtime",
+      "bunc",
+      "--network",
+      "none",
+      IMAGE,
+      "sh",
+      "-c",
+      "echo hi; exit 3",
+    ]);
+    expect(out.stdout).toBe("hi\n");
+    expect(out.code).toBe(3);
+    const [id, sandboxKey, runtime] = dockerOk([
+      "inspect",
+      "-f",
+      "{{.Id}} {{.NetworkSettings.SandboxKey}} {{.HostConfig.Runtime}}",
+      name,
+    ])
+      .trim()
+      .split(" ");
+    expect(runtime).toBe("bunc");
+    // libnetwork-setkey (run as /proc/<dockerd>/exe) told dockerd the container's network namespace.
+    expect(sandboxKey).toStartWith(`${dir}/exec/netns/`);
+    dockerOk(["rm", name]);
+    const records = readFileSync(join(dir, "life.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.id === id);
+    expect(records.map((r) => r.event)).toEqual(["created", "started", "stopped"]);
+    expect(records[0].state.bundle).toContain(id);
+    // Nothing of it is left in the state root dockerd gives its runc-like runtimes.
+    const root = join(dir, "exec", "runtime-runc", "moby");
+    expect(existsSync(root) ? readdirSync(root).filter((e) => !e.startsWith(".")) : []).toEqual([]);
+  });
+});
