@@ -17,6 +17,7 @@ env > "$dir/$stage.env"
 readlink /proc/self/ns/mnt > "$dir/$stage.mnt"
 readlink /proc/self/ns/pid > "$dir/$stage.pidns"
 pwd > "$dir/$stage.cwd"
+ls /proc/self/fd > "$dir/$stage.fds"
 echo "$stage" >> "$dir/order"
 `;
 
@@ -112,6 +113,8 @@ describe("hook stages", () => {
     expect(state("startContainer")).toMatchObject({ ...want, status: "created" });
     expect(state("poststart")).toMatchObject({ ...want, status: "running", pid });
     expect(state("poststop")).toMatchObject({ ...want, status: "stopped" });
+    // Nothing of ours is open in a hook: stdin, stdout, stderr (and ls's own directory).
+    for (const s of STAGES) expect(read(dir, `${s}.fds`).split("\n")).toEqual(["0", "1", "2", "3"]);
     // Nothing of bunc's own environment; dash adds PWD itself.
     for (const s of STAGES) {
       const lines = read(dir, `${s}.env`)
