@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -101,6 +103,26 @@ int bunc_reap(int pid, int32_t *status)
 }
 
 int bunc_close(int fd) { RET(close(fd)); }
+
+int bunc_dup2(int from, int to) { RET(dup2(from, to)); }
+
+int bunc_loopback_up(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (rc == 0 && !(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	int err = errno;
+	close(fd);
+	return rc < 0 ? -err : 0;
+}
 
 int bunc_fchdir(int fd) { RET(fchdir(fd)); }
 

@@ -16,7 +16,7 @@ import {
 } from "../protocol/plan.ts";
 import { setupConsole } from "../rootfs/console.ts";
 import { finishRootfs, prepareRootfs } from "../rootfs/prepare.ts";
-import { errorLine } from "../sys/errors.ts";
+import { check, errorLine } from "../sys/errors.ts";
 import { adoptLibrary, sys } from "../sys/lib.ts";
 import { ErrBuf } from "../sys/mem.ts";
 import { execFinal } from "./final.ts";
@@ -64,8 +64,13 @@ function setUp(plan: InitPlan): { fds: ReceivedFds; path: string; ttyFd: number 
   try {
     const fds = receiveFds(INIT_CHANNEL_FD, plan.fds);
     applyProcSettings(plan);
+    if (plan.newNetns) check(sys.bunc_loopback_up(), "bring up lo in the new network namespace");
     prepareRootfs(plan, fds.trees, () => beforePivot(plan));
     const ttyFd = plan.process.terminal ? setupConsole(INIT_CONSOLE_FD, plan.process.consoleSize) : null;
+    // The caller's stdio is not the container's: let go of it now, or an engine
+    // reading create's output (containerd's shim) waits until the container ends.
+    if (ttyFd !== null)
+      for (const fd of [0, 1, 2]) check(sys.bunc_dup2(ttyFd, fd), "make the pty the init's stdio");
     finishRootfs(plan);
     return { fds, path: resolveProgram(plan.process), ttyFd };
   } catch (e) {

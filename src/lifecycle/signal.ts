@@ -60,8 +60,12 @@ export function killContainer(store: Store, id: string, signal: number, all: boo
   const lock = store.lock(id);
   try {
     const { state, status } = currentStatus(store, id);
-    if (status === "stopped" || status === "creating")
-      throw new Error(`cannot kill container ${id}: it is ${status}`);
+    if (status === "creating") throw new Error(`cannot kill container ${id}: it is being created`);
+    // As runc: --all still reaches what is left in the cgroup of a stopped
+    // container; a plain kill is "container not running", which containerd
+    // takes for a process that has already finished.
+    if (status === "stopped" && !all)
+      throw new Error(`cannot kill container ${id}: container not running (it is stopped)`);
     const cgroup = containerCgroup(id, state.cgroup);
     if (all) signalAll({ ...state, cgroup }, signal);
     else {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import type { Config } from "../oci/config.ts";
 import type { CgroupState } from "../oci/state.ts";
 import type { InitFd, InitPlan, RootfsStep } from "../protocol/plan.ts";
-import { MS } from "../sys/constants.ts";
+import { CLONE, MS } from "../sys/constants.ts";
 import { planDevices } from "./devices.ts";
 import { planExecLabels } from "./lsm.ts";
 import { planMounts } from "./mounts.ts";
@@ -62,6 +62,7 @@ export function planInit(inputs: InitInputs): InitPlan {
     readonlyPaths: config.linux?.readonlyPaths ?? [],
     fds,
     newCgroupns: namespaces.newCgroupns,
+    newNetns: (namespaces.cloneFlags & CLONE.NEWNET) !== 0,
     capLast: capLast(),
     process: planProcess(config, inputs.noNewKeyring ? null : inputs.id, seccomp),
     ...inputs.hooks,

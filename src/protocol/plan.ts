@@ -139,6 +139,8 @@ export interface InitPlan {
   /** The fds the runtime sends after the plan, in this order. */
   readonly fds: readonly InitFd[];
   readonly newCgroupns: boolean;
+  /** A new network namespace, whose loopback the init brings up as runc and crun do. */
+  readonly newNetns: boolean;
   readonly capLast: number;
   readonly process: ProcessPlan;
   /** OCI hooks the init runs: createContainer before pivot_root, startContainer before the final act. */

@@ -40,6 +40,8 @@ export const symbols = {
   bunc_poll_in: { args: [i32, i32], returns: i32 },
   bunc_reap: { args: [i32, ptr], returns: i32 },
   bunc_close: { args: [i32], returns: i32 },
+  bunc_dup2: { args: [i32, i32], returns: i32 },
+  bunc_loopback_up: { args: [], returns: i32 },
   bunc_fchdir: { args: [i32], returns: i32 },
   bunc_chroot: { args: [ptr], returns: i32 },
   bunc_mount_flags: { args: [ptr], returns: i32 },

@@ -1,6 +1,6 @@
 // create / start / state / kill / delete / run / list on real containers.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUNC, runIn, useTestEnv } from "./harness.ts";
 
@@ -293,6 +293,9 @@ print("answer", b"got:hello" in out, flush=True)
       c.process.terminal = true;
     });
     env.ok(["create", "--console-socket", sock, "--bundle", bundle, id]);
+    // The waiting init holds the pty, not create's stdio (an engine reading that would wait forever).
+    const { pid } = env.state(id);
+    for (const fd of [0, 1, 2]) expect(readlinkSync(`/proc/${pid}/fd/${fd}`)).toMatch(/^\/dev\/pts\/\d+$/);
     env.ok(["start", id]);
     let out = new TextDecoder().decode(firstChunk.value);
     for (;;) {
@@ -347,5 +350,26 @@ describe("creating", () => {
     env.ok(["delete", id]);
     expect(existsSync(join(env.root, id))).toBe(false);
     for (const d of env.cgroupDirs(id)) expect(existsSync(d)).toBe(false);
+  });
+});
+
+describe("what engines rely on", () => {
+  test("a new network namespace has its loopback up", () => {
+    const r = runIn(env, ["cat", "/sys/class/net/lo/flags"]);
+    expect(r.code).toBe(0);
+    // IFF_UP | IFF_LOOPBACK (| IFF_RUNNING once up).
+    expect(Number(r.stdout.trim()) & 0x1).toBe(1);
+  });
+
+  test("kill of a stopped container: --all succeeds, a plain kill says container not running", async () => {
+    const id = env.id("kill");
+    env.ok(["create", "--bundle", env.bundle(id, ["true"]), id]);
+    env.ok(["start", id]);
+    await env.waitStatus(id, "stopped");
+    expect(env.bunc(["kill", "--all", id, "KILL"]).code).toBe(0);
+    const r = env.bunc(["kill", id, "KILL"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`bunc: cannot kill container ${id}: container not running (it is stopped)\n`);
+    env.ok(["delete", id]);
   });
 });
