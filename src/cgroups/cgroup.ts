@@ -271,13 +271,18 @@ export class Cgroup {
    * through cgroup.procs and pays the grace period. Decided before the
    * directory exists: its controllers are those its parent delegates and
    * those its resources need enabled (planResources comes first).
+   * When the limits leave the init room (roomForInit), it starts in the
+   * cgroup2 directory anyway and its main thread joins the v1 ones right
+   * after the clone, so that engines find it in its cgroup before start.
    */
-  joinPlan(): { late: string[]; startIn: string | null } {
+  joinPlan(roomy: boolean): { late: string[]; startIn: string | null; early: string[] } {
     const late: string[] = [];
+    const early: string[] = [];
     let startIn: string | null = null;
     for (const { dir, version } of this.dirs) {
       if (version === 1) {
         late.push(`${dir}/tasks`);
+        if (roomy) early.push(`${dir}/tasks`);
         continue;
       }
       const controllers = [
@@ -286,10 +291,20 @@ export class Cgroup {
         ).split(/\s+/),
         ...this.v2Enables(),
       ];
-      if (controllers.includes("memory") || controllers.includes("pids")) late.push(`${dir}/cgroup.procs`);
-      else startIn = dir;
+      if (roomy || !(controllers.includes("memory") || controllers.includes("pids"))) startIn = dir;
+      else late.push(`${dir}/cgroup.procs`);
     }
-    return { late, startIn };
+    return { late, startIn, early };
+  }
+
+  /**
+   * Moves the init's main thread into the v1 directories joinPlan named
+   * early: a `tasks` write moves one thread, without the lock cgroup.procs
+   * takes, and /proc/<pid>/cgroup (what engines read) shows the main
+   * thread's. The final act still joins with the thread that execs.
+   */
+  joinEarly(files: readonly string[], pid: number): void {
+    for (const file of files) writeControl(file, String(pid));
   }
 
   /**

@@ -149,3 +149,32 @@ export function checkMemoryUsage(r: Resources, placed: readonly Placed[]): void 
       `${limit} is below the memory the container uses now (${usage} bytes), and checkBeforeUpdate is set`,
     );
 }
+
+// What the init, a Bun process charged from the moment it joins, needs to
+// wait in its cgroup without coming near a limit.
+const INIT_MEMORY = 64n << 20n;
+const INIT_TASKS = 64n;
+
+const small = (n: bigint | number | null | undefined, room: bigint) =>
+  n != null && BigInt(n) > 0n && BigInt(n) < room;
+
+/**
+ * Whether the limits leave the init room to wait inside the cgroup: then it
+ * may join before `start`, where engines read its cgroup (containerd's shim
+ * takes it from /proc/<pid>/cgroup at create). Tiny limits keep the late join.
+ */
+export function roomForInit(r: Resources | undefined): boolean {
+  const m = r?.memory;
+  if ([m?.limit, m?.swap, m?.kernel, m?.kernelTCP].some((n) => small(n, INIT_MEMORY))) return false;
+  if (small(r?.pids?.limit, INIT_TASKS)) return false;
+  for (const [key, room] of [
+    ["memory.max", INIT_MEMORY],
+    ["memory.high", INIT_MEMORY],
+    ["memory.swap.max", INIT_MEMORY],
+    ["pids.max", INIT_TASKS],
+  ] as const) {
+    const value = r?.unified?.[key];
+    if (value !== undefined && /^\d+$/.test(value) && small(BigInt(value), room)) return false;
+  }
+  return true;
+}

@@ -194,6 +194,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     chmodSync(fifo, 0o622);
     cgroup.applyDevices(plan.devices, plan.deviceFilter);
     cgroup.applyResources();
+    cgroup.joinEarly(plan.joinEarly, pid);
     debug(`cgroup ${cgroup.path} made`);
     sendMessage(toInit, withInitPid(init, pid));
     sendFds(toInit, init.fds, (slot) => {

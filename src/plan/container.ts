@@ -4,6 +4,7 @@
 import { statSync } from "node:fs";
 import { posix } from "node:path";
 import { Cgroup } from "../cgroups/cgroup.ts";
+import { roomForInit } from "../cgroups/resources.ts";
 import { type DeviceEntry, deviceEntries } from "../cgroups/devices.ts";
 import type { Config } from "../oci/config.ts";
 import { ConfigError } from "../oci/errors.ts";
@@ -36,6 +37,8 @@ export interface ContainerPlan {
   readonly cgroup: Cgroup;
   /** The cgroup2 directory the init starts in, if any (Cgroup.joinPlan). */
   readonly startIn: string | null;
+  /** The v1 files the init's main thread is moved into right after the clone (Cgroup.joinPlan). */
+  readonly joinEarly: readonly string[];
   readonly devices: readonly DeviceEntry[];
   /** The config has device rules, which cgroup v2 enforces with a filter of its own. */
   readonly deviceFilter: boolean;
@@ -71,7 +74,7 @@ export function planContainer(i: ContainerInputs): ContainerPlan {
   const config = resolveUsername(i.config, rootfs);
   const cgroup = Cgroup.plan(i.id, config.linux?.cgroupsPath);
   cgroup.planResources(config.linux?.resources);
-  const { late, startIn } = cgroup.joinPlan();
+  const { late, startIn, early } = cgroup.joinPlan(roomForInit(config.linux?.resources));
   const rules = config.linux?.resources?.devices;
   const devices = deviceEntries(rules);
   const namespaces = planNamespaces(config);
@@ -100,6 +103,7 @@ export function planContainer(i: ContainerInputs): ContainerPlan {
       namespaces,
       cgroup,
       startIn,
+      joinEarly: early,
       devices,
       deviceFilter: !!rules?.length,
       seccompListener,

@@ -21,16 +21,36 @@ function cgroupOf(pid: number): Map<string, string> {
 }
 
 describe("cgroups", () => {
-  test("the container's process is in its own cgroup in every hierarchy; delete removes it", async () => {
+  test("the container's process is in its own cgroup in every hierarchy, from create; delete removes it", () => {
     const id = env.id("cg");
     env.ok(["create", "--bundle", env.bundle(id, ["sleep", "100"]), id]);
     const { pid } = env.state(id);
     const dirs = env.cgroupDirs(id);
     expect(dirs.length).toBeGreaterThanOrEqual(2);
     for (const d of dirs) expect(existsSync(d)).toBe(true);
-    // The waiting init joins the hierarchies that can limit it only when it
-    // starts, so tiny limits cannot break it; it starts in the cgroup2 one,
-    // which holds no memory or pids controller on this host.
+    // With no tight limit the waiting init is in its cgroup already, where
+    // engines read it at create (containerd's shim reads /proc/<pid>/cgroup).
+    const paths = cgroupOf(pid);
+    for (const path of paths.values()) expect(path).toBe(`${env.cgroupParent}/${id}`);
+    expect(paths.size).toBe(dirs.length);
+    env.ok(["start", id]);
+    for (const d of dirs) expect(readFileSync(`${d}/cgroup.procs`, "utf8").trim()).toBe(String(pid));
+    env.ok(["delete", "--force", id]);
+    for (const d of dirs) expect(existsSync(d)).toBe(false);
+  });
+
+  test("under tight limits the init joins only when it starts, so that they cannot break it", async () => {
+    const id = env.id("cg");
+    const bundle = env.bundle(id, ["sleep", "100"], (c) => {
+      c.linux = {
+        ...c.linux,
+        resources: { ...c.linux?.resources, memory: { limit: 4 << 20 }, pids: { limit: 4 } },
+      };
+    });
+    env.ok(["create", "--bundle", bundle, id]);
+    const { pid } = env.state(id);
+    const dirs = env.cgroupDirs(id);
+    // It starts in the cgroup2 one, which holds no memory or pids controller on this host.
     const v2Dir = dirs.find((d) => !existsSync(`${d}/tasks`));
     const v2HasLimits =
       v2Dir !== undefined && /\b(memory|pids)\b/.test(readFileSync(`${v2Dir}/cgroup.controllers`, "utf8"));
@@ -42,12 +62,8 @@ describe("cgroups", () => {
     // start returns once the init is released; it joins just before execve.
     for (let i = 0; i < 200 && cgroupOf(pid).get("pids") !== `${env.cgroupParent}/${id}`; i++)
       await Bun.sleep(5);
-    const paths = cgroupOf(pid);
-    for (const path of paths.values()) expect(path).toBe(`${env.cgroupParent}/${id}`);
-    expect(paths.size).toBe(dirs.length);
-    for (const d of dirs) expect(readFileSync(`${d}/cgroup.procs`, "utf8").trim()).toBe(String(pid));
+    for (const path of cgroupOf(pid).values()) expect(path).toBe(`${env.cgroupParent}/${id}`);
     env.ok(["delete", "--force", id]);
-    for (const d of dirs) expect(existsSync(d)).toBe(false);
   });
 
   test("devices: deny all, then the default allow list", () => {

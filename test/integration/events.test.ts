@@ -211,9 +211,12 @@ describe("ps", () => {
     env.ok(["delete", id]);
   });
 
-  test("a created container's init is listed, though it joins its cgroup only on start", () => {
+  test("a created container's init is listed, though under tight limits it joins its cgroup only on start", () => {
     const id = env.id("psc");
-    env.ok(["create", "--bundle", env.bundle(id, ["true"]), id]);
+    const bundle = env.bundle(id, ["true"], (c) => {
+      c.linux = { ...c.linux, resources: { ...c.linux?.resources, pids: { limit: 4 } } };
+    });
+    env.ok(["create", "--bundle", bundle, id]);
     expect(procs(v1Dir(id, "pids"))).toEqual([]);
     expect(JSON.parse(env.ok(["ps", "--format", "json", id]))).toEqual([env.state(id).pid]);
     env.ok(["delete", "--force", id]);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Cgroup } from "../../src/cgroups/cgroup.ts";
 import { blkioWeightToIoWeight, cpuSharesToWeight, memorySwapToV2 } from "../../src/cgroups/convert.ts";
 import type { Hierarchy } from "../../src/cgroups/hierarchy.ts";
-import { applyPlaced, type Host, placeResources } from "../../src/cgroups/resources.ts";
+import { applyPlaced, type Host, placeResources, roomForInit } from "../../src/cgroups/resources.ts";
 import { CONTROLLERS } from "../../src/cgroups/settings.ts";
 import { parseBytes, resourcesFromFlags } from "../../src/cli/updateFlags.ts";
 import { mergeResources } from "../../src/lifecycle/update.ts";
@@ -238,7 +238,23 @@ describe("placement", () => {
     cg.planResources({ memory: { limit: 1 << 20 }, pids: { limit: 5 } });
     cg.create(2);
     expect(readFileSync(join(h.mountpoint, "cgroup.subtree_control"), "utf8")).toBe("+memory +pids");
-    expect(cg.joinPlan().late).toEqual([join(h.mountpoint, "a/b/c4/cgroup.procs")]);
+    // Tiny limits: the init joins late; roomy ones: it starts inside.
+    expect(cg.joinPlan(false)).toEqual({
+      late: [join(h.mountpoint, "a/b/c4/cgroup.procs")],
+      startIn: null,
+      early: [],
+    });
+    expect(cg.joinPlan(true)).toEqual({ late: [], startIn: join(h.mountpoint, "a/b/c4"), early: [] });
+  });
+
+  test("room for the init: memory and pids limits below what a waiting Bun process needs keep the join late", () => {
+    expect(roomForInit(undefined)).toBe(true);
+    expect(roomForInit({ memory: { limit: 1 << 30 }, pids: { limit: 2048 } })).toBe(true);
+    expect(roomForInit({ memory: { limit: -1 }, pids: { limit: -1 } })).toBe(true);
+    expect(roomForInit({ memory: { limit: 512 * 1024 } })).toBe(false);
+    expect(roomForInit({ pids: { limit: 1 } })).toBe(false);
+    expect(roomForInit({ unified: { "memory.max": "1000000" } })).toBe(false);
+    expect(roomForInit({ unified: { "memory.max": "max" } })).toBe(true);
   });
 
   test("interdependent values are written again once the rest is in (EINVAL first)", () => {
