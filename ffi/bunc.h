@@ -144,6 +144,14 @@ int bunc_spawn(const struct bunc_spawn *req, int32_t *out_pid);
 int bunc_wait_start(int dir_fd, char *errbuf, size_t errlen);
 /* In the init: cgroups, limits, credentials, execve. Returns only on failure. */
 int bunc_exec_final(const struct bunc_final *req);
+/* `exec`: a process in the container whose namespaces are given (pid and
+ * time joined by the caller for its children, the others by the child,
+ * user first), started in cgroup_fd's cgroup2 directory (-1: none), with a
+ * pty from the container's devpts whose master goes to console_sock (-1:
+ * no terminal), made by the final act. The pid, or -errno with the reason
+ * in final's errbuf. */
+int bunc_exec_process(const struct bunc_final *final, const struct bunc_join *joins, uint64_t njoins,
+		      int64_t cgroup_fd, int32_t console_sock, int32_t *out_pid);
 /* In the runtime: wait for pid, passing on the signals we receive. */
 int bunc_wait_forward(int pid, int32_t *out_status);
 /* Run an OCI hook: input on its stdin, stdout and stderr each into a

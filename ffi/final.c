@@ -225,6 +225,37 @@ static int load_seccomp(const struct bunc_final *r)
 	return 0;
 }
 
+/* execve, searching the process's own PATH when path has no slash (exec
+ * resolves the program here, inside the container's mounts, as runc does). */
+static void exec_path(const char *path, char *const argv[], char *const envp[])
+{
+	if (strchr(path, '/')) {
+		execve(path, argv, envp);
+		return;
+	}
+	const char *dirs = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (char *const *e = envp; *e; e++)
+		if (strncmp(*e, "PATH=", 5) == 0)
+			dirs = *e + 5;
+	int denied = 0;
+	char full[4096];
+	for (const char *d = dirs;; d++) {
+		const char *end = strchrnul(d, ':');
+		int n = snprintf(full, sizeof full, "%.*s/%s", (int)(end - d), end == d ? "." : d, path);
+		if (n > 0 && (size_t)n < sizeof full) {
+			execve(full, argv, envp);
+			if (errno == EACCES)
+				denied = 1;
+			else if (errno != ENOENT && errno != ENOTDIR)
+				return;
+		}
+		if (!*end)
+			break;
+		d = end;
+	}
+	errno = denied ? EACCES : ENOENT;
+}
+
 static int check_request(const struct bunc_final *r)
 {
 	char *errbuf = (char *)(uintptr_t)r->errbuf;
@@ -283,7 +314,7 @@ int bunc_exec_final(const struct bunc_final *r)
 		return FAIL(r, "close the init's fds");
 	if (filter && !r->seccomp_early && (rc = load_seccomp(r)) < 0)
 		return rc;
-	execve((const char *)(uintptr_t)r->path, (char *const *)(uintptr_t)r->argv,
-	       (char *const *)(uintptr_t)r->envp);
-	return FAIL(r, "process.args[0]: execve");
+	exec_path((const char *)(uintptr_t)r->path, (char *const *)(uintptr_t)r->argv,
+		  (char *const *)(uintptr_t)r->envp);
+	return FAIL(r, "process.args[0]: execve %s", (const char *)(uintptr_t)r->path);
 }

@@ -19,7 +19,7 @@ import { finishRootfs, prepareRootfs } from "../rootfs/prepare.ts";
 import { check, errorLine } from "../sys/errors.ts";
 import { adoptLibrary, sys } from "../sys/lib.ts";
 import { ErrBuf } from "../sys/mem.ts";
-import { execFinal } from "./final.ts";
+import { execFinal } from "../protocol/final.ts";
 import { runContainerHooks } from "./hooks.ts";
 import { closeProc, writeProc } from "./proc.ts";
 import { resolveProgram } from "./program.ts";

@@ -96,7 +96,7 @@ const Rlimit = v.object({
   hard: uint64,
 });
 
-const Process = v.object({
+export const Process = v.object({
   terminal: v.optional(v.boolean()),
   consoleSize: v.optional(v.object({ height: int(0, 0xffff), width: int(0, 0xffff) })),
   user: v.object({
@@ -386,6 +386,7 @@ export const Config = v.object({
 });
 
 export type Config = v.InferOutput<typeof Config>;
+export type Process = v.InferOutput<typeof Process>;
 export type Mount = v.InferOutput<typeof Mount>;
 export type NamespaceType = v.InferOutput<typeof NamespaceType>;
 export type Propagation = v.InferOutput<typeof Propagation>;

@@ -5,6 +5,7 @@ export const commands = {
   create: () => load(import("./create.ts")),
   start: () => load(import("./start.ts")),
   run: () => load(import("./run.ts")),
+  exec: () => load(import("./exec.ts")),
   state: () => load(import("./state.ts")),
   kill: () => load(import("./kill.ts")),
   delete: () => load(import("./delete.ts")),

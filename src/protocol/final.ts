@@ -1,5 +1,7 @@
 // Packs the final C act's request: cgroup join, limits, credentials, execve.
-import { MAX_CPUS, MAX_NODES, type ProcessPlan } from "../protocol/plan.ts";
+// The init makes the act for the container's process; `exec` hands the same
+// request to the C act that starts a process in a running container.
+import { MAX_CPUS, MAX_NODES, type ProcessPlan } from "./plan.ts";
 import { FINAL, keepAlive, NONE, pack, packArray, RLIMIT } from "../sys/abi.ts";
 import { sys } from "../sys/lib.ts";
 import { CStrings, cstr, ErrBuf } from "../sys/mem.ts";
@@ -13,6 +15,8 @@ export interface FinalArgs {
   readonly newCgroupns: boolean;
   readonly capLast: number;
   readonly ttyFd: number | null;
+  /** fds below this stay open across execve: stdio, and those --preserve-fds passes. */
+  readonly keepFds?: number;
 }
 
 /** struct sched_attr (SCHED_ATTR_SIZE_VER1, 56 bytes). */
@@ -45,8 +49,8 @@ function bitMask(bits: readonly number[], size: number): Uint8Array {
 
 const cpuMask = (cpus: readonly number[]) => bitMask(cpus, MAX_CPUS);
 
-/** Returns only on failure, with the reason. */
-export function execFinal(a: FinalArgs): string {
+/** The request, with the buffer its error comes back in; keep both alive until the act is done. */
+export function packFinal(a: FinalArgs): { req: ReturnType<typeof pack>; err: ErrBuf } {
   const p = a.process;
   const [bounding, effective, permitted, inheritable, ambient] = p.caps.map(BigInt);
   const groups = new Uint32Array(p.groups.length || 1);
@@ -79,7 +83,7 @@ export function execFinal(a: FinalArgs): string {
     new_cgroupns: a.newCgroupns,
     umask: p.umask ?? NONE,
     tty_fd: a.ttyFd ?? NONE,
-    keep_fds: 3,
+    keep_fds: a.keepFds ?? 3,
     cwd: cstr(p.cwd),
     path: cstr(a.path),
     argv: new CStrings(p.args),
@@ -104,6 +108,12 @@ export function execFinal(a: FinalArgs): string {
     seccomp_listener: a.seccompListener ?? NONE,
     seccomp_state: seccomp?.notify ? cstr(JSON.stringify(seccomp.notify.state)) : null,
   });
+  return { req, err };
+}
+
+/** Returns only on failure, with the reason. */
+export function execFinal(a: FinalArgs): string {
+  const { req, err } = packFinal(a);
   sys.bunc_exec_final(req.bytes);
   keepAlive(req);
   return err.text();

@@ -1,0 +1,115 @@
+/* `exec`: a new process in a running container, made without the runtime's
+ * JavaScript or binary ever entering the container. The runtime joins the
+ * pid namespace for its children (setns of a pid namespace affects only
+ * children) just long enough to clone a vfork-style child, then goes back:
+ * a process whose children's pid namespace is not its own cannot make
+ * threads, and Bun makes them. The child joins the others, the user
+ * namespace first (a time namespace takes effect at its execve), opens a
+ * pty in the container's devpts when asked, and makes the final act
+ * (final.c): cgroups, limits, credentials, seccomp, execve. The runtime is
+ * made non-dumpable first: the child shares its memory while it runs
+ * inside the container's user namespace. */
+#define _GNU_SOURCE
+#include "bunc.h"
+#include "internal.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct exec_child {
+	const struct bunc_final *final;
+	const struct bunc_join *joins;
+	uint64_t njoins;
+	int console_sock;
+};
+
+#define FAILX(c, ...) bunc_fail((char *)(uintptr_t)(c)->final->errbuf, (size_t)(c)->final->errlen, errno, __VA_ARGS__)
+
+static int exec_child(void *p)
+{
+	const struct exec_child *c = p;
+	for (uint64_t i = 0; i < c->njoins; i++) {
+		int type = c->joins[i].type;
+		if (type == CLONE_NEWPID)
+			continue;
+		if (setns(c->joins[i].fd, type) < 0) {
+			FAILX(c, "join the container's namespaces: setns");
+			_exit(127);
+		}
+	}
+	struct bunc_final f = *c->final;
+	/* --preserve-fds: the caller's fds above stdio go on (the runtime set them close-on-exec). */
+	for (int fd = 3; fd < (int)f.keep_fds; fd++)
+		if (fcntl(fd, F_SETFD, 0) < 0) {
+			FAILX(c, "--preserve-fds: fd %d", fd);
+			_exit(127);
+		}
+	if (c->console_sock >= 0) {
+		int32_t master = -1, peer = -1;
+		if (bunc_pty_open(&master, &peer, (char *)(uintptr_t)f.errbuf, (size_t)f.errlen) < 0)
+			_exit(127);
+		int rc = bunc_send_fd(c->console_sock, master);
+		close(master);
+		close(c->console_sock);
+		if (rc < 0) {
+			errno = -rc;
+			FAILX(c, "send the pty master to the console socket");
+			_exit(127);
+		}
+		f.tty_fd = (uint64_t)peer;
+	}
+	bunc_exec_final(&f);
+	_exit(127);
+}
+
+int bunc_exec_process(const struct bunc_final *final, const struct bunc_join *joins, uint64_t njoins,
+		      int64_t cgroup_fd, int32_t console_sock, int32_t *out_pid)
+{
+	char *errbuf = (char *)(uintptr_t)final->errbuf;
+	size_t errlen = (size_t)final->errlen;
+	if (errlen)
+		errbuf[0] = 0;
+	if (njoins > BUNC_MAX_JOINS)
+		return bunc_refuse(errbuf, errlen, E2BIG, "bunc_exec_process: too many namespaces to join");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return bunc_fail(errbuf, errlen, errno, "make the runtime non-dumpable");
+	int own_pid_ns = -1;
+	for (uint64_t i = 0; i < njoins; i++) {
+		if (joins[i].type != CLONE_NEWPID)
+			continue;
+		own_pid_ns = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+		if (own_pid_ns < 0)
+			return bunc_fail(errbuf, errlen, errno, "open our own pid namespace");
+		if (setns(joins[i].fd, CLONE_NEWPID) < 0) {
+			int err = errno;
+			close(own_pid_ns);
+			return bunc_fail(errbuf, errlen, err, "join the container's pid namespace for the process");
+		}
+	}
+	struct exec_child c = {final, joins, njoins, console_sock};
+	long pid = bunc_clone_run(0, cgroup_fd, exec_child, &c);
+	if (own_pid_ns >= 0) {
+		int err = setns(own_pid_ns, CLONE_NEWPID) < 0 ? errno : 0;
+		close(own_pid_ns);
+		if (err) {
+			/* Without it we cannot make threads: better to stop here than to hang later. */
+			if (pid > 0)
+				kill((pid_t)pid, SIGKILL);
+			return bunc_fail(errbuf, errlen, err, "return to our own pid namespace");
+		}
+	}
+	if (pid < 0)
+		return bunc_fail(errbuf, errlen, (int)-pid, "clone the process");
+	/* The child shares our memory until it execs: a failure left its reason here. */
+	if (errlen && errbuf[0]) {
+		bunc_waitpid((pid_t)pid, NULL, 0);
+		return -EIO;
+	}
+	*out_pid = (int32_t)pid;
+	return 0;
+}
