@@ -50,6 +50,11 @@ static int exec_child(void *p)
 			_exit(127);
 		}
 	if (c->console_sock >= 0) {
+		/* A terminal needs a session of its own to become its controlling one. */
+		if (setsid() < 0) {
+			FAILX(c, "setsid for the terminal");
+			_exit(127);
+		}
 		int32_t master = -1, peer = -1;
 		if (bunc_pty_open(&master, &peer, (char *)(uintptr_t)f.errbuf, (size_t)f.errlen) < 0)
 			_exit(127);
