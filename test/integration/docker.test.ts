@@ -160,4 +160,40 @@ describe("dockerd with bunc as its runtime", () => {
     const root = join(dir, "exec", "runtime-runc", "moby");
     expect(existsSync(root) ? readdirSync(root).filter((e) => !e.startsWith(".")) : []).toEqual([]);
   });
+
+  test("a detached container: exec, top, pause and unpause, update, stop, rm", () => {
+    const name = `bunc-d-${process.pid}`;
+    dockerOk([
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--runtime",
+      "bunc",
+      "--network",
+      "none",
+      "--memory",
+      "64m",
+      IMAGE,
+      "sleep",
+      "1000",
+    ]);
+    try {
+      expect(dockerOk(["exec", name, "sh", "-c", "echo in $(hostname); exit 0"]).trim()).toStartWith("in ");
+      const failed = docker(["exec", name, "sh", "-c", "exit 5"]);
+      expect(failed.code).toBe(5);
+      expect(dockerOk(["top", name])).toContain("sleep 1000");
+      dockerOk(["pause", name]);
+      expect(dockerOk(["inspect", "-f", "{{.State.Status}}", name]).trim()).toBe("paused");
+      dockerOk(["unpause", name]);
+      dockerOk(["update", "--memory", "96m", "--memory-swap", "128m", name]);
+      const id = dockerOk(["inspect", "-f", "{{.Id}}", name]).trim();
+      const memory = `/sys/fs/cgroup/memory${env.cgroupParent}/docker/${id}/memory.limit_in_bytes`;
+      expect(readFileSync(memory, "utf8").trim()).toBe(String(96 << 20));
+      dockerOk(["stop", "-t", "1", name]);
+      expect(dockerOk(["inspect", "-f", "{{.State.Status}}", name]).trim()).toBe("exited");
+    } finally {
+      docker(["rm", "-f", name]);
+    }
+  });
 });
