@@ -18,7 +18,7 @@ import { ConfigError, jsonPath } from "../oci/errors.ts";
 import { parseExactJson } from "../oci/exactJson.ts";
 import { issueText } from "../oci/issues.ts";
 import { planExecLabels } from "../plan/lsm.ts";
-import { planProcess } from "../plan/process.ts";
+import { checkHeldCapabilities, planProcess } from "../plan/process.ts";
 import { planSeccomp } from "../plan/seccomp.ts";
 import { writeControl } from "../cgroups/resources.ts";
 import { packFinal } from "../protocol/final.ts";
@@ -209,6 +209,7 @@ export async function execInContainer(store: Store, o: ExecOptions): Promise<num
       const late = status === "paused" ? freezer?.dir : undefined;
       const joins = openNamespaces(pid);
       for (let i = 0; i < joins.length; i += 2) opened.push(joins[i] ?? -1);
+      if (!joins.some((x, i) => i % 2 === 1 && x === CLONE.NEWUSER)) checkHeldCapabilities(plan);
       // The init must still be the container's once its namespaces are open (not a reused pid).
       if (!isAlive(pid, state.pidStartTime))
         throw new Error(`cannot exec in container ${o.id}: it has stopped`);

@@ -11,6 +11,7 @@ import { ConfigError } from "../oci/errors.ts";
 import type { InitPlan } from "../protocol/plan.ts";
 import { type InitInputs, planInit } from "./init.ts";
 import { checkRlimits } from "./limits.ts";
+import { checkHeldCapabilities } from "./process.ts";
 import { closeJoins, type NamespacePlan, planNamespaces } from "./namespaces.ts";
 import { resolveUsername } from "./user.ts";
 import { sys } from "../sys/lib.ts";
@@ -93,6 +94,7 @@ export function planContainer(i: ContainerInputs): ContainerPlan {
       hooks: i.hooks,
     });
     checkRlimits(init.process.rlimits);
+    if (!namespaces.userns && !namespaces.joinsUserns) checkHeldCapabilities(init.process);
     // The agent's socket is on the host: connected now, handed to the init.
     const notify = init.process.seccomp?.notify;
     const seccompListener = notify ? connectListener(posix.resolve(i.bundle, notify.listenerPath)) : null;

@@ -1,5 +1,6 @@
 // config.process -> what the final act sets: ids, the five capability sets,
 // rlimits and the per-thread attributes (sched.ts).
+import { readFileSync } from "node:fs";
 import { warn } from "../diag.ts";
 import type { Config } from "../oci/config.ts";
 import { ConfigError } from "../oci/errors.ts";
@@ -37,6 +38,26 @@ function keptAmbient(ambient: bigint, permitted: bigint, inheritable: bigint): b
     }
   }
   return ambient & ~dropped;
+}
+
+/**
+ * Without a user namespace of its own, the process can only be given
+ * capabilities the runtime holds: capset would refuse the rest after
+ * `start`. Found at create instead, naming them (a VM or a parent
+ * container may withhold some, like CAP_SYS_RESOURCE here).
+ */
+export function checkHeldCapabilities(plan: ProcessPlan): void {
+  const m = /^CapPrm:\s+([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+  if (!m?.[1]) return;
+  const missing = BigInt(plan.caps[2]) & ~BigInt(`0x${m[1]}`);
+  if (missing === 0n) return;
+  const names: string[] = [];
+  for (let bit = 0; missing >> BigInt(bit); bit++)
+    if ((missing >> BigInt(bit)) & 1n) names.push(capName(bit));
+  throw new ConfigError(
+    "process.capabilities.permitted",
+    `${names.join(", ")} ${names.length > 1 ? "are" : "is"} not held by bunc on this host, so the kernel would refuse ${names.length > 1 ? "them" : "it"} (capset)`,
+  );
 }
 
 export function planProcess(

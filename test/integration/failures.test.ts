@@ -122,6 +122,18 @@ describe("config validation", () => {
       c.linux!.intelRdt = { closID: "x" };
     }, "linux.intelRdt: not supported by bunc yet"));
 
+  // This VM withholds CAP_SYS_RESOURCE (bit 24) from root: a capability to ask for that is not there.
+  const held = BigInt(
+    `0x${/^CapPrm:\s+(\w+)$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? "0"}`,
+  );
+  test.skipIf((held & (1n << 24n)) !== 0n)(
+    "a capability bunc does not hold is refused at create, by name",
+    () =>
+      expectRefused((c) => {
+        c.process.capabilities = { ...c.process.capabilities, permitted: ["CAP_SYS_RESOURCE", "CAP_CHOWN"] };
+      }, "process.capabilities.permitted: CAP_SYS_RESOURCE is not held by bunc on this host, so the kernel would refuse it (capset)"),
+  );
+
   test("a resource the host has no controller for is refused by name", () =>
     expectRefused((c) => {
       c.linux!.resources = { ...c.linux!.resources, network: { classID: 7 } };
