@@ -8,6 +8,8 @@ export interface GlobalOptions {
   debug: boolean;
   /** Plugin directories after the default one (--hooks-dir, repeatable). */
   hooksDirs: string[];
+  /** --systemd-cgroup: cgroupsPath is systemd's slice:prefix:name. */
+  systemdCgroup: boolean;
 }
 
 export const globals: GlobalOptions = {
@@ -16,6 +18,7 @@ export const globals: GlobalOptions = {
   logFormat: "text",
   debug: false,
   hooksDirs: [],
+  systemdCgroup: false,
 };
 
 const VALUED = new Set(["--root", "--log", "--log-format", "--rootless", "--criu", "--hooks-dir"]);
@@ -64,7 +67,8 @@ export function takeGlobals(argv: readonly string[]): string[] {
           throw new Error("--rootless: rootless containers are not supported by bunc yet");
         break;
       case "--systemd-cgroup":
-        throw new Error("--systemd-cgroup: the systemd cgroup driver is not supported by bunc yet");
+        globals.systemdCgroup = true;
+        break;
       default:
         throw new Error(`unknown global option ${name}`);
     }

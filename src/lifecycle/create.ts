@@ -3,6 +3,7 @@
 import { chmodSync } from "node:fs";
 import { posix } from "node:path";
 import { type Cgroup, CgroupInUse } from "../cgroups/cgroup.ts";
+import { systemdCgroupsPath } from "../cgroups/path.ts";
 import { debug } from "../diag.ts";
 import { consoleSocketPair, receiveMaster } from "../launch/console.ts";
 import { idmappedTrees } from "../launch/idmap.ts";
@@ -46,6 +47,8 @@ export interface CreateOptions {
   readonly noNewKeyring?: boolean | undefined;
   /** Plugin directories after the default one (--hooks-dir). */
   readonly hooksDirs?: readonly string[] | undefined;
+  /** --systemd-cgroup: linux.cgroupsPath is systemd's slice:prefix:name. */
+  readonly systemdCgroup?: boolean | undefined;
 }
 
 export interface Created {
@@ -115,6 +118,11 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
       config = await precreate(hooks.precreate, config, bundle);
       hooks = selectHooks(config, plugins);
     }
+    if (o.systemdCgroup)
+      config = {
+        ...config,
+        linux: { ...config.linux, cgroupsPath: systemdCgroupsPath(config.linux?.cgroupsPath, o.id) },
+      };
     const foregroundTty = o.console === "foreground" && (config.process.terminal ?? false);
     checkConsole(config, typeof o.console === "number" || foregroundTty);
     if (store.exists(o.id)) throw new Error(`container with id ${o.id} already exists`);

@@ -1,7 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_ALLOWED, deviceEntries, v1Line } from "../../src/cgroups/devices.ts";
 import { type Hierarchy, parseHierarchies } from "../../src/cgroups/hierarchy.ts";
-import { cgroupPathFor, DEFAULT_PARENT, dirFor } from "../../src/cgroups/path.ts";
+import {
+  cgroupPathFor,
+  DEFAULT_PARENT,
+  dirFor,
+  systemdCgroupsPath,
+  systemdRunning,
+} from "../../src/cgroups/path.ts";
 import { defaultSpec } from "../../src/oci/default.ts";
 
 // mountinfo lines as a systemd host shows them (proc(5)).
@@ -203,7 +209,7 @@ describe("cgroupPathFor", () => {
     expect(cgroupPathFor("/a/...b", "c1", h)).toBe("/a/...b");
   });
 
-  test("systemd slice:prefix:name form is refused", () => {
+  test("systemd slice:prefix:name form is refused without --systemd-cgroup", () => {
     expect(() => cgroupPathFor("a:b:c", "c1", h)).toThrow(
       'linux.cgroupsPath: systemd "slice:prefix:name" paths need --systemd-cgroup',
     );
@@ -304,5 +310,21 @@ describe("edge cases", () => {
     const [h] = parseHierarchies(mountinfo, "3:cpuset:/x\n");
     expect(h?.controllers).toEqual(["cpuset"]);
     expect(h?.ownPath).toBe("/x");
+  });
+});
+
+describe("--systemd-cgroup where no systemd runs", () => {
+  test.skipIf(systemdRunning())("slice:prefix:name becomes the path systemd would give the unit", () => {
+    expect(systemdCgroupsPath("system.slice:docker:abc", "c1")).toBe("/system.slice/docker-abc.scope");
+    expect(systemdCgroupsPath("machine-libpod.slice:libpod:abc", "c1")).toBe(
+      "/machine.slice/machine-libpod.slice/libpod-abc.scope",
+    );
+    expect(systemdCgroupsPath("-.slice:crio:x", "c1")).toBe("/crio-x.scope");
+    expect(systemdCgroupsPath("user.slice::pod.slice", "c1")).toBe("/user.slice/pod.slice");
+    expect(systemdCgroupsPath(undefined, "c1")).toBe("/system.slice/bunc-c1.scope");
+    expect(() => systemdCgroupsPath("/plain/path", "c1")).toThrow(
+      'linux.cgroupsPath: with --systemd-cgroup it must be slice:prefix:name, not "/plain/path"',
+    );
+    expect(() => systemdCgroupsPath("a--b.slice:x:y", "c1")).toThrow("is not a valid slice name");
   });
 });

@@ -31,6 +31,7 @@ export default defineCommand({
       noPivot: ctx.args.pivot === false,
       noNewKeyring: ctx.args["new-keyring"] === false,
       hooksDirs: globals.hooksDirs,
+      systemdCgroup: globals.systemdCgroup,
       console: socket ? connectConsoleSocket(socket) : ctx.args.detach ? undefined : "foreground",
     });
     try {
