@@ -31,7 +31,9 @@ describe("exec", () => {
     const r = env.bunc(["exec", id, "sh", "-c", script]);
     expect(r.code).toBe(7);
     const lines = r.stdout.trim().split("\n");
-    NAMESPACES.forEach((n, i) => expect(lines[i]).toBe(readlinkSync(`/proc/${pid}/ns/${n}`)));
+    NAMESPACES.forEach((n, i) => {
+      expect(lines[i]).toBe(readlinkSync(`/proc/${pid}/ns/${n}`));
+    });
     // Inside its cgroup namespace, every hierarchy shows the container's own cgroup as /.
     for (const l of lines.slice(NAMESPACES.length)) expect(l).toMatch(/:\/$/);
   });
