@@ -43,6 +43,7 @@ function ffiType(param: string): string {
     uint64_t: "u64",
     size_t: "u64",
     long: "i64",
+    int64_t: "i64",
   };
   return map[type] ?? `unknown ${type}`;
 }
