@@ -14,19 +14,18 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { HostLeftovers, installEngines, stopDaemon, waitReady } from "./engines.ts";
 import { BUNC, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 const IMAGE = "local/bunc-test:1";
 
-// What dockerd makes outside its own roots whatever it is told, and takes away only in part.
-const HOST_LEFTOVERS = ["/etc/docker", "/run/docker", "/run/containerd"];
-
 let dockerd: Subprocess | undefined;
 let dir = "";
-let existedBefore: string[] = [];
+// What dockerd makes outside its own roots whatever it is told.
+let leftovers: HostLeftovers | undefined;
 
 function docker(args: string[], stdin?: string): { code: number; stdout: string; stderr: string } {
   const r = Bun.spawnSync(["docker", "-H", `unix://${dir}/docker.sock`, ...args], {
@@ -44,11 +43,8 @@ function dockerOk(args: string[]): string {
 
 describe("dockerd with bunc as its runtime", () => {
   beforeAll(async () => {
-    const install = Bun.spawnSync(["sh", resolve(import.meta.dir, "../engines/install.sh")], {
-      stderr: "pipe",
-    });
-    if (install.exitCode !== 0) throw new Error(`installing docker.io failed: ${install.stderr.toString()}`);
-    existedBefore = HOST_LEFTOVERS.filter((p) => existsSync(p));
+    installEngines();
+    leftovers = new HostLeftovers(["/etc/docker", "/run/docker", "/run/containerd"]);
     dir = join(env.dir, "docker");
     mkdirSync(join(dir, "hooks.d"), { recursive: true });
     chmodSync(dir, 0o755);
@@ -86,8 +82,7 @@ describe("dockerd with bunc as its runtime", () => {
       ],
       { stdout: Bun.file(join(dir, "dockerd.log")), stderr: Bun.file(join(dir, "dockerd.err")) },
     );
-    for (let i = 0; i < 300 && docker(["version"]).code !== 0; i++) await Bun.sleep(50);
-    dockerOk(["version"]);
+    await waitReady(() => docker(["version"]).code === 0, "dockerd");
     const tar = Bun.spawnSync(["tar", "-C", env.rootfs, "-cf", "-", "."], { stdout: "pipe" });
     const imported = Bun.spawnSync(["docker", "-H", `unix://${dir}/docker.sock`, "import", "-", IMAGE], {
       stdin: tar.stdout,
@@ -100,24 +95,16 @@ describe("dockerd with bunc as its runtime", () => {
     if (dockerd) {
       const ids = docker(["ps", "-aq"]).stdout.trim().split("\n").filter(Boolean);
       if (ids.length) docker(["rm", "-f", ...ids]);
-      dockerd.kill("SIGTERM");
-      await Promise.race([dockerd.exited, Bun.sleep(20_000)]);
-      if (dockerd.exitCode === null) dockerd.kill("SIGKILL");
-      await dockerd.exited;
     }
     // dockerd unmounts what it mounted as it stops; anything it left would block the removal below.
-    for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n").reverse()) {
-      const mountpoint = line.split(" ")[4];
-      if (mountpoint?.startsWith(`${dir}/`)) Bun.spawnSync(["umount", "-l", mountpoint]);
-    }
+    await stopDaemon(dockerd, dir);
     if (dir) rmSync(dir, { recursive: true, force: true });
     // The cgroup parent dockerd made for its containers, under the test's own.
     for (const h of env.hierarchies()) {
       const parent = `${h}${env.cgroupParent}/docker`;
       if (existsSync(parent)) rmdirSync(parent);
     }
-    for (const p of HOST_LEFTOVERS)
-      if (!existedBefore.includes(p) && existsSync(p)) rmSync(p, { recursive: true });
+    leftovers?.remove();
   });
 
   test("docker run works, docker's libnetwork hook runs, and bunc's log plugin records the container", () => {

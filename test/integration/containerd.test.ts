@@ -1,0 +1,159 @@
+// containerd drives bunc (`ctr run --runc-binary`): a containerd of the
+// test's own (its root, state and sockets under the test's directory, no
+// CRI), containers from the test's rootfs (`ctr run --rootfs`) in cgroups
+// under the test's parent, and the terminal through `script`.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { HostLeftovers, installEngines, stopDaemon, waitReady } from "./engines.ts";
+import { BUNC, useTestEnv } from "./harness.ts";
+
+const env = useTestEnv();
+const NS = "bunctest";
+
+let containerd: Subprocess | undefined;
+let dir = "";
+let leftovers: HostLeftovers | undefined;
+
+function ctr(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = Bun.spawnSync(["ctr", "-a", `${dir}/containerd.sock`, "-n", NS, ...args], {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    timeout: 60_000,
+  });
+  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+const RUN = () => ["--runc-binary", BUNC, "--rootfs", "--env", "PATH=/bin:/usr/bin"];
+
+/** A command under `script`, which gives it a terminal of its own. */
+function inTerminal(args: string[]): { code: number; stdout: string } {
+  const line = ["ctr", "-a", `${dir}/containerd.sock`, "-n", NS, ...args].map((a) => `'${a}'`).join(" ");
+  const r = Bun.spawnSync(["script", "-qec", line, "/dev/null"], { timeout: 60_000 });
+  return { code: r.exitCode ?? -1, stdout: r.stdout.toString() };
+}
+
+describe("containerd with bunc as its runc binary", () => {
+  beforeAll(async () => {
+    installEngines();
+    leftovers = new HostLeftovers(["/run/containerd"]);
+    dir = join(env.dir, "containerd");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, "config.toml"),
+      [
+        "version = 2",
+        `root = "${dir}/root"`,
+        `state = "${dir}/state"`,
+        "[grpc]",
+        `  address = "${dir}/containerd.sock"`,
+        "[ttrpc]",
+        `  address = "${dir}/containerd.sock.ttrpc"`,
+        "[debug]",
+        `  address = "${dir}/debug.sock"`,
+        '[plugins."io.containerd.grpc.v1.cri"]',
+        "  disable = true",
+        "",
+      ].join("\n"),
+    );
+    containerd = Bun.spawn(["containerd", "--config", join(dir, "config.toml")], {
+      stdout: Bun.file(join(dir, "containerd.log")),
+      stderr: Bun.file(join(dir, "containerd.err")),
+    });
+    await waitReady(() => ctr(["version"]).code === 0, "containerd");
+  }, 300_000);
+
+  afterAll(async () => {
+    if (containerd) {
+      for (const id of ctr(["task", "ls", "-q"]).stdout.trim().split("\n").filter(Boolean)) {
+        ctr(["task", "kill", "-s", "KILL", id]);
+        ctr(["task", "delete", "-f", id]);
+      }
+      for (const id of ctr(["container", "ls", "-q"]).stdout.trim().split("\n").filter(Boolean))
+        ctr(["container", "delete", id]);
+    }
+    await stopDaemon(containerd, dir);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    leftovers?.remove();
+  });
+
+  const cgroup = (id: string) => `${env.cgroupParent}/${id}`;
+
+  test("run: stdout and the exit code", () => {
+    const id = `c${process.pid}a`;
+    const r = ctr([
+      "run",
+      "--rm",
+      "--cgroup",
+      cgroup(id),
+      ...RUN(),
+      env.rootfs,
+      id,
+      "sh",
+      "-c",
+      "echo hello; exit 3",
+    ]);
+    expect(r.stdout).toBe("hello\n");
+    expect(r.code).toBe(3);
+  });
+
+  test("a detached task: exec, ps, pause and resume, kill, delete; its memory limit", async () => {
+    const id = `c${process.pid}b`;
+    const r = ctr([
+      "run",
+      "-d",
+      "--memory-limit",
+      String(64 << 20),
+      "--cgroup",
+      cgroup(id),
+      ...RUN(),
+      env.rootfs,
+      id,
+      "sleep",
+      "1000",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(readFileSync(`/sys/fs/cgroup/memory${cgroup(id)}/memory.limit_in_bytes`, "utf8").trim()).toBe(
+      String(64 << 20),
+    );
+    const ex = ctr(["task", "exec", "--exec-id", "e1", id, "sh", "-c", "echo exec-out; exit 4"]);
+    expect(ex.stdout).toBe("exec-out\n");
+    expect(ex.code).toBe(4);
+    expect(ctr(["task", "ps", id]).stdout.trim().split("\n")).toHaveLength(2);
+    expect(ctr(["task", "pause", id]).code).toBe(0);
+    expect(ctr(["task", "ls"]).stdout).toMatch(new RegExp(`${id}\\s+\\d+\\s+PAUSED`));
+    expect(ctr(["task", "resume", id]).code).toBe(0);
+    expect(ctr(["task", "kill", "-s", "KILL", id]).code).toBe(0);
+    await waitReady(() => /STOPPED/.test(ctr(["task", "ls"]).stdout), "the stopped task");
+    expect(ctr(["task", "delete", id]).code).toBe(0);
+    expect(ctr(["container", "delete", id]).code).toBe(0);
+    for (const h of env.hierarchies()) expect(existsSync(`${h}${cgroup(id)}`)).toBe(false);
+  });
+
+  test.skipIf(Bun.which("script") === null)("a terminal, for run and for exec", () => {
+    const id = `c${process.pid}c`;
+    const run = inTerminal([
+      "run",
+      "--rm",
+      "-t",
+      "--cgroup",
+      cgroup(id),
+      ...RUN(),
+      env.rootfs,
+      id,
+      "sh",
+      "-c",
+      "tty; exit 2",
+    ]);
+    expect(run.stdout).toMatch(/\/dev\/pts\/\d+/);
+    expect(run.code).toBe(2);
+    const id2 = `c${process.pid}d`;
+    expect(ctr(["run", "-d", "--cgroup", cgroup(id2), ...RUN(), env.rootfs, id2, "sleep", "1000"]).code).toBe(
+      0,
+    );
+    const ex = inTerminal(["task", "exec", "-t", "--exec-id", "e2", id2, "sh", "-c", "tty; exit 6"]);
+    expect(ex.stdout).toMatch(/\/dev\/pts\/\d+/);
+    expect(ex.code).toBe(6);
+    ctr(["task", "kill", "-s", "KILL", id2]);
+  });
+});
