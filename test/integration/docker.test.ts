@@ -4,19 +4,10 @@
 // docker. The dockerd is the test's own: its data, exec root, socket and
 // cgroups live under the test's directories, and it stops with the test.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { HostLeftovers, installEngines, stopDaemon, waitReady } from "./engines.ts";
+import { HostLeftovers, installEngines, removeEngineCgroups, stopDaemon, waitReady } from "./engines.ts";
 import { BUNC, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
@@ -100,10 +91,7 @@ describe("dockerd with bunc as its runtime", () => {
     await stopDaemon(dockerd, dir);
     if (dir) rmSync(dir, { recursive: true, force: true });
     // The cgroup parent dockerd made for its containers, under the test's own.
-    for (const h of env.hierarchies()) {
-      const parent = `${h}${env.cgroupParent}/docker`;
-      if (existsSync(parent)) rmdirSync(parent);
-    }
+    removeEngineCgroups(env, "docker");
     leftovers?.remove();
   });
 

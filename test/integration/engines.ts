@@ -1,16 +1,17 @@
 // What the engine tests share: installing the engines from Debian, a daemon
 // of the test's own that stops with it, and removing what a daemon leaves
 // outside the test's directories whatever it is told.
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import type { TestEnv } from "./harness.ts";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 
-/** dockerd, containerd and its shim, from Debian's docker.io when missing. */
+/** dockerd, containerd and its shim, podman and conmon, from Debian when missing. */
 export function installEngines(): void {
   const install = Bun.spawnSync(["sh", resolve(import.meta.dir, "../engines/install.sh")], {
     stderr: "pipe",
   });
-  if (install.exitCode !== 0) throw new Error(`installing docker.io failed: ${install.stderr.toString()}`);
+  if (install.exitCode !== 0) throw new Error(`installing the engines failed: ${install.stderr.toString()}`);
 }
 
 /** Paths a daemon makes on the host and takes away only in part; removed after unless they were there before. */
@@ -45,4 +46,21 @@ export async function waitReady(ready: () => boolean, what: string): Promise<voi
     await Bun.sleep(50);
   }
   throw new Error(`${what} did not come up`);
+}
+
+/**
+ * Removes the cgroup parent an engine made under the test's own, in every
+ * hierarchy, with what it left below it (podman's conmon cgroup): empty
+ * directories only, so a process still there fails the test.
+ */
+export function removeEngineCgroups(env: TestEnv, name: string): void {
+  const remove = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true }))
+      if (e.isDirectory()) remove(`${dir}/${e.name}`);
+    rmdirSync(dir);
+  };
+  for (const h of env.hierarchies()) {
+    const parent = `${h}${env.cgroupParent}/${name}`;
+    if (existsSync(parent)) remove(parent);
+  }
 }

@@ -1,0 +1,164 @@
+// podman drives bunc (`--runtime`): all its state under the test's directory
+// (--root, --runroot, --tmpdir, vfs storage, no events), containers in
+// cgroups under the test's parent, no network. Its default limits are lowered:
+// podman asks for RLIMIT_NOFILE and RLIMIT_NPROC hard limits above what this
+// VM lets root raise, which runc refuses the same way.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { HostLeftovers, installEngines, removeEngineCgroups, stopDaemon } from "./engines.ts";
+import { BUNC, useTestEnv } from "./harness.ts";
+
+const env = useTestEnv();
+const IMAGE = "localhost/bunc-test:1";
+
+let dir = "";
+let leftovers: HostLeftovers | undefined;
+
+function podman(
+  args: string[],
+  opts: { stdin?: string } = {},
+): { code: number; stdout: string; stderr: string } {
+  const r = Bun.spawnSync(
+    [
+      "podman",
+      ...["--root", `${dir}/root`, "--runroot", `${dir}/runroot`, "--tmpdir", `${dir}/tmp`],
+      ...["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"],
+      ...["--runtime", BUNC, "--hooks-dir", `${dir}/hooks.d`],
+      ...args,
+    ],
+    {
+      stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      timeout: 120_000,
+    },
+  );
+  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+function podmanOk(args: string[]): string {
+  const r = podman(args);
+  if (r.code !== 0) throw new Error(`podman ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const OPTS = () => [
+  ...["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"],
+  ...["--network", "none", "--cgroup-parent", `${env.cgroupParent}/podman`],
+];
+
+describe("podman with bunc as its runtime", () => {
+  beforeAll(() => {
+    installEngines();
+    leftovers = new HostLeftovers(["/var/lib/containers", "/run/libpod", "/run/containers"]);
+    dir = join(env.dir, "podman");
+    mkdirSync(join(dir, "hooks.d"), { recursive: true });
+    chmodSync(dir, 0o755);
+    chmodSync(join(dir, "hooks.d"), 0o755);
+    const tar = join(dir, "rootfs.tar");
+    Bun.spawnSync(["tar", "-C", env.rootfs, "-cf", tar, "."]);
+    podmanOk(["import", tar, IMAGE]);
+  }, 300_000);
+
+  afterAll(async () => {
+    if (dir) podman(["rm", "-a", "-f"]);
+    await stopDaemon(undefined, dir);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    removeEngineCgroups(env, "podman");
+    leftovers?.remove();
+  });
+
+  test("run: stdout, stderr and the exit code", () => {
+    const r = podman(["run", "--rm", ...OPTS(), IMAGE, "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    expect(r.stdout).toBe("out\n");
+    expect(r.stderr).toBe("err\n");
+    expect(r.code).toBe(3);
+  });
+
+  test("a detached container: exec, top, pause and unpause, kill, stop, rm", () => {
+    const name = `p${process.pid}`;
+    podmanOk(["run", "-d", "--name", name, ...OPTS(), IMAGE, "sleep", "1000"]);
+    const ex = podman(["exec", name, "sh", "-c", "echo in-exec; exit 4"]);
+    expect(ex.stdout).toBe("in-exec\n");
+    expect(ex.code).toBe(4);
+    expect(podmanOk(["top", name])).toContain("sleep 1000");
+    podmanOk(["pause", name]);
+    expect(podmanOk(["inspect", "-f", "{{.State.Status}}", name]).trim()).toBe("paused");
+    podmanOk(["unpause", name]);
+    // The shell-less sleep is pid 1 and ignores TERM: stop ends it with KILL after the timeout.
+    podmanOk(["kill", "-s", "TERM", name]);
+    podmanOk(["stop", "-t", "1", name]);
+    expect(podmanOk(["inspect", "-f", "{{.State.Status}}", name]).trim()).toBe("exited");
+    podmanOk(["rm", name]);
+  });
+
+  test("limits and security: --memory, --pids-limit, --user, --read-only, --cap-drop ALL", () => {
+    const out = podmanOk([
+      "run",
+      "--rm",
+      ...[
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "50",
+        "--user",
+        "65534:65534",
+        "--read-only",
+        "--cap-drop",
+        "ALL",
+      ],
+      ...OPTS(),
+      IMAGE,
+      "sh",
+      "-c",
+      "id -u; grep CapEff /proc/self/status; touch /x 2>/dev/null && echo writable || echo read-only; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]);
+    expect(out.trim().split("\n")).toEqual([
+      "65534",
+      "CapEff:\t0000000000000000",
+      "read-only",
+      "50",
+      String(64 << 20),
+    ]);
+  });
+
+  test("hooks from podman's --hooks-dir run once, though bunc's plugin directory has the same one", () => {
+    const log = join(dir, "hook.log");
+    const hook = join(dir, "hook.sh");
+    writeFileSync(hook, `#!/bin/sh\ngrep -o '"status":"[a-z]*"' >> ${log}\n`, { mode: 0o755 });
+    chmodSync(hook, 0o755);
+    // One entry for three stages, as hooks.d files are written: podman injects it for
+    // prestart and poststart, and runs its poststop itself.
+    const file = join(dir, "hooks.d", "50-test.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: "1.0.0",
+        hook: { path: hook },
+        when: { always: true },
+        stages: ["prestart", "poststart", "poststop"],
+      }),
+      { mode: 0o644 },
+    );
+    chmodSync(file, 0o644);
+    // The same directory is bunc's own plugin directory too: podman injects, bunc does not run them again.
+    const r = Bun.spawnSync(
+      [
+        "podman",
+        ...["--root", `${dir}/root`, "--runroot", `${dir}/runroot`, "--tmpdir", `${dir}/tmp`],
+        ...["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"],
+        ...["--runtime", BUNC, "--runtime-flag", `hooks-dir=${dir}/hooks.d`, "--hooks-dir", `${dir}/hooks.d`],
+        ...["run", "--rm", ...OPTS(), IMAGE, "true"],
+      ],
+      { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeout: 120_000 },
+    );
+    expect(r.stderr.toString()).toBe("");
+    expect(r.exitCode).toBe(0);
+    // prestart sees the container creating, poststart running, poststop stopped: once each.
+    expect(readFileSync(log, "utf8").trim().split("\n")).toEqual([
+      '"status":"creating"',
+      '"status":"running"',
+      '"status":"stopped"',
+    ]);
+  });
+});
