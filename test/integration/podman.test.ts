@@ -161,4 +161,38 @@ describe("podman with bunc as its runtime", () => {
       '"status":"stopped"',
     ]);
   });
+
+  test.skipIf(Bun.which("script") === null)("terminals: run -t, run -i -t with input, exec -t", () => {
+    const args = (rest: string[]) =>
+      [
+        "podman",
+        ...["--root", `${dir}/root`, "--runroot", `${dir}/runroot`, "--tmpdir", `${dir}/tmp`],
+        ...["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"],
+        ...["--runtime", BUNC],
+        ...rest,
+      ]
+        .map((a) => `'${a}'`)
+        .join(" ");
+    const inTerminal = (rest: string[], input?: string) => {
+      const r = Bun.spawnSync(["script", "-qec", args(rest), "/dev/null"], {
+        stdin: input === undefined ? "ignore" : Buffer.from(input),
+        timeout: 120_000,
+      });
+      return { code: r.exitCode ?? -1, stdout: r.stdout.toString().replaceAll("\r", "") };
+    };
+    const run = inTerminal(["run", "--rm", "-t", ...OPTS(), IMAGE, "sh", "-c", "tty; exit 5"]);
+    expect(run.stdout).toMatch(/^\/dev\/pts\/\d+$/m);
+    expect(run.code).toBe(5);
+    const typed = inTerminal(
+      ["run", "--rm", "-i", "-t", ...OPTS(), IMAGE, "sh"],
+      "echo typed-$((1+2))\nexit 0\n",
+    );
+    expect(typed.stdout).toMatch(/^typed-3$/m);
+    const name = `t${process.pid}`;
+    podmanOk(["run", "-d", "--name", name, ...OPTS(), IMAGE, "sleep", "1000"]);
+    const ex = inTerminal(["exec", "-t", name, "sh", "-c", "tty; exit 6"]);
+    expect(ex.stdout).toMatch(/^\/dev\/pts\/\d+$/m);
+    expect(ex.code).toBe(6);
+    podmanOk(["rm", "-f", "-t", "0", name]);
+  });
 });
