@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../../src/oci/config.ts";
-import { useTestEnv } from "./harness.ts";
+import { consoleReceiver, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 
@@ -185,40 +185,9 @@ describe.skipIf(Bun.which("python3") === null)("exec --tty --console-socket", ()
   test("the pty comes from the container's devpts, is the process's controlling terminal, its master goes to the socket", async () => {
     const { id } = running();
     const sock = join(env.dir, `${id}.sock`);
-    const receiver = Bun.spawn(
-      [
-        "python3",
-        "-c",
-        `
-import os, socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1); print("listening", flush=True)
-c, _ = s.accept()
-msg, fds, _, _ = socket.recv_fds(c, 1, 1)
-m = fds[0]
-out = b""
-deadline = time.time() + 5
-while b"END" not in out and time.time() < deadline:
-    try:
-        out += os.read(m, 1024)
-    except OSError:
-        break
-sys.stdout.write(out.decode())
-`,
-        sock,
-      ],
-      { stdout: "pipe", stderr: "inherit" },
-    );
-    const reader = receiver.stdout.getReader();
-    expect(new TextDecoder().decode((await reader.read()).value)).toContain("listening");
+    const receiver = await consoleReceiver(sock, "", "END");
     env.ok(["exec", "-t", "-d", "--console-socket", sock, id, "sh", "-c", "tty; ps -o tty= -p $$; echo END"]);
-    let out = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-    }
-    await receiver.exited;
+    const out = (await receiver.output).replace(/^isatty True\n/, "");
     const [tty, ctty] = out.split(/\r?\n/);
     expect(tty).toMatch(/^\/dev\/pts\/\d+$/);
     expect(ctty?.trim()).toBe(tty?.replace("/dev/", ""));

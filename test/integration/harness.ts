@@ -209,3 +209,62 @@ export function useTestEnv(): TestEnv {
   });
   return env;
 }
+
+/**
+ * A console socket as an engine holds one (python3: Bun cannot receive an
+ * fd): it listens on sock, takes the pty master, types `input`, and reads
+ * the terminal until `until` appears (5 s at most). `listening` resolves
+ * once it can be connected to; `output` is what it read, as it ends.
+ */
+export async function consoleReceiver(
+  sock: string,
+  input: string,
+  until: string,
+): Promise<{ output: Promise<string> }> {
+  const receiver = Bun.spawn(
+    [
+      "python3",
+      "-c",
+      `
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1); print("listening", flush=True)
+c, _ = s.accept()
+msg, fds, _, _ = socket.recv_fds(c, 1, 1)
+m = fds[0]
+print("isatty", os.isatty(m), flush=True)
+if sys.argv[2]:
+    os.write(m, sys.argv[2].encode())
+out = b""
+deadline = time.time() + 5
+while sys.argv[3].encode() not in out and time.time() < deadline:
+    try:
+        out += os.read(m, 1024)
+    except OSError:
+        break
+sys.stdout.write(out.decode())
+`,
+      sock,
+      input,
+      until,
+    ],
+    { stdout: "pipe", stderr: "inherit" },
+  );
+  const reader = receiver.stdout.getReader();
+  let text = "";
+  while (!text.includes("listening\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("the console receiver ended before it listened");
+    text += new TextDecoder().decode(value);
+  }
+  const output = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    if ((await receiver.exited) !== 0) throw new Error(`the console receiver failed: ${text}`);
+    return text.slice(text.indexOf("listening\n") + "listening\n".length);
+  })();
+  return { output };
+}

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUNC, runIn, useTestEnv } from "./harness.ts";
+import { BUNC, consoleReceiver, runIn, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 
@@ -259,36 +259,7 @@ describe.skipIf(Bun.which("python3") === null)("--console-socket", () => {
   test("create sends the pty master to the console socket; the process talks through it", async () => {
     const id = env.id("console");
     const sock = join(env.dir, `${id}.sock`);
-    // A receiver as an engine has one: accept, take the fd, type a line, read the answer.
-    const receiver = Bun.spawn(
-      [
-        "python3",
-        "-c",
-        `
-import os, socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1); print("listening", flush=True)
-c, _ = s.accept()
-msg, fds, _, _ = socket.recv_fds(c, 1, 1)
-m = fds[0]
-print("isatty", os.isatty(m), flush=True)
-out = b""
-deadline = time.time() + 5
-os.write(m, b"hello\\n")
-while b"got:hello" not in out and time.time() < deadline:
-    try:
-        out += os.read(m, 1024)
-    except OSError:
-        break
-print("answer", b"got:hello" in out, flush=True)
-`,
-        sock,
-      ],
-      { stdout: "pipe", stderr: "inherit" },
-    );
-    const reader = receiver.stdout.getReader();
-    const firstChunk = await reader.read();
-    expect(new TextDecoder().decode(firstChunk.value)).toContain("listening");
+    const receiver = await consoleReceiver(sock, "hello\n", "got:hello");
     const bundle = env.bundle(id, ["sh", "-c", "read line; echo got:$line; sleep 1"], (c) => {
       c.process.terminal = true;
     });
@@ -297,15 +268,9 @@ print("answer", b"got:hello" in out, flush=True)
     const { pid } = env.state(id);
     for (const fd of [0, 1, 2]) expect(readlinkSync(`/proc/${pid}/fd/${fd}`)).toMatch(/^\/dev\/pts\/\d+$/);
     env.ok(["start", id]);
-    let out = new TextDecoder().decode(firstChunk.value);
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-    }
-    expect(await receiver.exited).toBe(0);
+    const out = await receiver.output;
     expect(out).toContain("isatty True");
-    expect(out).toContain("answer True");
+    expect(out).toContain("got:hello");
     env.ok(["delete", "--force", id]);
   });
 });
