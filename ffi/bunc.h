@@ -32,6 +32,15 @@ struct bunc_join {
 	int32_t type;
 };
 
+/* What exec sets that the init sets from TypeScript: process.oomScoreAdj
+ * and process.consoleSize (rows 0: leave the size). */
+struct bunc_exec_extra {
+	int32_t set_oom_score_adj;
+	int32_t oom_score_adj;
+	uint32_t rows;
+	uint32_t cols;
+};
+
 /* An fd to place at a fixed number in the init. */
 struct bunc_fdmap {
 	int32_t src;
@@ -127,6 +136,7 @@ struct bunc_enter {
 };
 
 _Static_assert(sizeof(struct bunc_join) == 8, "bunc_join layout");
+_Static_assert(sizeof(struct bunc_exec_extra) == 16, "bunc_exec_extra layout");
 _Static_assert(sizeof(struct bunc_fdmap) == 8, "bunc_fdmap layout");
 _Static_assert(sizeof(struct bunc_rlimit) == 24, "bunc_rlimit layout");
 _Static_assert(sizeof(struct bunc_spawn) == 16 * 8, "bunc_spawn: 16 fields of 64 bits");
@@ -151,7 +161,7 @@ int bunc_exec_final(const struct bunc_final *req);
  * no terminal), made by the final act. The pid, or -errno with the reason
  * in final's errbuf. */
 int bunc_exec_process(const struct bunc_final *final, const struct bunc_join *joins, uint64_t njoins,
-		      int64_t cgroup_fd, int32_t console_sock, int32_t *out_pid);
+		      int64_t cgroup_fd, int32_t console_sock, const struct bunc_exec_extra *extra, int32_t *out_pid);
 /* In the runtime: wait for pid, passing on the signals we receive. */
 int bunc_wait_forward(int pid, int32_t *out_status);
 /* Run an OCI hook: input on its stdin, stdout and stderr each into a

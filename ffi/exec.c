@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -26,6 +27,7 @@ struct exec_child {
 	const struct bunc_join *joins;
 	uint64_t njoins;
 	int console_sock;
+	const struct bunc_exec_extra *extra;
 };
 
 #define FAILX(c, ...) bunc_fail((char *)(uintptr_t)(c)->final->errbuf, (size_t)(c)->final->errlen, errno, __VA_ARGS__)
@@ -41,6 +43,17 @@ static int exec_child(void *p)
 			FAILX(c, "join the container's namespaces: setns");
 			_exit(127);
 		}
+	}
+	/* process.oomScoreAdj: our own, in our own /proc entry (the container's /proc now). */
+	if (c->extra->set_oom_score_adj) {
+		char v[16];
+		int n = snprintf(v, sizeof v, "%d", (int)c->extra->oom_score_adj);
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || bunc_write_full(fd, v, (size_t)n) < 0) {
+			FAILX(c, "process.oomScoreAdj: write /proc/self/oom_score_adj");
+			_exit(127);
+		}
+		close(fd);
 	}
 	struct bunc_final f = *c->final;
 	/* --preserve-fds: the caller's fds above stdio go on (the runtime set them close-on-exec). */
@@ -58,6 +71,10 @@ static int exec_child(void *p)
 		int32_t master = -1, peer = -1;
 		if (bunc_pty_open(&master, &peer, (char *)(uintptr_t)f.errbuf, (size_t)f.errlen) < 0)
 			_exit(127);
+		if (c->extra->rows && bunc_set_winsize(master, c->extra->rows, c->extra->cols) < 0) {
+			FAILX(c, "process.consoleSize: set the terminal size");
+			_exit(127);
+		}
 		int rc = bunc_send_fd(c->console_sock, master);
 		close(master);
 		close(c->console_sock);
@@ -73,7 +90,7 @@ static int exec_child(void *p)
 }
 
 int bunc_exec_process(const struct bunc_final *final, const struct bunc_join *joins, uint64_t njoins,
-		      int64_t cgroup_fd, int32_t console_sock, int32_t *out_pid)
+		      int64_t cgroup_fd, int32_t console_sock, const struct bunc_exec_extra *extra, int32_t *out_pid)
 {
 	char *errbuf = (char *)(uintptr_t)final->errbuf;
 	size_t errlen = (size_t)final->errlen;
@@ -96,7 +113,7 @@ int bunc_exec_process(const struct bunc_final *final, const struct bunc_join *jo
 			return bunc_fail(errbuf, errlen, err, "join the container's pid namespace for the process");
 		}
 	}
-	struct exec_child c = {final, joins, njoins, console_sock};
+	struct exec_child c = {final, joins, njoins, console_sock, extra};
 	long pid = bunc_clone_run(0, cgroup_fd, exec_child, &c);
 	if (own_pid_ns >= 0) {
 		int err = setns(own_pid_ns, CLONE_NEWPID) < 0 ? errno : 0;

@@ -246,7 +246,14 @@ export async function execInContainer(store: Store, o: ExecOptions): Promise<num
         keepFds: 3 + (o.preserveFds ?? 0),
       });
       const out = new Int32Array(1);
-      const rc = sys.bunc_exec_process(req.bytes, joins, joins.length / 2, cgroupFd, consoleSock, out);
+      // struct bunc_exec_extra
+      const extra = new Int32Array([
+        plan.oomScoreAdj === null ? 0 : 1,
+        plan.oomScoreAdj ?? 0,
+        proc.terminal ? (plan.consoleSize?.rows ?? 0) : 0,
+        proc.terminal ? (plan.consoleSize?.cols ?? 0) : 0,
+      ]);
+      const rc = sys.bunc_exec_process(req.bytes, joins, joins.length / 2, cgroupFd, consoleSock, extra, out);
       if (rc < 0) throw new Error(err.text());
       result = { pid: out[0] ?? -1 };
       for (const file of joinAfter) writeControl(file, String(result.pid));

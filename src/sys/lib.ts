@@ -14,7 +14,7 @@ export const symbols = {
   bunc_wait_start: { args: [i32, ptr, u64], returns: i32 },
   bunc_exec_final: { args: [ptr], returns: i32 },
   bunc_wait_forward: { args: [i32, ptr], returns: i32 },
-  bunc_exec_process: { args: [ptr, ptr, u64, FFIType.i64, i32, ptr], returns: i32 },
+  bunc_exec_process: { args: [ptr, ptr, u64, FFIType.i64, i32, ptr, ptr], returns: i32 },
   bunc_run_hook: { args: [ptr, ptr, ptr, ptr, ptr, u64, i32, ptr, ptr, u64], returns: i32 },
   bunc_seccomp_check: { args: [ptr, u32, u32, ptr, u64], returns: i32 },
   bunc_pty_open: { args: [ptr, ptr, ptr, u64], returns: i32 },
