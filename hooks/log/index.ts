@@ -10,7 +10,7 @@ import type { BundledPlugin, HookStateJson } from "../index.ts";
 import { appendRecord, type Rotation } from "./file.ts";
 import { systemLog, toJournal, toSyslog } from "./socket.ts";
 
-export const LOG_ANNOTATION = "bunc.log";
+const LOG_ANNOTATION = "bunc.log";
 
 interface Options extends Rotation {
   readonly file: string | undefined;

@@ -5,8 +5,8 @@ import { existsSync } from "node:fs";
 import { sys } from "../../src/sys/lib.ts";
 import { cstr } from "../../src/sys/mem.ts";
 
-export const JOURNAL_SOCKET = "/run/systemd/journal/socket";
-export const SYSLOG_SOCKET = "/dev/log";
+const JOURNAL_SOCKET = "/run/systemd/journal/socket";
+const SYSLOG_SOCKET = "/dev/log";
 
 function send(path: string, text: string): void {
   const data = Buffer.from(text);

@@ -165,7 +165,7 @@ const V2_NAME: Record<string, string> = { cpuacct: "cpu", blkio: "io", freezer: 
  * The controllers a cgroup2 directory has, or once made would have: those
  * its nearest existing ancestor has (create enables them on the way down).
  */
-export function v2Controllers(dir: string): string[] {
+function v2Controllers(dir: string): string[] {
   for (let d = dir; ; d = dirname(d)) {
     if (existsSync(`${d}/cgroup.controllers`))
       return readTrim(`${d}/cgroup.controllers`).split(/\s+/).filter(Boolean);

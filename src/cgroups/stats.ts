@@ -10,19 +10,19 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 
 export type U64 = bigint;
 
-export const MAX_U64 = 0xffffffffffffffffn;
+const MAX_U64 = 0xffffffffffffffffn;
 
-export interface PSIData {
+interface PSIData {
   avg10: number;
   avg60: number;
   avg300: number;
   total: U64;
 }
-export interface PSIStats {
+interface PSIStats {
   some?: PSIData;
   full?: PSIData;
 }
-export interface CpuUsage {
+interface CpuUsage {
   total?: U64;
   percpu?: U64[];
   percpu_kernel?: U64[];
@@ -30,17 +30,17 @@ export interface CpuUsage {
   kernel: U64;
   user: U64;
 }
-export interface Throttling {
+interface Throttling {
   periods?: U64;
   throttledPeriods?: U64;
   throttledTime?: U64;
 }
-export interface Cpu {
+interface Cpu {
   usage?: CpuUsage;
   throttling?: Throttling;
   psi?: PSIStats;
 }
-export interface CPUSet {
+interface CPUSet {
   cpus?: number[];
   cpu_exclusive: U64;
   mems?: number[];
@@ -54,13 +54,13 @@ export interface CPUSet {
   /** An int64: -1 is "the system default". */
   sched_relax_domain_level: bigint;
 }
-export interface MemoryEntry {
+interface MemoryEntry {
   limit: U64;
   usage?: U64;
   max?: U64;
   failcnt: U64;
 }
-export interface Memory {
+interface Memory {
   cache?: U64;
   usage?: MemoryEntry;
   swap?: MemoryEntry;
@@ -69,17 +69,17 @@ export interface Memory {
   raw?: Record<string, U64>;
   psi?: PSIStats;
 }
-export interface Pids {
+interface Pids {
   current?: U64;
   limit?: U64;
 }
-export interface BlkioEntry {
+interface BlkioEntry {
   major?: U64;
   minor?: U64;
   op?: string;
   value?: U64;
 }
-export interface Blkio {
+interface Blkio {
   ioServiceBytesRecursive?: BlkioEntry[];
   ioServicedRecursive?: BlkioEntry[];
   ioQueueRecursive?: BlkioEntry[];
@@ -90,7 +90,7 @@ export interface Blkio {
   sectorsRecursive?: BlkioEntry[];
   psi?: PSIStats;
 }
-export interface Hugetlb {
+interface Hugetlb {
   usage?: U64;
   max?: U64;
   failcnt: U64;

@@ -1,7 +1,7 @@
 // runc's `update` flags, each one field of linux.resources.
-import * as v from "valibot";
 import { Resources } from "../oci/config.ts";
-import { issueText } from "../oci/issues.ts";
+import { checked } from "../oci/checked.ts";
+import { ConfigError } from "../oci/errors.ts";
 
 type Kind = "bytes" | "int" | "list";
 
@@ -80,11 +80,11 @@ export function resourcesFromFlags(args: Record<string, unknown>): { resources: 
     raw[group][field] =
       kind === "bytes" ? parseBytes(flag, text) : kind === "int" ? parseInt64(flag, text) : text;
   }
-  const r = v.safeParse(Resources, raw, { abortEarly: true, message: issueText });
-  if (!r.success) {
-    const [group, field] = (r.issues[0].path ?? []).map((p) => String(p.key));
-    const flag = Object.entries(FIELDS).find(([, f]) => f[0] === group && f[1] === field)?.[0];
-    throw new Error(`--${flag ?? `${group}.${field}`}: ${r.issues[0].message}`);
+  try {
+    return { resources: checked(Resources, raw), given };
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const flag = Object.entries(FIELDS).find(([, [group, field]]) => e.path === `${group}.${field}`)?.[0];
+    throw new Error(`--${flag ?? e.path}: ${e.message.slice(e.path.length + 2)}`);
   }
-  return { resources: r.output, given };
 }

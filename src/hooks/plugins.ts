@@ -16,11 +16,9 @@ import {
   statSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import * as v from "valibot";
 import type { Config, Hook } from "../oci/config.ts";
-import { jsonPath } from "../oci/errors.ts";
+import { checked } from "../oci/checked.ts";
 import { HooksdFile, type PluginStage } from "../oci/hooksd.ts";
-import { issueText } from "../oci/issues.ts";
 
 export const DEFAULT_HOOKS_DIR = "/etc/bunc/hooks.d";
 
@@ -45,7 +43,7 @@ export function isSelf(path: string): boolean {
 }
 
 /** The stages whose hooks run in the container's namespaces. */
-export const CONTAINER_STAGES: readonly string[] = ["createContainer", "startContainer"];
+const CONTAINER_STAGES: readonly string[] = ["createContainer", "startContainer"];
 
 /**
  * Neither bunc's own code nor its binary runs in the container's
@@ -102,13 +100,13 @@ function parsePlugin(file: string): Plugin {
     if (e instanceof SyntaxError) throw new Error(`${file}: not valid JSON: ${e.message}`);
     throw e;
   }
-  const r = v.safeParse(HooksdFile, raw, { abortEarly: true, message: issueText });
-  if (!r.success) {
-    const issue = r.issues[0];
-    const path = jsonPath((issue.path ?? []).map((p) => p.key as string | number));
-    throw new Error(`${file}: ${path ? `${path}: ` : ""}${issue.message}`);
+  let entry: HooksdFile;
+  try {
+    entry = checked(HooksdFile, raw);
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
   }
-  const { hook, when, stages } = r.output;
+  const { hook, when, stages } = entry;
   if (!existsSync(hook.path)) throw new Error(`${file}: hook.path: ${hook.path} does not exist`);
   for (const stage of stages) {
     const refusal = containerStageRefusal(stage, hook.path, true);

@@ -11,7 +11,7 @@ import { type HookSpec, hookFailure, runHookProcess } from "../sys/hookProcess.t
 import { isModule, isSelf } from "./plugins.ts";
 import type { StageHook } from "./select.ts";
 
-export class HookFailed extends Error {}
+class HookFailed extends Error {}
 
 /** What an in-process plugin's function is called with. */
 export type ModuleHook = (state: unknown, config: Config | undefined, stage: PluginStage) => unknown;

@@ -11,7 +11,7 @@ import { containerStageRefusal, matches, type Plugin } from "./plugins.ts";
 export type StageHook = Hook & { readonly plugin?: string };
 export type HookPlan = Partial<Record<PluginStage, StageHook[]>>;
 
-export const OPT_OUT_ANNOTATION = "bunc.hooks";
+const OPT_OUT_ANNOTATION = "bunc.hooks";
 
 const key = (h: Hook) => JSON.stringify([h.path, h.args ?? [h.path]]);
 

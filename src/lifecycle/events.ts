@@ -25,7 +25,7 @@ export const eventLine = (type: "stats" | "oom", id: string, data?: unknown): st
   `${goJson({ type, id, data })}\n`;
 
 /** Where readStats finds the container's files: its controllers and its cgroup2 directory. */
-export function statsSource(cgroup: Cgroup): StatsSource {
+function statsSource(cgroup: Cgroup): StatsSource {
   return {
     controllerDir: (name) => cgroup.controllerDir(name),
     unified: cgroup.state.dirs.find((d) => d.version === 2)?.dir,

@@ -5,7 +5,6 @@
 // cgroup and makes the same final act as the init: no JavaScript and
 // nothing of the runtime's binary enters the container.
 import { readFileSync, readlinkSync, statSync } from "node:fs";
-import * as v from "valibot";
 import {
   consoleSocketPair,
   exitCodeOf,
@@ -14,9 +13,9 @@ import {
   waitForeground,
 } from "../launch/console.ts";
 import { type Config, Process } from "../oci/config.ts";
-import { ConfigError, jsonPath } from "../oci/errors.ts";
+import { checked } from "../oci/checked.ts";
+import { ConfigError } from "../oci/errors.ts";
 import { parseExactJson } from "../oci/exactJson.ts";
-import { issueText } from "../oci/issues.ts";
 import { planExecLabels } from "../plan/lsm.ts";
 import { checkHeldCapabilities, planProcess } from "../plan/process.ts";
 import { planSeccomp } from "../plan/seccomp.ts";
@@ -64,13 +63,7 @@ export function parseProcess(text: string, source: string): Process {
   } catch (e) {
     throw new Error(`--process: ${source} is not valid JSON: ${(e as Error).message}`);
   }
-  const r = v.safeParse(Process, raw, { abortEarly: true, message: issueText });
-  if (!r.success) {
-    const issue = r.issues[0];
-    const path = jsonPath(["process", ...(issue.path ?? []).map((p) => p.key as string | number)]);
-    throw new ConfigError(path, issue.message);
-  }
-  return r.output;
+  return checked(Process, raw, ["process"]);
 }
 
 function parseIds(flag: string, text: string): number {

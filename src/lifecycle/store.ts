@@ -5,9 +5,8 @@
 // replaced atomically: a directory without a readable state is damaged.
 import { parseExactJson, stringifyExact } from "../oci/exactJson.ts";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import * as v from "valibot";
-import { jsonPath } from "../oci/errors.ts";
-import { issueText } from "../oci/issues.ts";
+import { checked } from "../oci/checked.ts";
+import type { ConfigError } from "../oci/errors.ts";
 import { type StoredState, StoredState as StoredStateSchema } from "../oci/state.ts";
 import { ERRNO, LOCK_EX, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
@@ -135,13 +134,12 @@ export class Store {
     } catch (e) {
       throw new DamagedState(id, (e as Error).message, undefined, text);
     }
-    const parsed = v.safeParse(StoredStateSchema, raw, { abortEarly: true, message: issueText });
-    if (!parsed.success) {
-      const issue = parsed.issues[0];
-      const where = jsonPath((issue.path ?? []).map((p) => p.key as string | number));
-      throw new DamagedState(id, `${where || "state.json"}: ${issue.message}`, raw, text);
+    try {
+      return checked(StoredStateSchema, raw);
+    } catch (e) {
+      const { path, message } = e as ConfigError;
+      throw new DamagedState(id, path ? message : `state.json: ${message}`, raw, text);
     }
-    return parsed.output;
   }
 
   write(state: StoredState): void {

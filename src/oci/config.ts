@@ -79,7 +79,6 @@ export const HOOK_STAGES = [
   "poststart",
   "poststop",
 ] as const;
-export type HookStage = (typeof HOOK_STAGES)[number];
 
 const capList = v.optional(stringList);
 const Capabilities = v.object({
@@ -165,7 +164,7 @@ const BlockDevice = { major: int(0, MAX_MAJOR), minor: int(0, MAX_MINOR) };
 const ThrottleDevice = v.object({ ...BlockDevice, rate: uint64 });
 const throttle = v.optional(v.array(ThrottleDevice));
 
-export const MemoryResources = v.object({
+const MemoryResources = v.object({
   limit: v.optional(int64Exact),
   reservation: v.optional(int64Exact),
   swap: v.optional(int64Exact),
@@ -183,7 +182,7 @@ export const MemoryResources = v.object({
   checkBeforeUpdate: v.optional(v.boolean()),
 });
 
-export const CpuResources = v.object({
+const CpuResources = v.object({
   shares: v.optional(uint64),
   quota: v.optional(int64Exact),
   burst: v.optional(uint64),

@@ -52,7 +52,7 @@ export const MAX_CPUS = 1024;
 export const MAX_NODES = 1024;
 
 /** The runtime-spec's container process state, sent with a seccomp listener fd. */
-export interface ContainerProcessState {
+interface ContainerProcessState {
   readonly ociVersion: string;
   readonly fds: readonly string[];
   /** The init's pid as the runtime sees it: filled in once the init exists. */

@@ -33,7 +33,7 @@ type Parsed = { flags: Map<string, string[]>; id: string | undefined; args: stri
  * Flags stop at the container id, as runc's do: what follows is the
  * command and its own flags (`bunc exec -t ID sh -c 'ls -l'`).
  */
-export function parseExecArgs(raw: readonly string[]): Parsed {
+function parseExecArgs(raw: readonly string[]): Parsed {
   const flags = new Map<string, string[]>();
   for (let i = 0; i < raw.length; i++) {
     const arg = raw[i] ?? "";

@@ -1,11 +1,9 @@
 import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
-import * as v from "valibot";
 import { updateContainer } from "../../lifecycle/update.ts";
 import { Resources } from "../../oci/config.ts";
-import { jsonPath } from "../../oci/errors.ts";
+import { checked } from "../../oci/checked.ts";
 import { parseExactJson } from "../../oci/exactJson.ts";
-import { issueText } from "../../oci/issues.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
 import { resourcesFromFlags, UPDATE_FLAGS } from "../updateFlags.ts";
 
@@ -17,13 +15,11 @@ function readResources(source: string): Resources {
   } catch (e) {
     throw new Error(`--resources: ${source === "-" ? "stdin" : source}: ${(e as Error).message}`);
   }
-  const r = v.safeParse(Resources, raw, { abortEarly: true, message: issueText });
-  if (!r.success) {
-    const issue = r.issues[0];
-    const path = jsonPath((issue.path ?? []).map((p) => p.key as string | number));
-    throw new Error(`--resources: ${path ? `${path}: ` : ""}${issue.message}`);
+  try {
+    return checked(Resources, raw);
+  } catch (e) {
+    throw new Error(`--resources: ${(e as Error).message}`);
   }
-  return r.output;
 }
 
 export default defineCommand({
