@@ -11,9 +11,11 @@ export function runContainerHooks(
   status: string,
   cwd: string,
 ): void {
+  const hooks = plan.hooks[stage];
+  if (hooks.length === 0) return;
   // The pid as the container sees it, as runc gives it to these stages.
   const input = JSON.stringify({ ...plan.hookState, status, pid: process.pid });
-  for (const h of plan.hooks[stage]) {
+  for (const h of hooks) {
     let failure: string | null;
     try {
       failure = hookFailure(stage, h, runHookProcess(h, input, cwd));
