@@ -249,7 +249,13 @@ export async function execInContainer(store: Store, o: ExecOptions): Promise<num
       const rc = sys.bunc_exec_process(req.bytes, joins, joins.length / 2, cgroupFd, consoleSock, extra, out);
       if (rc < 0) throw new Error(err.text());
       result = { pid: out[0] ?? -1 };
-      for (const file of joinAfter) writeControl(file, String(result.pid));
+      try {
+        for (const file of joinAfter) writeControl(file, String(result.pid));
+      } catch (e) {
+        // Not left running outside the container's freezer.
+        sys.bunc_kill(result.pid, 9);
+        throw e;
+      }
       if (ours >= 0) result.master = receiveMaster(ours);
       pidFile = o.pidFile;
     } finally {
