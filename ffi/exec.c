@@ -56,12 +56,6 @@ static int exec_child(void *p)
 		close(fd);
 	}
 	struct bunc_final f = *c->final;
-	/* --preserve-fds: the caller's fds above stdio go on (the runtime set them close-on-exec). */
-	for (int fd = 3; fd < (int)f.keep_fds; fd++)
-		if (fcntl(fd, F_SETFD, 0) < 0) {
-			FAILX(c, "--preserve-fds: fd %d", fd);
-			_exit(127);
-		}
 	if (c->console_sock >= 0) {
 		/* A terminal needs a session of its own to become its controlling one. */
 		if (setsid() < 0) {

@@ -299,6 +299,11 @@ int bunc_exec_final(const struct bunc_final *r)
 		return rc;
 	if ((rc = join_keyring(r)) < 0)
 		return rc;
+	/* The caller's fds above stdio (--preserve-fds, LISTEN_FDS) go on; the
+	 * runtime and Bun hold them close-on-exec. */
+	for (int fd = 3; fd < (int)r->keep_fds; fd++)
+		if (fcntl(fd, F_SETFD, 0) < 0)
+			return FAIL(r, "--preserve-fds: fd %d", fd);
 	/* Without no_new_privs, loading a filter takes CAP_SYS_ADMIN: before
 	 * the credentials drop it. Else as late as possible, so that the
 	 * filter sees the fewest of our own syscalls. */

@@ -40,8 +40,9 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-/* Where a child keeps its own fds while it places the init's. */
-#define SCRATCH_FD 64
+/* Where a child keeps its own fds while it places the init's: above those
+ * it passes through and those it places. */
+#define SCRATCH_FD(req) (64 + (int)(req)->pass_fds)
 
 struct pipes {
 	int err[2];
@@ -64,17 +65,22 @@ static void close_pipes(struct pipes *p)
 	close_pair(p->sync);
 }
 
-/* The init's fds end up at the numbers the plan gives; every other fd the
- * runtime holds (some an engine passed without close-on-exec) is closed at
- * execve. Returns the first fd number above the init's. */
+/* The init's fds end up at the numbers the plan gives, after the caller's
+ * it passes through; every other fd the runtime holds (some an engine passed
+ * without close-on-exec) is closed at execve. Returns the first fd number
+ * above the init's. */
 static int place_fds(const struct bunc_spawn *req, int errfd)
 {
 	const struct bunc_fdmap *map = (const void *)(uintptr_t)req->fdmap;
 	int tmp[BUNC_MAX_FDMAP];
-	int next = 3;
+	int next = 3 + (int)req->pass_fds;
+	/* The runtime holds them close-on-exec: the init keeps them until its final act. */
+	for (int fd = 3; fd < next; fd++)
+		if (fcntl(fd, F_SETFD, 0) < 0)
+			bunc_child_fail(errfd, "pass the caller's fds on to the init");
 	/* Two passes so a source that equals another entry's target survives. */
 	for (uint64_t i = 0; i < req->nfdmap; i++) {
-		tmp[i] = fcntl(map[i].src, F_DUPFD_CLOEXEC, SCRATCH_FD);
+		tmp[i] = fcntl(map[i].src, F_DUPFD_CLOEXEC, SCRATCH_FD(req));
 		if (tmp[i] < 0)
 			bunc_child_fail(errfd, "dup an fd for the init");
 		if (map[i].dst >= next)
@@ -121,8 +127,8 @@ static void new_time_namespace(const char *offsets, int errfd)
 static void exec_direct(const struct bunc_spawn *req, int errfd)
 {
 	/* Out of the way of the numbers place_fds writes. */
-	errfd = fcntl(errfd, F_DUPFD_CLOEXEC, SCRATCH_FD);
-	int exe = fcntl((int)req->exe_fd, F_DUPFD_CLOEXEC, SCRATCH_FD);
+	errfd = fcntl(errfd, F_DUPFD_CLOEXEC, SCRATCH_FD(req));
+	int exe = fcntl((int)req->exe_fd, F_DUPFD_CLOEXEC, SCRATCH_FD(req));
 	if (errfd < 0 || exe < 0)
 		_exit(127);
 	close_rest_on_exec(place_fds(req, errfd), errfd);
@@ -174,8 +180,8 @@ static void first_stage(const struct bunc_spawn *req, const struct pipes *p)
 
 static void exec_enter(const struct bunc_spawn *req, const struct pipes *p)
 {
-	int errfd = fcntl(p->err[1], F_DUPFD_CLOEXEC, SCRATCH_FD);
-	int exe = fcntl((int)req->exe_fd, F_DUPFD_CLOEXEC, SCRATCH_FD);
+	int errfd = fcntl(p->err[1], F_DUPFD_CLOEXEC, SCRATCH_FD(req));
+	int exe = fcntl((int)req->exe_fd, F_DUPFD_CLOEXEC, SCRATCH_FD(req));
 	if (errfd < 0 || exe < 0)
 		_exit(127);
 	struct bunc_enter e;
@@ -206,7 +212,7 @@ static void exec_enter(const struct bunc_spawn *req, const struct pipes *p)
 	}
 	int tmp[4 + BUNC_MAX_JOINS];
 	for (int i = 0; i < n; i++)
-		if (targets[i] >= 0 && (tmp[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, SCRATCH_FD)) < 0)
+		if (targets[i] >= 0 && (tmp[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, SCRATCH_FD(req))) < 0)
 			bunc_child_fail(errfd, "dup an fd for the enter stage");
 	for (int i = 0; i < n; i++)
 		if (targets[i] >= 0 && dup2(tmp[i], targets[i]) < 0)
@@ -281,7 +287,7 @@ static int check_request(const struct bunc_spawn *req, char *errbuf, size_t errl
 		return bunc_refuse(errbuf, errlen, E2BIG, "bunc_spawn: too many namespaces to join or fds to pass");
 	const struct bunc_fdmap *map = (const void *)(uintptr_t)req->fdmap;
 	for (uint64_t i = 0; i < req->nfdmap; i++)
-		if (map[i].dst < 3 || map[i].dst >= SCRATCH_FD)
+		if (map[i].dst < 3 + (int64_t)req->pass_fds || map[i].dst >= SCRATCH_FD(req))
 			return bunc_refuse(errbuf, errlen, EINVAL, "bunc_spawn: fd target %d out of range", map[i].dst);
 	if ((req->clone_flags & CLONE_NEWUSER) && (!req->uid_map || !req->gid_map))
 		return bunc_refuse(errbuf, errlen, EINVAL, "bunc_spawn: a new user namespace needs its mappings");

@@ -17,11 +17,8 @@ export const createFlags = {
     default: true,
     negativeDescription: "keep the caller's session keyring instead of one named after the container",
   },
-  "preserve-fds": { type: "string", description: "not supported yet (only 0)" },
+  "preserve-fds": {
+    type: "string",
+    description: "pass the caller's fds 3 to 3+N-1 to the container process (after any LISTEN_FDS)",
+  },
 } as const;
-
-export function refuseUnsupportedCreateFlags(args: { "preserve-fds"?: string }): void {
-  const preserve = args["preserve-fds"];
-  if (preserve !== undefined && preserve !== "0")
-    throw new Error("--preserve-fds: not supported by bunc yet");
-}

@@ -6,14 +6,7 @@
 import { writeSync } from "node:fs";
 import { receiveMessage, sendMessage } from "../protocol/channel.ts";
 import { type ReceivedFds, receiveFds } from "../protocol/fds.ts";
-import {
-  INIT_CHANNEL_FD,
-  INIT_CONSOLE_FD,
-  INIT_LIB_FD,
-  type InitPlan,
-  type InitReply,
-  type RuntimeHooksDone,
-} from "../protocol/plan.ts";
+import { initFds, type InitPlan, type InitReply, type RuntimeHooksDone } from "../protocol/plan.ts";
 import { setupConsole } from "../rootfs/console.ts";
 import { finishRootfs, prepareRootfs } from "../rootfs/prepare.ts";
 import { check, errorLine } from "../sys/errors.ts";
@@ -34,6 +27,10 @@ function applyProcSettings(plan: InitPlan): void {
   closeProc();
 }
 
+// The runtime passes the count of the caller's fds (LISTEN_FDS, --preserve-fds) after `init`.
+const passed = Number(process.argv[3] ?? 0);
+const FDS = initFds(passed);
+
 function fail(msg: string): never {
   writeSync(2, `bunc init: ${msg}\n`);
   process.exit(127);
@@ -52,9 +49,9 @@ function failStarted(fifo: number, msg: string): never {
 /** Mounts are in place: the runtime's hooks, then ours, see them before pivot_root. */
 function beforePivot(plan: InitPlan): void {
   if (plan.runtimeHooks) {
-    sendMessage(INIT_CHANNEL_FD, { runtimeHooks: true } satisfies InitReply);
+    sendMessage(FDS.channel, { runtimeHooks: true } satisfies InitReply);
     // The runtime gave up (a hook of its failed): it reports why and ends us.
-    if (!receiveMessage<RuntimeHooksDone>(INIT_CHANNEL_FD)) process.exit(1);
+    if (!receiveMessage<RuntimeHooksDone>(FDS.channel)) process.exit(1);
   }
   runContainerHooks(plan, "createContainer", "creating", plan.rootfs);
 }
@@ -62,11 +59,11 @@ function beforePivot(plan: InitPlan): void {
 /** Until the runtime has our answer, failures go to it. */
 function setUp(plan: InitPlan): { fds: ReceivedFds; path: string; ttyFd: number | null } {
   try {
-    const fds = receiveFds(INIT_CHANNEL_FD, plan.fds);
+    const fds = receiveFds(FDS.channel, plan.fds);
     applyProcSettings(plan);
     if (plan.newNetns) check(sys.bunc_loopback_up(), "bring up lo in the new network namespace");
     prepareRootfs(plan, fds.trees, () => beforePivot(plan));
-    const ttyFd = plan.process.terminal ? setupConsole(INIT_CONSOLE_FD, plan.process.consoleSize) : null;
+    const ttyFd = plan.process.terminal ? setupConsole(FDS.console, plan.process.consoleSize) : null;
     // The caller's stdio is not the container's: let go of it now, or an engine
     // reading create's output (containerd's shim) waits until the container ends.
     if (ttyFd !== null)
@@ -75,21 +72,21 @@ function setUp(plan: InitPlan): { fds: ReceivedFds; path: string; ttyFd: number 
     return { fds, path: resolveProgram(plan.process), ttyFd };
   } catch (e) {
     const reply: InitReply = { error: errorLine(e) };
-    sendMessage(INIT_CHANNEL_FD, reply);
+    sendMessage(FDS.channel, reply);
     process.exit(1);
   }
 }
 
 function run(): never {
-  adoptLibrary(INIT_LIB_FD);
+  adoptLibrary(FDS.lib);
   sys.bunc_set_dumpable(0);
   process.umask(0);
-  const plan = receiveMessage<InitPlan>(INIT_CHANNEL_FD);
+  const plan = receiveMessage<InitPlan>(FDS.channel);
   // The runtime went away before sending a plan: nothing to do.
   if (!plan) process.exit(1);
   const { fds, path, ttyFd } = setUp(plan);
-  sendMessage(INIT_CHANNEL_FD, { ready: true } satisfies InitReply);
-  sys.bunc_close(INIT_CHANNEL_FD);
+  sendMessage(FDS.channel, { ready: true } satisfies InitReply);
+  sys.bunc_close(FDS.channel);
 
   const err = new ErrBuf();
   const fifo = sys.bunc_wait_start(fds.stateDir, err.buf, err.len);
@@ -109,6 +106,7 @@ function run(): never {
       newCgroupns: plan.newCgroupns,
       capLast: plan.capLast,
       ttyFd,
+      keepFds: 3 + passed,
     }),
   );
 }

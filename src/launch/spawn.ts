@@ -1,6 +1,6 @@
 // Packs the spawn act's request and runs it: clone with the namespace flags,
 // join namespaces by fd, re-execute our own sealed binary as `init`.
-import { INIT_CHANNEL_FD, INIT_CONSOLE_FD, INIT_LIB_FD } from "../protocol/plan.ts";
+import { initFds } from "../protocol/plan.ts";
 import { FDMAP, JOIN, keepAlive, pack, packArray, SPAWN } from "../sys/abi.ts";
 import { SysError } from "../sys/errors.ts";
 import { libFd, sys } from "../sys/lib.ts";
@@ -21,9 +21,11 @@ function sealedExe(): number {
 }
 
 // A compiled bunc is its own interpreter; from source, Bun needs the script.
-function initArgv(): string[] {
+// The count of passed fds tells the init where its own are.
+function initArgv(passed: number): string[] {
   const compiled = process.argv[1]?.startsWith("/$bunfs/") ?? false;
-  return compiled ? ["bunc", "init"] : ["bun", Bun.main, "init"];
+  const init = passed ? ["init", String(passed)] : ["init"];
+  return compiled ? ["bunc", ...init] : ["bun", Bun.main, ...init];
 }
 
 export interface SpawnRequest {
@@ -32,17 +34,20 @@ export interface SpawnRequest {
   readonly consoleFd: number | null;
   /** A cgroup2 directory fd to start the init in. */
   readonly cgroupFd: number | null;
+  /** The caller's fds 3 to 3+passFds-1 go to the init at their numbers. */
+  readonly passFds: number;
 }
 
 /** Returns the init's pid once it has exec'd (and, with a user namespace, entered it). */
 export function spawnInit(req: SpawnRequest): number {
   const ns = req.namespaces;
   const joins = packArray(JOIN, ns.joins);
+  const fds = initFds(req.passFds);
   const map = [
-    { src: req.channelFd, dst: INIT_CHANNEL_FD },
-    { src: libFd(), dst: INIT_LIB_FD },
+    { src: req.channelFd, dst: fds.channel },
+    { src: libFd(), dst: fds.lib },
   ];
-  if (req.consoleFd !== null) map.push({ src: req.consoleFd, dst: INIT_CONSOLE_FD });
+  if (req.consoleFd !== null) map.push({ src: req.consoleFd, dst: fds.console });
   const err = new ErrBuf();
   const request = pack(SPAWN, {
     clone_flags: ns.cloneFlags,
@@ -51,8 +56,8 @@ export function spawnInit(req: SpawnRequest): number {
     fdmap: packArray(FDMAP, map),
     nfdmap: map.length,
     exe_fd: sealedExe(),
-    lib_fd: INIT_LIB_FD,
-    argv: new CStrings(initArgv()),
+    lib_fd: fds.lib,
+    argv: new CStrings(initArgv(req.passFds)),
     // An explicit, empty environment: BUN_OPTIONS and the like from the
     // caller's environment must not reach a process that runs as root.
     envp: new CStrings([]),
@@ -62,6 +67,7 @@ export function spawnInit(req: SpawnRequest): number {
     uid_map: ns.userns ? cstr(ns.userns.uidMap) : null,
     gid_map: ns.userns ? cstr(ns.userns.gidMap) : null,
     time_offsets: ns.timeOffsets === null ? null : cstr(ns.timeOffsets),
+    pass_fds: req.passFds,
   });
   const pid = new Int32Array(1);
   const rc = sys.bunc_spawn(request.bytes, pid);

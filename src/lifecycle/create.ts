@@ -22,14 +22,15 @@ import { parseConfig } from "../oci/validate.ts";
 import { withInitPid } from "../plan/seccomp.ts";
 import { receiveMessage, sendMessage } from "../protocol/channel.ts";
 import { sendFds } from "../protocol/fds.ts";
-import type { InitReply, RuntimeHooksDone } from "../protocol/plan.ts";
+import type { InitPlan, InitReply, RuntimeHooksDone } from "../protocol/plan.ts";
 import { O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 import { openPath } from "../sys/open.ts";
-import { killAndReap, processStartTime } from "../sys/process.ts";
+import { killAndReap, pidInItsNamespace, processStartTime } from "../sys/process.ts";
 import { readConfig } from "./bundle.ts";
+import type { PassedFds } from "./passFds.ts";
 import type { Lock, Store } from "./store.ts";
 import { writeAtomic } from "./store.ts";
 
@@ -49,6 +50,8 @@ export interface CreateOptions {
   readonly hooksDirs?: readonly string[] | undefined;
   /** --systemd-cgroup: linux.cgroupsPath is systemd's slice:prefix:name. */
   readonly systemdCgroup?: boolean | undefined;
+  /** The caller's fds the container process gets from 3 on (checked by passedFds). */
+  readonly passed?: PassedFds | undefined;
 }
 
 export interface Created {
@@ -91,6 +94,23 @@ async function precreate(hooks: readonly StageHook[], config: Config, bundle: st
   } catch (e) {
     throw new Error(`the config the precreate hooks printed: ${(e as Error).message}`);
   }
+}
+
+/**
+ * systemd's socket activation: the process learns how many fds are its own
+ * and that they are meant for it (LISTEN_PID is its pid as it sees it; runc
+ * always says 1, wrong without a pid namespace of its own).
+ */
+function withListenEnv(init: InitPlan, listen: number, pid: number): InitPlan {
+  if (!listen) return init;
+  const names = process.env.LISTEN_FDNAMES;
+  const env = [
+    ...init.process.env.filter((e) => !/^LISTEN_(FDS|PID|FDNAMES)=/.test(e)),
+    `LISTEN_FDS=${listen}`,
+    `LISTEN_PID=${pidInItsNamespace(pid) ?? 1}`,
+    ...(names === undefined ? [] : [`LISTEN_FDNAMES=${names}`]),
+  ];
+  return { ...init, process: { ...init.process, env } };
 }
 
 export async function createContainer(store: Store, o: CreateOptions): Promise<Created> {
@@ -190,6 +210,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
       channelFd: initEnd,
       consoleFd: theirs >= 0 ? theirs : null,
       cgroupFd: plan.startIn === null ? null : open(plan.startIn, O.RDONLY | O.DIRECTORY),
+      passFds: o.passed?.total ?? 0,
     });
     debug(`init ${pid} spawned`);
     // Only the init holds its end now: its death reads as EOF here.
@@ -204,7 +225,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     cgroup.applyResources();
     cgroup.joinEarly(plan.joinEarly, pid);
     debug(`cgroup ${cgroup.path} made`);
-    sendMessage(toInit, withInitPid(init, pid));
+    sendMessage(toInit, withListenEnv(withInitPid(init, pid), o.passed?.listen ?? 0, pid));
     sendFds(toInit, init.fds, (slot) => {
       if (slot.kind === "stateDir") return open(store.dir(o.id), O.PATH | O.DIRECTORY);
       if (slot.kind === "cgroupJoin") return open(slot.file, O.WRONLY);

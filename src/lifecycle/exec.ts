@@ -4,7 +4,7 @@
 // by the C act (ffi/exec.c), which joins the container's namespaces and
 // cgroup and makes the same final act as the init: no JavaScript and
 // nothing of the runtime's binary enters the container.
-import { readFileSync, readlinkSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import {
   consoleSocketPair,
   exitCodeOf,
@@ -142,30 +142,8 @@ function subPath(spec: string | undefined, controllers: readonly string[]): stri
   return path.replace(/^\/+/, "");
 }
 
-// What the runtime itself holds low: Bun's event loop and the C object.
-const OURS = [/^anon_inode:\[(eventpoll|eventfd|signalfd|timerfd)\]$/, /^\/memfd:bunc/];
-
-/**
- * --preserve-fds N: fds 3 to N+2 must be the caller's. Checked before the
- * runtime opens anything, so none of its own fds (a namespace, a cgroup
- * directory) can sit in the range; Bun's own low ones are refused by kind.
- */
-function checkPreserved(n: number): void {
-  for (let fd = 3; fd < 3 + n; fd++) {
-    let target: string;
-    try {
-      target = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      throw new Error(`--preserve-fds: fd ${fd} is not open`);
-    }
-    if (OURS.some((re) => re.test(target)))
-      throw new Error(`--preserve-fds: fd ${fd} is not one the caller passed (it is bunc's own ${target})`);
-  }
-}
-
 /** Runs the process; returns the exit code exec should exit with (0 when detached). */
 export async function execInContainer(store: Store, o: ExecOptions): Promise<number> {
-  checkPreserved(o.preserveFds ?? 0);
   const opened: number[] = [];
   try {
     const lock = store.lock(o.id);

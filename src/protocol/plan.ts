@@ -162,10 +162,14 @@ export interface HookStateBase {
   readonly annotations: Readonly<Record<string, string>>;
 }
 
-/** fds the init finds in place: the channel to the runtime, the console socket, the C object's sealed memfd. */
-export const INIT_CHANNEL_FD = 3;
-export const INIT_CONSOLE_FD = 4;
-export const INIT_LIB_FD = 5;
+/**
+ * fds the init finds in place: the channel to the runtime, the console
+ * socket, the C object's sealed memfd; after the `passed` fds of the caller
+ * that the container process gets from 3 on.
+ */
+export function initFds(passed: number): { channel: number; console: number; lib: number } {
+  return { channel: 3 + passed, console: 4 + passed, lib: 5 + passed };
+}
 
 /** An fd the runtime sends the init over the channel, by what it is. */
 export type InitFd =

@@ -21,7 +21,7 @@ export const SPAWN = {
     ...u64s(["size", "clone_flags", "joins", "njoins", "fdmap", "nfdmap", "exe_fd", "lib_fd"]),
     ...u64s(["argv", "envp", "errbuf", "errlen"]),
     ["cgroup_fd", "i64"],
-    ...u64s(["uid_map", "gid_map", "time_offsets"]),
+    ...u64s(["uid_map", "gid_map", "time_offsets", "pass_fds"]),
   ],
 } as const satisfies StructDef<string>;
 

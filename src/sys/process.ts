@@ -19,6 +19,17 @@ export function processStartTime(pid: number): string | null {
   return rest[19] ?? null;
 }
 
+/** The pid a process has in its own pid namespace (the last of NSpid), or null once it is gone. */
+export function pidInItsNamespace(pid: number): number | null {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, "utf8").match(/^NSpid:\s*(.*)$/m);
+    const last = line?.[1]?.trim().split(/\s+/).at(-1);
+    return last === undefined ? null : Number(last);
+  } catch {
+    return null;
+  }
+}
+
 export const isAlive = (pid: number, startTime: string) => processStartTime(pid) === startTime;
 
 /**

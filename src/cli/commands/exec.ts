@@ -3,6 +3,7 @@ import { posix } from "node:path";
 import { defineCommand } from "citty";
 import { connectConsoleSocket } from "../../launch/console.ts";
 import { execInContainer, parseProcess } from "../../lifecycle/exec.ts";
+import { passedFds } from "../../lifecycle/passFds.ts";
 import { checkId } from "../../lifecycle/id.ts";
 import { store } from "../command.ts";
 import { globals } from "../options.ts";
@@ -77,9 +78,8 @@ export default defineCommand({
     const source = one(p, "process");
     if (source !== undefined && p.args.length)
       throw new Error("--process: give either a process.json or a command, not both");
-    const fdsText = one(p, "preserve-fds");
-    if (fdsText !== undefined && !/^\d+$/.test(fdsText))
-      throw new Error(`--preserve-fds: ${JSON.stringify(fdsText)} is not a number`);
+    // Before anything is opened: the range must hold only the caller's fds.
+    const passed = passedFds(one(p, "preserve-fds"), false);
     const socket = one(p, "console-socket");
     const pidFile = one(p, "pid-file");
     process.exitCode = await execInContainer(store(), {
@@ -104,7 +104,7 @@ export default defineCommand({
       detach: on(p, "detach"),
       pidFile: pidFile === undefined ? undefined : posix.resolve(pidFile),
       consoleSocket: socket === undefined ? undefined : connectConsoleSocket(socket),
-      preserveFds: fdsText === undefined ? 0 : Number(fdsText),
+      preserveFds: passed.total,
       cgroup: p.flags.get("cgroup")?.at(-1),
       ignorePaused: on(p, "ignore-paused"),
       cacheRoot: globals.root,

@@ -6,7 +6,8 @@ import { deleteContainer } from "../../lifecycle/delete.ts";
 import { startContainer } from "../../lifecycle/start.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
 import { globals } from "../options.ts";
-import { createFlags, refuseUnsupportedCreateFlags } from "../createFlags.ts";
+import { createFlags } from "../createFlags.ts";
+import { passedFds } from "../../lifecycle/passFds.ts";
 
 export default defineCommand({
   meta: { name: "run", description: "create and start a container; wait for it unless --detach" },
@@ -18,7 +19,8 @@ export default defineCommand({
   },
   async run(ctx) {
     rejectUnknownFlags(ctx);
-    refuseUnsupportedCreateFlags(ctx.args);
+    // Before anything is opened: the range must hold only the caller's fds.
+    const passed = passedFds(ctx.args["preserve-fds"], true);
     const id = idOf(ctx.args);
     const s = store();
     const socket = ctx.args["console-socket"];
@@ -32,6 +34,7 @@ export default defineCommand({
       noNewKeyring: ctx.args["new-keyring"] === false,
       hooksDirs: globals.hooksDirs,
       systemdCgroup: globals.systemdCgroup,
+      passed,
       console: socket ? connectConsoleSocket(socket) : ctx.args.detach ? undefined : "foreground",
     });
     try {
