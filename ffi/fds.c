@@ -4,11 +4,13 @@
 #include "internal.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -108,14 +110,20 @@ int bunc_socketpair(int32_t *out)
 	return 0;
 }
 
-/* A unix socket of this type for path: the fd, or -errno. */
-static int unix_socket(const char *path, int type, struct sockaddr_un *addr)
+/* A unix socket of this type for path (a leading '@' names an abstract
+ * socket, as systemd's NOTIFY_SOCKET may): the fd, or -errno; *len is the
+ * address's length. */
+static int unix_socket(const char *path, int type, struct sockaddr_un *addr, socklen_t *len)
 {
 	memset(addr, 0, sizeof *addr);
 	addr->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof addr->sun_path)
+	size_t n = strlen(path);
+	if (n >= sizeof addr->sun_path)
 		return -ENAMETOOLONG;
-	strcpy(addr->sun_path, path);
+	memcpy(addr->sun_path, path, n);
+	if (path[0] == '@')
+		addr->sun_path[0] = 0;
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] == '@' ? 0 : 1));
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 	return fd < 0 ? -errno : fd;
 }
@@ -123,10 +131,26 @@ static int unix_socket(const char *path, int type, struct sockaddr_un *addr)
 int bunc_connect_unix(const char *path)
 {
 	struct sockaddr_un addr;
-	int fd = unix_socket(path, SOCK_STREAM, &addr);
+	socklen_t len;
+	int fd = unix_socket(path, SOCK_STREAM, &addr, &len);
 	if (fd < 0)
 		return fd;
-	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+	if (connect(fd, (struct sockaddr *)&addr, len) < 0) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+int bunc_bind_dgram(const char *path, uint32_t mode)
+{
+	struct sockaddr_un addr;
+	socklen_t len;
+	int fd = unix_socket(path, SOCK_DGRAM, &addr, &len);
+	if (fd < 0)
+		return fd;
+	if (bind(fd, (struct sockaddr *)&addr, len) < 0 || (path[0] != '@' && chmod(path, (mode_t)mode) < 0)) {
 		int err = errno;
 		close(fd);
 		return -err;
@@ -137,12 +161,13 @@ int bunc_connect_unix(const char *path)
 int bunc_send_dgram(const char *path, const void *data, uint64_t len)
 {
 	struct sockaddr_un addr;
-	int fd = unix_socket(path, SOCK_DGRAM, &addr);
+	socklen_t alen;
+	int fd = unix_socket(path, SOCK_DGRAM, &addr, &alen);
 	if (fd < 0)
 		return fd;
 	ssize_t n;
 	do
-		n = sendto(fd, data, len, MSG_NOSIGNAL, (struct sockaddr *)&addr, sizeof addr);
+		n = sendto(fd, data, len, MSG_NOSIGNAL, (struct sockaddr *)&addr, alen);
 	while (n < 0 && errno == EINTR);
 	int err = errno;
 	close(fd);

@@ -30,6 +30,7 @@ import { cstr } from "../sys/mem.ts";
 import { openPath } from "../sys/open.ts";
 import { killAndReap, pidInItsNamespace, processStartTime } from "../sys/process.ts";
 import { readConfig } from "./bundle.ts";
+import { hostNotifySocket, makeNotifyDir, notifyDir, withNotifyEnv } from "./notify.ts";
 import type { PassedFds } from "./passFds.ts";
 import type { Lock, Store } from "./store.ts";
 import { writeAtomic } from "./store.ts";
@@ -143,6 +144,8 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
         ...config,
         linux: { ...config.linux, cgroupsPath: systemdCgroupsPath(config.linux?.cgroupsPath, o.id) },
       };
+    const notify = hostNotifySocket() !== undefined;
+    if (notify) config = withNotifyEnv(config);
     const foregroundTty = o.console === "foreground" && (config.process.terminal ?? false);
     checkConsole(config, typeof o.console === "number" || foregroundTty);
     if (store.exists(o.id)) throw new Error(`container with id ${o.id} already exists`);
@@ -154,6 +157,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
         noPivot: o.noPivot ?? false,
         noNewKeyring: o.noNewKeyring ?? false,
         cacheRoot: store.root,
+        notifyDir: notify ? notifyDir(store, o.id) : null,
         hooks: {
           hooks: { createContainer: hooks.createContainer ?? [], startContainer: hooks.startContainer ?? [] },
           runtimeHooks: !!(hooks.prestart || hooks.createRuntime),
@@ -193,6 +197,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
       ...laterHooks(hooks),
     };
     lock = store.reserve(state);
+    if (notify) makeNotifyDir(store, o.id);
     const [ours, theirs] = foregroundTty
       ? consoleSocketPair()
       : [-1, typeof o.console === "number" ? o.console : -1];

@@ -11,6 +11,7 @@ import { isAlive } from "../sys/process.ts";
 import { runStage } from "../hooks/run.ts";
 import { hookState } from "../hooks/state.ts";
 import { deleteContainer } from "./delete.ts";
+import { bindRelay, type Relay, relayUntilReady } from "./notify.ts";
 import { containerCgroup } from "./remains.ts";
 import { signalAll } from "./signal.ts";
 import { currentStatus } from "./status.ts";
@@ -38,16 +39,28 @@ function readUntilExec(fd: number): string {
   }
 }
 
+export interface Started {
+  readonly state: StoredState;
+  /**
+   * With a NOTIFY_SOCKET relay: settles once the process has said READY=1
+   * (passed on) or has exited; runc's start and run wait for it.
+   */
+  readonly ready: Promise<void>;
+}
+
 /** Releases a created container's init; the hooks of start run around it. */
-export async function startContainer(store: Store, id: string): Promise<StoredState> {
+export async function startContainer(store: Store, id: string): Promise<Started> {
   const lock = store.lock(id);
   let state: StoredState;
   let failed: string;
+  let relay: Relay | null = null;
   try {
     const current = currentStatus(store, id);
     state = current.state;
     if (current.status !== "created")
       throw new Error(`cannot start container ${id}: it is ${current.status}, not created`);
+    // Bound before the process can run, and say READY=1 at once.
+    relay = bindRelay(store, id);
     const fifo = store.fifo(id);
     const fd = openPath(fifo, O.RDONLY | O.NONBLOCK, `open ${fifo}`);
     try {
@@ -66,10 +79,14 @@ export async function startContainer(store: Store, id: string): Promise<StoredSt
       sys.bunc_close(fd);
     }
     debug(`started ${id}`);
+  } catch (e) {
+    if (relay) sys.bunc_close(relay.fd);
+    throw e;
   } finally {
     lock.release();
   }
   if (failed) {
+    if (relay) sys.bunc_close(relay.fd);
     // The container is destroyed; its poststop hooks run.
     await deleteContainer(store, id, true);
     throw new Error(`container ${id} did not start: ${failed}`);
@@ -81,7 +98,8 @@ export async function startContainer(store: Store, id: string): Promise<StoredSt
   } catch (e) {
     // runtime-spec 1.3: a failed poststart hook stops the container.
     signalAll({ ...state, cgroup: containerCgroup(id, state.cgroup) }, 9);
+    if (relay) sys.bunc_close(relay.fd);
     throw e;
   }
-  return state;
+  return { state, ready: relay ? relayUntilReady(relay, state.pid, state.pidStartTime) : Promise.resolve() };
 }

@@ -27,6 +27,7 @@ export interface ContainerInputs {
   /** Where compiled seccomp filters are kept (the state root). */
   readonly cacheRoot: string | null;
   readonly hooks: InitInputs["hooks"];
+  readonly notifyDir?: string | null;
 }
 
 export interface ContainerPlan {
@@ -92,6 +93,7 @@ export function planContainer(i: ContainerInputs): ContainerPlan {
       noPivot: i.noPivot,
       noNewKeyring: i.noNewKeyring,
       hooks: i.hooks,
+      notifyDir: i.notifyDir ?? null,
     });
     checkRlimits(init.process.rlimits);
     if (!namespaces.userns && !namespaces.joinsUserns) checkHeldCapabilities(init.process);

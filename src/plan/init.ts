@@ -30,13 +30,15 @@ export interface InitInputs {
   readonly noNewKeyring: boolean;
   /** The hooks the init takes part in, chosen by the runtime from the config and its plugins. */
   readonly hooks: Pick<InitPlan, "hooks" | "runtimeHooks" | "hookState">;
+  /** The NOTIFY_SOCKET relay's directory on the host, mounted at /run/notify, or null. */
+  readonly notifyDir: string | null;
 }
 
 const idmapped = (s: RootfsStep): s is Extract<RootfsStep, { op: "mount" }> => s.op === "mount" && !!s.idmap;
 
 export function planInit(inputs: InitInputs): InitPlan {
   const { config, bundle, rootfs, cgroup, namespaces } = inputs;
-  const { steps, devBound } = planMounts(config, bundle, cgroup, namespaces);
+  const { steps, devBound } = planMounts(config, bundle, cgroup, namespaces, inputs.notifyDir);
   const propagation = config.linux?.rootfsPropagation;
   const seccomp = planSeccomp(config, inputs.id, bundle, inputs.cacheRoot);
   const fds: InitFd[] = [

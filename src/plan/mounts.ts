@@ -167,14 +167,42 @@ export interface MountsPlan {
   readonly devBound: boolean;
 }
 
+/** Where the NOTIFY_SOCKET relay's directory appears in the container (runc's place). */
+export const NOTIFY_DIR = "/run/notify";
+
+/**
+ * The NOTIFY_SOCKET relay's directory, read-only: its socket is bound by
+ * `start`, after the init has mounted it, so the directory is not looked at
+ * here (it is made once the id is reserved).
+ */
+function notifyMount(dir: string): RootfsStep[] {
+  const field = "NOTIFY_SOCKET";
+  const ro = MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC;
+  return [
+    {
+      op: "mount",
+      field,
+      source: dir,
+      target: NOTIFY_DIR,
+      fstype: "",
+      flags: MS.BIND,
+      data: "",
+      file: false,
+    },
+    { op: "remount", field, target: NOTIFY_DIR, flags: MS.BIND | MS.REMOUNT | ro },
+  ];
+}
+
 export function planMounts(
   config: Config,
   bundle: string,
   cgroup: CgroupState,
   ns: NamespacePlan,
+  notifyDir: string | null,
 ): MountsPlan {
   const mounts = config.mounts ?? [];
   const steps = mounts.flatMap((m, i) => planMount(config, m, `mounts[${i}]`, bundle, cgroup, ns));
+  if (notifyDir !== null) steps.push(...notifyMount(notifyDir));
   const devBound = mounts.some(
     (m, i) =>
       inContainer(m.destination) === "/dev" &&

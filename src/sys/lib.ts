@@ -36,6 +36,7 @@ export const symbols = {
   bunc_socketpair: { args: [ptr], returns: i32 },
   bunc_connect_unix: { args: [ptr], returns: i32 },
   bunc_send_dgram: { args: [ptr, ptr, u64], returns: i32 },
+  bunc_bind_dgram: { args: [ptr, u32], returns: i32 },
   bunc_flock: { args: [i32, i32], returns: i32 },
   bunc_kill: { args: [i32, i32], returns: i32 },
   bunc_poll_in: { args: [i32, i32], returns: i32 },

@@ -264,6 +264,7 @@ describe("the cgroup mount of the default spec", () => {
       id: "c1",
       noPivot: false,
       noNewKeyring: false,
+      notifyDir: null,
       hooks: {
         hooks: { createContainer: [], startContainer: [] },
         runtimeHooks: false,

@@ -37,17 +37,21 @@ export default defineCommand({
       passed,
       console: socket ? connectConsoleSocket(socket) : ctx.args.detach ? undefined : "foreground",
     });
+    let ready: Promise<void>;
     try {
-      await startContainer(s, id);
+      ({ ready } = await startContainer(s, id));
     } catch (e) {
       await deleteContainer(s, id, true);
       throw e;
     }
-    if (ctx.args.detach) return;
+    if (ctx.args.detach) return await ready;
     let exitCode: number | undefined;
     try {
+      // Waiting blocks: the NOTIFY_SOCKET relay goes first, unless a terminal is relayed alongside.
       const status =
-        master === undefined ? waitForeground(state.pid) : await relayTerminal(master, state.pid);
+        master === undefined
+          ? await ready.then(() => waitForeground(state.pid))
+          : (await Promise.all([relayTerminal(master, state.pid), ready]))[0];
       debug(`container exited: status ${status}`);
       exitCode = exitCodeOf(status);
       process.exitCode = exitCode;

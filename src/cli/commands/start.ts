@@ -7,6 +7,7 @@ export default defineCommand({
   args: idArg,
   async run(ctx) {
     rejectUnknownFlags(ctx);
-    await startContainer(store(), idOf(ctx.args));
+    const { ready } = await startContainer(store(), idOf(ctx.args));
+    await ready;
   },
 });
