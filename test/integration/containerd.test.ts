@@ -1,20 +1,31 @@
 // containerd drives bunc (`ctr run --runc-binary`): a containerd of the
 // test's own (its root, state and sockets under the test's directory, no
 // CRI), containers from the test's rootfs (`ctr run --rootfs`) in cgroups
-// under the test's parent, and the terminal through `script`.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+// under the test's parent, and the terminal through `script`. The daemon and
+// its shims run in a network namespace of the test's own.
+import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { HostLeftovers, installEngines, stopDaemon, waitReady } from "./engines.ts";
-import { BUNC, useTestEnv } from "./harness.ts";
+import {
+  HostLeftovers,
+  installEngines,
+  PrivateNetns,
+  RUNTIME,
+  scenarios,
+  stopDaemon,
+  waitReady,
+} from "./engines.ts";
+import { useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 const NS = "bunctest";
+const { scenario, report } = scenarios("containerd");
 
 let containerd: Subprocess | undefined;
 let dir = "";
 let leftovers: HostLeftovers | undefined;
+let netns: PrivateNetns | undefined;
 
 function ctr(args: string[]): { code: number; stdout: string; stderr: string } {
   const r = Bun.spawnSync(["ctr", "-a", `${dir}/containerd.sock`, "-n", NS, ...args], {
@@ -24,7 +35,7 @@ function ctr(args: string[]): { code: number; stdout: string; stderr: string } {
   return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
-const RUN = () => ["--runc-binary", BUNC, "--rootfs", "--env", "PATH=/bin:/usr/bin"];
+const RUN = () => ["--runc-binary", RUNTIME, "--rootfs", "--env", "PATH=/bin:/usr/bin"];
 
 /** A command under `script`, which gives it a terminal of its own. */
 function inTerminal(args: string[]): { code: number; stdout: string } {
@@ -39,6 +50,7 @@ describe("containerd with bunc as its runc binary", () => {
     leftovers = new HostLeftovers(["/run/containerd"]);
     dir = join(env.dir, "containerd");
     mkdirSync(dir, { recursive: true });
+    netns = new PrivateNetns(dir);
     writeFileSync(
       join(dir, "config.toml"),
       [
@@ -56,7 +68,7 @@ describe("containerd with bunc as its runc binary", () => {
         "",
       ].join("\n"),
     );
-    containerd = Bun.spawn(["containerd", "--config", join(dir, "config.toml")], {
+    containerd = Bun.spawn(netns.wrap(["containerd", "--config", join(dir, "config.toml")]), {
       stdout: Bun.file(join(dir, "containerd.log")),
       stderr: Bun.file(join(dir, "containerd.err")),
     });
@@ -64,6 +76,7 @@ describe("containerd with bunc as its runc binary", () => {
   }, 300_000);
 
   afterAll(async () => {
+    report();
     if (containerd) {
       for (const id of ctr(["task", "ls", "-q"]).stdout.trim().split("\n").filter(Boolean)) {
         ctr(["task", "kill", "-s", "KILL", id]);
@@ -73,13 +86,14 @@ describe("containerd with bunc as its runc binary", () => {
         ctr(["container", "delete", id]);
     }
     await stopDaemon(containerd, dir);
+    netns?.remove();
     if (dir) rmSync(dir, { recursive: true, force: true });
     leftovers?.remove();
   });
 
   const cgroup = (id: string) => `${env.cgroupParent}/${id}`;
 
-  test("run: stdout and the exit code", () => {
+  scenario("run: stdout and the exit code", () => {
     const id = `c${process.pid}a`;
     const r = ctr([
       "run",
@@ -97,7 +111,7 @@ describe("containerd with bunc as its runc binary", () => {
     expect(r.code).toBe(3);
   });
 
-  test("a detached task: exec, ps, pause and resume, kill, delete; its memory limit", async () => {
+  scenario("a detached task: exec, ps, pause and resume, kill, delete; its memory limit", async () => {
     const id = `c${process.pid}b`;
     const r = ctr([
       "run",
@@ -130,7 +144,7 @@ describe("containerd with bunc as its runc binary", () => {
     for (const h of env.hierarchies()) expect(existsSync(`${h}${cgroup(id)}`)).toBe(false);
   });
 
-  test.skipIf(Bun.which("script") === null)("a terminal, for run and for exec", () => {
+  scenario("a terminal, for run and for exec", () => {
     const id = `c${process.pid}c`;
     const run = inTerminal([
       "run",

@@ -1,38 +1,55 @@
 // podman drives bunc (`--runtime`): all its state under the test's directory
-// (--root, --runroot, --tmpdir, vfs storage, no events), containers in
-// cgroups under the test's parent, no network. Its default limits are lowered:
-// podman asks for RLIMIT_NOFILE and RLIMIT_NPROC hard limits above what this
-// VM lets root raise, which runc refuses the same way.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+// (--root, --runroot, --tmpdir, --network-config-dir, vfs storage, no
+// events), containers in cgroups under the test's parent, every podman
+// command in a network namespace of the test's own (the default bridge
+// network's bridge and firewall rules are made there). Its default limits
+// are lowered: podman asks for RLIMIT_NOFILE and RLIMIT_NPROC hard limits
+// above what this VM lets root raise, which runc refuses the same way.
+import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { HostLeftovers, installEngines, removeEngineCgroups, stopDaemon } from "./engines.ts";
-import { BUNC, useTestEnv } from "./harness.ts";
+import {
+  HostLeftovers,
+  IS_BUNC,
+  installEngines,
+  LIMITS_SCENARIO,
+  PrivateNetns,
+  RUNTIME,
+  removeEngineCgroups,
+  scenarios,
+  stopDaemon,
+} from "./engines.ts";
+import { useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 const IMAGE = "localhost/bunc-test:1";
+const { scenario, report } = scenarios("podman");
 
 let dir = "";
 let leftovers: HostLeftovers | undefined;
+let netns: PrivateNetns | undefined;
+
+/** podman with the test's private places, in the test's network namespace. */
+function podmanCommand(args: readonly string[], runtimeFlags: readonly string[] = []): string[] {
+  return (netns as PrivateNetns).wrap([
+    "podman",
+    ...["--root", `${dir}/root`, "--runroot", `${dir}/runroot`, "--tmpdir", `${dir}/tmp`],
+    ...["--network-config-dir", `${dir}/net.d`],
+    ...["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"],
+    ...["--runtime", RUNTIME, ...runtimeFlags, "--hooks-dir", `${dir}/hooks.d`],
+    ...args,
+  ]);
+}
 
 function podman(
   args: string[],
   opts: { stdin?: string } = {},
 ): { code: number; stdout: string; stderr: string } {
-  const r = Bun.spawnSync(
-    [
-      "podman",
-      ...["--root", `${dir}/root`, "--runroot", `${dir}/runroot`, "--tmpdir", `${dir}/tmp`],
-      ...["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"],
-      ...["--runtime", BUNC, "--hooks-dir", `${dir}/hooks.d`],
-      ...args,
-    ],
-    {
-      stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-      timeout: 120_000,
-    },
-  );
+  const r = Bun.spawnSync(podmanCommand(args), {
+    stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    timeout: 120_000,
+  });
   return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
@@ -42,17 +59,27 @@ function podmanOk(args: string[]): string {
   return r.stdout;
 }
 
-const OPTS = () => [
+const LIMITS = () => [
   ...["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"],
-  ...["--network", "none", "--cgroup-parent", `${env.cgroupParent}/podman`],
+  ...["--cgroup-parent", `${env.cgroupParent}/podman`],
 ];
+const OPTS = () => [...LIMITS(), "--network", "none"];
 
 describe("podman with bunc as its runtime", () => {
   beforeAll(() => {
     installEngines();
-    leftovers = new HostLeftovers(["/var/lib/containers", "/run/libpod", "/run/containers"]);
+    // CNI's address leases and cache, and the directory of podman's network namespaces, are the host's.
+    leftovers = new HostLeftovers([
+      "/var/lib/containers",
+      "/run/libpod",
+      "/run/containers",
+      "/var/lib/cni",
+      "/run/cni",
+      "/run/netns",
+    ]);
     dir = join(env.dir, "podman");
     mkdirSync(join(dir, "hooks.d"), { recursive: true });
+    netns = new PrivateNetns(dir);
     chmodSync(dir, 0o755);
     chmodSync(join(dir, "hooks.d"), 0o755);
     const tar = join(dir, "rootfs.tar");
@@ -61,21 +88,23 @@ describe("podman with bunc as its runtime", () => {
   }, 300_000);
 
   afterAll(async () => {
-    if (dir) podman(["rm", "-a", "-f"]);
+    report();
+    if (netns) podman(["rm", "-a", "-f"]);
+    netns?.remove();
     await stopDaemon(undefined, dir);
     if (dir) rmSync(dir, { recursive: true, force: true });
     removeEngineCgroups(env, "podman");
     leftovers?.remove();
   });
 
-  test("run: stdout, stderr and the exit code", () => {
+  scenario("run: stdout, stderr and the exit code", () => {
     const r = podman(["run", "--rm", ...OPTS(), IMAGE, "sh", "-c", "echo out; echo err >&2; exit 3"]);
     expect(r.stdout).toBe("out\n");
     expect(r.stderr).toBe("err\n");
     expect(r.code).toBe(3);
   });
 
-  test("a detached container: exec, top, pause and unpause, kill, stop, rm", () => {
+  scenario("a detached container: exec, top, pause and unpause, kill, stop, rm", () => {
     const name = `p${process.pid}`;
     podmanOk(["run", "-d", "--name", name, ...OPTS(), IMAGE, "sleep", "1000"]);
     const ex = podman(["exec", name, "sh", "-c", "echo in-exec; exit 4"]);
@@ -92,85 +121,100 @@ describe("podman with bunc as its runtime", () => {
     podmanOk(["rm", name]);
   });
 
-  test("limits and security: --memory, --pids-limit, --user, --read-only, --cap-drop ALL", () => {
+  scenario("limits and security: --memory, --pids-limit, --user, --read-only, --cap-drop ALL", () => {
     const out = podmanOk([
       "run",
       "--rm",
-      ...[
-        "--memory",
-        "64m",
-        "--pids-limit",
-        "50",
-        "--user",
-        "65534:65534",
-        "--read-only",
-        "--cap-drop",
-        "ALL",
-      ],
+      ...LIMITS_SCENARIO.flags,
       ...OPTS(),
       IMAGE,
-      "sh",
-      "-c",
-      "id -u; grep CapEff /proc/self/status; touch /x 2>/dev/null && echo writable || echo read-only; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes",
+      ...LIMITS_SCENARIO.command,
     ]);
-    expect(out.trim().split("\n")).toEqual([
-      "65534",
-      "CapEff:\t0000000000000000",
-      "read-only",
-      "50",
-      String(64 << 20),
-    ]);
+    expect(out.trim().split("\n")).toEqual([...LIMITS_SCENARIO.expected]);
   });
 
-  test("hooks from podman's --hooks-dir run once, though bunc's plugin directory has the same one", () => {
-    const log = join(dir, "hook.log");
-    const hook = join(dir, "hook.sh");
-    writeFileSync(hook, `#!/bin/sh\ngrep -o '"status":"[a-z]*"' >> ${log}\n`, { mode: 0o755 });
-    chmodSync(hook, 0o755);
-    // One entry for three stages, as hooks.d files are written: podman injects it for
-    // prestart and poststart, and runs its poststop itself.
-    const file = join(dir, "hooks.d", "50-test.json");
-    writeFileSync(
-      file,
-      JSON.stringify({
-        version: "1.0.0",
-        hook: { path: hook },
-        when: { always: true },
-        stages: ["prestart", "poststart", "poststop"],
-      }),
-      { mode: 0o644 },
-    );
-    chmodSync(file, 0o644);
-    // The same directory is bunc's own plugin directory too: podman injects, bunc does not run them again.
-    const r = Bun.spawnSync(
-      [
-        "podman",
-        ...["--root", `${dir}/root`, "--runroot", `${dir}/runroot`, "--tmpdir", `${dir}/tmp`],
-        ...["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"],
-        ...["--runtime", BUNC, "--runtime-flag", `hooks-dir=${dir}/hooks.d`, "--hooks-dir", `${dir}/hooks.d`],
-        ...["run", "--rm", ...OPTS(), IMAGE, "true"],
-      ],
-      { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeout: 120_000 },
-    );
-    expect(r.stderr.toString()).toBe("");
-    expect(r.exitCode).toBe(0);
-    // prestart sees the container creating, poststart running, poststop stopped: once each.
-    expect(readFileSync(log, "utf8").trim().split("\n")).toEqual([
-      '"status":"creating"',
-      '"status":"running"',
-      '"status":"stopped"',
-    ]);
-  });
+  scenario(
+    "hooks from podman's --hooks-dir run once, though bunc's plugin directory has the same one",
+    () => {
+      const log = join(dir, "hook.log");
+      const hook = join(dir, "hook.sh");
+      writeFileSync(hook, `#!/bin/sh\ngrep -o '"status":"[a-z]*"' >> ${log}\n`, { mode: 0o755 });
+      chmodSync(hook, 0o755);
+      // One entry for three stages, as hooks.d files are written: podman injects it for
+      // prestart and poststart, and runs its poststop itself.
+      const file = join(dir, "hooks.d", "50-test.json");
+      writeFileSync(
+        file,
+        JSON.stringify({
+          version: "1.0.0",
+          hook: { path: hook },
+          when: { always: true },
+          stages: ["prestart", "poststart", "poststop"],
+        }),
+        { mode: 0o644 },
+      );
+      chmodSync(file, 0o644);
+      // The same directory is bunc's own plugin directory too: podman injects, bunc does not run them again.
+      const r = Bun.spawnSync(
+        podmanCommand(
+          ["run", "--rm", ...OPTS(), IMAGE, "true"],
+          ["--runtime-flag", `hooks-dir=${dir}/hooks.d`],
+        ),
+        { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeout: 120_000 },
+      );
+      expect(r.stderr.toString()).toBe("");
+      expect(r.exitCode).toBe(0);
+      // prestart sees the container creating, poststart running, poststop stopped: once each.
+      expect(readFileSync(log, "utf8").trim().split("\n")).toEqual([
+        '"status":"creating"',
+        '"status":"running"',
+        '"status":"stopped"',
+      ]);
+    },
+    !IS_BUNC,
+  );
 
-  test.skipIf(Bun.which("script") === null)("terminals: run -t, run -i -t with input, exec -t", () => {
+  scenario(
+    "the default bridge network: eth0 up with podman's address, the default route through the bridge",
+    () => {
+      const name = `n${process.pid}`;
+      podmanOk(["run", "-d", "--name", name, ...LIMITS(), IMAGE, "sleep", "1000"]);
+      try {
+        const [ip, gateway] = podmanOk([
+          "inspect",
+          "-f",
+          "{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Gateway}}",
+          name,
+        ])
+          .trim()
+          .split(" ");
+        expect(ip).toMatch(/^10\.88\.\d+\.\d+$/);
+        const inside = podmanOk([
+          "exec",
+          name,
+          "sh",
+          "-c",
+          "cat /sys/class/net/eth0/operstate /proc/net/route /proc/net/fib_trie",
+        ]);
+        expect(inside.split("\n")[0]).toBe("up");
+        // The gateway in /proc/net/route: little-endian hex.
+        const hex = (a: string) =>
+          a
+            .split(".")
+            .reverse()
+            .map((o) => Number(o).toString(16).padStart(2, "0").toUpperCase())
+            .join("");
+        expect(inside).toMatch(new RegExp(`^eth0\\s+00000000\\s+${hex(gateway ?? "")}\\s`, "m"));
+        expect(inside).toContain(`|-- ${ip}\n`);
+      } finally {
+        podman(["rm", "-f", "-t", "0", name]);
+      }
+    },
+  );
+
+  scenario("terminals: run -t, run -i -t with input, exec -t", () => {
     const args = (rest: string[]) =>
-      [
-        "podman",
-        ...["--root", `${dir}/root`, "--runroot", `${dir}/runroot`, "--tmpdir", `${dir}/tmp`],
-        ...["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"],
-        ...["--runtime", BUNC],
-        ...rest,
-      ]
+      podmanCommand(rest)
         .map((a) => `'${a}'`)
         .join(" ");
     const inTerminal = (rest: string[], input?: string) => {

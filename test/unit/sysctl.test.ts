@@ -29,11 +29,11 @@ test.each([
   expect(() => plan({ [key]: "x" })).toThrow(`linux.sysctl.${key}: is not a sysctl name`);
 });
 
-test("a sysctl no namespace isolates, or one of a joined namespace, is refused", () => {
+test("a sysctl no namespace isolates, or one of the host's own namespace joined by path, is refused", () => {
   expect(() => plan({ "kernel.core_pattern": "x" })).toThrow("is not isolated by a namespace");
   const c = defaultSpec();
   c.linux!.namespaces = c.linux!.namespaces!.map((n) =>
-    n.type === "network" ? { type: "network", path: "/proc/1/ns/net" } : n,
+    n.type === "network" ? { type: "network", path: "/proc/self/ns/net" } : n,
   );
   c.linux!.sysctl = { "net.ipv4.ip_forward": "1" };
   expect(() => planSysctl(c)).toThrow("needs the container to have its own network namespace");
