@@ -2,6 +2,7 @@
 // foreground, relaying between our stdio and the container's pty.
 import { createReadStream, writeSync } from "node:fs";
 import { constants } from "node:os";
+import type { Process } from "../oci/config.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
@@ -21,9 +22,25 @@ export function receiveMaster(sock: number): number {
   return check(sys.bunc_recv_fd(sock), "receive the container's pty");
 }
 
-function copyWindowSize(master: number): void {
+/** The caller's terminal size, as process.consoleSize has it; null when stdout is no terminal. */
+export function callerWindowSize(): { height: number; width: number } | null {
   const size = new Uint32Array(2);
-  if (sys.bunc_get_winsize(1, size) === 0) sys.bunc_set_winsize(master, size[0] ?? 0, size[1] ?? 0);
+  return sys.bunc_get_winsize(1, size) === 0 ? { height: size[0] ?? 0, width: size[1] ?? 0 } : null;
+}
+
+/**
+ * A terminal relayed in the foreground starts at the caller's size, so that
+ * the process never sees the pty's 0x0 before the relay copies it.
+ */
+export function withCallerSize<P extends Process>(p: P, foreground: boolean): P {
+  if (!p.terminal || !foreground || p.consoleSize) return p;
+  const size = callerWindowSize();
+  return size ? { ...p, consoleSize: size } : p;
+}
+
+function copyWindowSize(master: number): void {
+  const size = callerWindowSize();
+  if (size) sys.bunc_set_winsize(master, size.height, size.width);
 }
 
 const FORWARDED = ["SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;

@@ -5,7 +5,7 @@ import { posix } from "node:path";
 import { type Cgroup, CgroupInUse } from "../cgroups/cgroup.ts";
 import { systemdCgroupsPath } from "../cgroups/path.ts";
 import { debug } from "../diag.ts";
-import { consoleSocketPair, receiveMaster } from "../launch/console.ts";
+import { consoleSocketPair, receiveMaster, withCallerSize } from "../launch/console.ts";
 import { idmappedTrees } from "../launch/idmap.ts";
 import { spawnInit } from "../launch/spawn.ts";
 import type { Config } from "../oci/config.ts";
@@ -147,6 +147,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     const notify = hostNotifySocket() !== undefined;
     if (notify) config = withNotifyEnv(config);
     const foregroundTty = o.console === "foreground" && (config.process.terminal ?? false);
+    if (foregroundTty) config = { ...config, process: withCallerSize(config.process, true) };
     checkConsole(config, typeof o.console === "number" || foregroundTty);
     if (store.exists(o.id)) throw new Error(`container with id ${o.id} already exists`);
     try {

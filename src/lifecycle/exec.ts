@@ -11,6 +11,7 @@ import {
   receiveMaster,
   relayTerminal,
   waitForeground,
+  withCallerSize,
 } from "../launch/console.ts";
 import { type Config, Process } from "../oci/config.ts";
 import { checked } from "../oci/checked.ts";
@@ -157,9 +158,10 @@ export async function execInContainer(store: Store, o: ExecOptions): Promise<num
         throw new Error(`cannot exec in container ${o.id}: it is ${status}`);
       const pid = state.pid;
       const config = readConfig(state.bundle);
-      const proc = o.process ?? processFromFlags(config.process, o);
-      if (proc.terminal && o.detach && o.consoleSocket === undefined)
+      const asked = o.process ?? processFromFlags(config.process, o);
+      if (asked.terminal && o.detach && o.consoleSocket === undefined)
         throw new Error("--tty: a detached process needs --console-socket for its terminal");
+      const proc = withCallerSize(asked, o.consoleSocket === undefined);
       const cfg: Config = { ...config, process: proc };
       if (planExecLabels(cfg).length)
         throw new ConfigError(
