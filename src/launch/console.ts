@@ -2,7 +2,6 @@
 // foreground, relaying between our stdio and the container's pty.
 import { createReadStream, writeSync } from "node:fs";
 import { constants } from "node:os";
-import type { Process } from "../oci/config.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
@@ -32,7 +31,9 @@ export function callerWindowSize(): { height: number; width: number } | null {
  * A terminal relayed in the foreground starts at the caller's size, so that
  * the process never sees the pty's 0x0 before the relay copies it.
  */
-export function withCallerSize<P extends Process>(p: P, foreground: boolean): P {
+export function withCallerSize<
+  P extends { readonly terminal?: boolean | undefined; readonly consoleSize?: object | undefined },
+>(p: P, foreground: boolean): P {
   if (!p.terminal || !foreground || p.consoleSize) return p;
   const size = callerWindowSize();
   return size ? { ...p, consoleSize: size } : p;
