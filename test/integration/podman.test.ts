@@ -175,6 +175,26 @@ describe("podman with bunc as its runtime", () => {
   );
 
   scenario(
+    "--preserve-fds: an fd of podman's caller reaches the container through conmon and the runtime",
+    () => {
+      const file = join(dir, "fd3");
+      writeFileSync(file, "through podman\n");
+      const r = Bun.spawnSync(
+        [
+          "sh",
+          "-c",
+          'exec 3<"$0"; exec "$@"',
+          file,
+          ...podmanCommand(["run", "--rm", "--preserve-fds", "1", ...OPTS(), IMAGE, "sh", "-c", "cat <&3"]),
+        ],
+        { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeout: 120_000 },
+      );
+      expect(r.stderr.toString()).toBe("");
+      expect(r.stdout.toString()).toBe("through podman\n");
+    },
+  );
+
+  scenario(
     "the default bridge network: eth0 up with podman's address, the default route through the bridge",
     () => {
       const name = `n${process.pid}`;
