@@ -112,7 +112,7 @@ describe("dockerd with bunc as its runtime", () => {
     netns?.remove();
     if (dir) rmSync(dir, { recursive: true, force: true });
     // The cgroup parent dockerd made for its containers, under the test's own.
-    removeEngineCgroups(env, "docker");
+    await removeEngineCgroups(env, "docker");
     leftovers?.remove();
   });
 

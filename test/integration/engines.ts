@@ -159,17 +159,23 @@ export async function waitReady(ready: () => boolean, what: string): Promise<voi
 
 /**
  * Removes the cgroup parent an engine made under the test's own, in every
- * hierarchy, with what it left below it (podman's conmon cgroup): empty
- * directories only, so a process still there fails the test.
+ * hierarchy, with what it left below it (podman's conmon cgroup), once its
+ * processes have gone (conmon runs podman's cleanup command as it exits):
+ * empty directories only, so a process still there after 15 s fails the test.
  */
-export function removeEngineCgroups(env: TestEnv, name: string): void {
-  const remove = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true }))
-      if (e.isDirectory()) remove(`${dir}/${e.name}`);
-    rmdirSync(dir);
-  };
-  for (const h of env.hierarchies()) {
-    const parent = `${h}${env.cgroupParent}/${name}`;
-    if (existsSync(parent)) remove(parent);
-  }
+export async function removeEngineCgroups(env: TestEnv, name: string): Promise<void> {
+  const dirs = (dir: string): string[] => [
+    ...readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .flatMap((e) => dirs(`${dir}/${e.name}`)),
+    dir,
+  ];
+  const parents = env
+    .hierarchies()
+    .map((h) => `${h}${env.cgroupParent}/${name}`)
+    .filter((p) => existsSync(p));
+  const busy = () =>
+    parents.flatMap(dirs).some((d) => readFileSync(`${d}/cgroup.procs`, "utf8").trim() !== "");
+  await waitReady(() => !busy(), `the ${name} cgroups to empty`).catch(() => {});
+  for (const d of parents.flatMap(dirs)) rmdirSync(d);
 }

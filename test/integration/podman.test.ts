@@ -93,7 +93,7 @@ describe("podman with bunc as its runtime", () => {
     netns?.remove();
     await stopDaemon(undefined, dir);
     if (dir) rmSync(dir, { recursive: true, force: true });
-    removeEngineCgroups(env, "podman");
+    await removeEngineCgroups(env, "podman");
     leftovers?.remove();
   });
 
