@@ -194,6 +194,8 @@ int bunc_socketpair(int32_t *out);
 int bunc_connect_unix(const char *path);
 /* One datagram to a unix socket (the journal's, syslog's /dev/log). */
 int bunc_send_dgram(const char *path, const void *data, uint64_t len);
+/* A netlink socket made in the network namespace netns_fd (-1: ours): the fd, or -errno. */
+int bunc_netlink_socket(int netns_fd, int protocol);
 /* A datagram socket bound at path, the file chmod'ed to mode: the fd, or -errno. */
 int bunc_bind_dgram(const char *path, uint32_t mode);
 int bunc_set_winsize(int fd, uint32_t rows, uint32_t cols);

@@ -18,6 +18,17 @@ export interface HookStateJson {
   readonly exitStatus?: number;
 }
 
+/** What the runtime that calls a plugin tells it of itself. */
+export interface PluginRuntime {
+  /** The runtime's state root (--root). */
+  readonly root: string;
+}
+
+/** What a plugin may hand back: annotations the container's state gets (createRuntime). */
+export interface PluginResult {
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
 export interface BundledPlugin {
   /** One stage; args are those after the plugin's name in the hook entry. */
   run(
@@ -25,13 +36,16 @@ export interface BundledPlugin {
     state: HookStateJson,
     args: readonly string[],
     config?: Config,
-  ): Promise<void> | void;
+    runtime?: PluginRuntime,
+  ): Promise<PluginResult | undefined> | PluginResult | undefined;
 }
 
 export interface BundledEntry {
   readonly description: string;
   /** The stages `bunc hooks install` registers it for: runtime stages only. */
   readonly stages: readonly PluginStage[];
+  /** The hooks.d `when` it is installed with (default: always). */
+  readonly when?: { readonly annotations: Readonly<Record<string, string>> };
   load(): Promise<BundledPlugin>;
 }
 
@@ -40,6 +54,14 @@ export const BUNDLED: Readonly<Record<string, BundledEntry>> = {
     description: "a JSON-lines record of each container's lifecycle, to a file, the journal or syslog",
     stages: ["createRuntime", "poststart", "poststop"],
     load: () => import("./log/index.ts").then((m) => m.default),
+  },
+  network: {
+    description:
+      "a bridge network for containers annotated bunc.network=bridge: veth, leased address, route, published ports",
+    stages: ["createRuntime", "poststop"],
+    // A regular expression, as hooks.d matches annotations.
+    when: { annotations: { "^bunc\\.network$": "^bridge$" } },
+    load: () => import("./network/index.ts").then((m) => m.default),
   },
 };
 

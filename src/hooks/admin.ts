@@ -51,7 +51,7 @@ export function installBundled(names: readonly string[], dir = DEFAULT_HOOKS_DIR
     const entry = {
       version: "1.0.0",
       hook: { path: self, args: ["bunc", "hook", name] },
-      when: { always: true },
+      when: BUNDLED[name]?.when ?? { always: true },
       stages: BUNDLED[name]?.stages ?? [],
     };
     writeFileSync(file, `${JSON.stringify(entry, null, 2)}\n`, { mode: 0o644 });

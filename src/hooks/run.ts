@@ -2,7 +2,7 @@
 // poststart, poststop, and podman's precreate): programs through the C
 // runner; modules, and the plugins bundled in this binary, in-process. Hooks of a stage run in order; the first
 // failure ends the stage, except at poststop, where it is a warning.
-import { BUNDLED, type HookStateJson, splitHookArgs } from "../../hooks/index.ts";
+import { BUNDLED, type HookStateJson, type PluginResult, splitHookArgs } from "../../hooks/index.ts";
 import { warn } from "../diag.ts";
 import type { Config } from "../oci/config.ts";
 import { parseExactJson, stringifyExact } from "../oci/exactJson.ts";
@@ -80,28 +80,36 @@ function runProgram(stage: PluginStage, h: StageHook, input: string, cwd: string
 export interface StageContext {
   /** The hook's working directory: the bundle, as runc runs them. */
   readonly cwd: string;
+  /** The runtime's state root, for the bundled plugins. */
+  readonly root: string;
   /** The container's config, for in-process plugins, where the stage has it. */
   readonly config?: Config | undefined;
 }
 
-/** Runs a stage's hooks with the state on stdin; the first failure throws HookFailed. */
+/**
+ * Runs a stage's hooks with the state on stdin; the first failure throws
+ * HookFailed. Returns the annotations bundled plugins handed back.
+ */
 export async function runStage(
   stage: PluginStage,
   hooks: readonly StageHook[] | undefined,
   state: object,
   ctx: StageContext,
-): Promise<void> {
+): Promise<Record<string, string>> {
   const input = JSON.stringify(state);
+  const annotations: Record<string, string> = {};
   for (const h of hooks ?? []) {
     const bundled = bundledOf(h);
     if (bundled) {
       const plugin = await BUNDLED[bundled.name]?.load();
-      await callInProcess(stage, h, () =>
-        plugin?.run(stage, state as HookStateJson, bundled.options, ctx.config),
-      );
+      const result = (await callInProcess(stage, h, () =>
+        plugin?.run(stage, state as HookStateJson, bundled.options, ctx.config, { root: ctx.root }),
+      )) as PluginResult | undefined;
+      Object.assign(annotations, result?.annotations);
     } else if (h.plugin && isModule(h.path)) await runModule(stage, h, state, ctx.config);
     else runProgram(stage, h, input, ctx.cwd);
   }
+  return annotations;
 }
 
 /** poststop: every hook runs; a failure is a warning. */

@@ -88,8 +88,13 @@ function laterHooks(hooks: HookPlan): Pick<StoredState, "hooks"> {
 }
 
 /** podman's precreate stage: each hook rewrites the config, which is validated again. */
-async function precreate(hooks: readonly StageHook[], config: Config, bundle: string): Promise<Config> {
-  const text = await runPrecreate(hooks, stringifyExact(config), { cwd: bundle, config });
+async function precreate(
+  hooks: readonly StageHook[],
+  config: Config,
+  bundle: string,
+  root: string,
+): Promise<Config> {
+  const text = await runPrecreate(hooks, stringifyExact(config), { cwd: bundle, root, config });
   try {
     return parseConfig(text);
   } catch (e) {
@@ -136,7 +141,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     let config = readConfig(bundle);
     hooks = selectHooks(config, plugins);
     if (hooks.precreate) {
-      config = await precreate(hooks.precreate, config, bundle);
+      config = await precreate(hooks.precreate, config, bundle, store.root);
       hooks = selectHooks(config, plugins);
     }
     if (o.systemdCgroup)
@@ -241,9 +246,13 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     let reply = receiveMessage<InitReply>(toInit);
     if (reply && "runtimeHooks" in reply) {
       // Every mount is in place, pivot_root not done: the runtime's stages, with the host pid.
-      const ctx = { cwd: bundle, config };
-      await runStage("prestart", hooks.prestart, hookState(state, "creating", pid), ctx);
-      await runStage("createRuntime", hooks.createRuntime, hookState(state, "creating", pid), ctx);
+      const ctx = { cwd: bundle, root: store.root, config };
+      // Plugins may hand back annotations (the network plugin's address): the state keeps them.
+      const added = {
+        ...(await runStage("prestart", hooks.prestart, hookState(state, "creating", pid), ctx)),
+        ...(await runStage("createRuntime", hooks.createRuntime, hookState(state, "creating", pid), ctx)),
+      };
+      if (Object.keys(added).length) state = { ...state, annotations: { ...state.annotations, ...added } };
       sendMessage(toInit, { go: true } satisfies RuntimeHooksDone);
       reply = receiveMessage<InitReply>(toInit);
     }
@@ -269,6 +278,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
       };
       await runStageWarning("poststop", hooks.poststop, hookState(base, "stopped", 0), {
         cwd: plan.bundle,
+        root: store.root,
         config: plan.config,
       });
       throw cause;

@@ -75,8 +75,6 @@ export async function deleteContainer(
       "poststop",
       poststop.hooks.poststop,
       hookState(poststop, "stopped", 0, exitStatus),
-      {
-        cwd: poststop.bundle,
-      },
+      { cwd: poststop.bundle, root: store.root },
     );
 }

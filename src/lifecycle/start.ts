@@ -94,6 +94,7 @@ export async function startContainer(store: Store, id: string): Promise<Started>
   try {
     await runStage("poststart", state.hooks?.poststart, hookState(state, "running", state.pid), {
       cwd: state.bundle,
+      root: store.root,
     });
   } catch (e) {
     // runtime-spec 1.3: a failed poststart hook stops the container.

@@ -56,6 +56,7 @@ export const O = {
   WRONLY: 1,
   RDWR: 2,
   CREAT: 0o100,
+  TRUNC: 0o1000,
   EXCL: 0o200,
   NOCTTY: 0o400,
   NONBLOCK: 0o4000,
@@ -73,7 +74,15 @@ export const RESOLVE = {
   IN_ROOT: 16,
 } as const;
 
-export const ERRNO = { EPERM: 1, ENOENT: 2, ESRCH: 3, EEXIST: 17, EINVAL: 22, EBUSY: 16 } as const;
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EEXIST: 17,
+  ENODEV: 19,
+  EINVAL: 22,
+  EBUSY: 16,
+} as const;
 
 export const S_IFMT = 0o170000;
 export const S_IFCHR = 0o020000;

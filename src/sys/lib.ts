@@ -37,6 +37,7 @@ export const symbols = {
   bunc_connect_unix: { args: [ptr], returns: i32 },
   bunc_send_dgram: { args: [ptr, ptr, u64], returns: i32 },
   bunc_bind_dgram: { args: [ptr, u32], returns: i32 },
+  bunc_netlink_socket: { args: [i32, i32], returns: i32 },
   bunc_flock: { args: [i32, i32], returns: i32 },
   bunc_kill: { args: [i32, i32], returns: i32 },
   bunc_poll_in: { args: [i32, i32], returns: i32 },

@@ -11,6 +11,7 @@
 // Needs root. Everything it makes (temp dir, containers, the cgroup parents
 // /bunc-bench-<pid> in every hierarchy) is removed on exit, failure or SIGINT.
 import { emptyHookSamples, printHooks, timeHooks } from "./hooks.ts";
+import { emptyNetworkSamples, NetworkBench, printNetwork } from "./network.ts";
 import {
   chmodSync,
   copyFileSync,
@@ -681,6 +682,7 @@ async function main(): Promise<number> {
   const wrapperMs: number[] = [];
   const compileMs: number[] = [];
   const hookSamples = emptyHookSamples();
+  const networkSamples = emptyNetworkSamples();
   let failed = false;
   try {
     rts = makeRuntimes(tmp);
@@ -728,6 +730,21 @@ async function main(): Promise<number> {
         await checkpoint();
       }
     }
+    if (bunc) {
+      console.log(
+        `bunc run with the network plugin x${RUNS}; its port forwarder against a direct connection`,
+      );
+      const net = new NetworkBench(tmp, bunc);
+      try {
+        for (let i = 0; i < RUNS; i++) {
+          net.timeRuns((id, args) => bundleFor(tmp, id, args), i, networkSamples);
+          await checkpoint();
+        }
+        net.timeForwarder((id, args) => bundleFor(tmp, id, args), 200, networkSamples);
+      } finally {
+        net.close();
+      }
+    }
     const callRuns = Math.min(RUNS, 10);
     console.log(`syscalls x${SYSCALL_LOOPS} in a container, with and without a filter, x${callRuns}`);
     for (let i = 0; i < callRuns; i++) {
@@ -756,12 +773,15 @@ async function main(): Promise<number> {
     return interrupted ? 130 : 1;
   }
   const hooks = printHooks(hookSamples);
+  const network = printNetwork(networkSamples);
   const rep = {
     ...report(rts, samples, wrapperMs, { ...seccompStatic(), compileInCreateMs: stat(compileMs) }),
     hooks: hooks.stats,
+    network: network.stats,
   };
   print(rep);
   console.log(`\n${hooks.text}`);
+  console.log(`\n${network.text}`);
   if (opts.json) {
     writeFileSync(opts.json, `${JSON.stringify(rep, null, 2)}\n`);
     console.log(`\nJSON written to ${opts.json}`);

@@ -35,6 +35,9 @@ function rmTree(dir: string): void {
   rmdirSync(dir);
 }
 
+/** Directories of the state root that are bunc's own stores, not containers. */
+const OWN_STORES = [".seccomp", ".network"];
+
 export class TestEnv {
   readonly dir = mkdtempSync("/tmp/bunc-test-");
   readonly root = join(this.dir, "state");
@@ -142,9 +145,9 @@ export class TestEnv {
   /** What this env left on the machine: state dirs, cgroups, mounts. */
   leftovers(): string[] {
     const found: string[] = [];
-    // The filter cache is bunc's, not a container's.
+    // The filter cache and the network plugin's store are bunc's, not a container's.
     const states = () =>
-      existsSync(this.root) ? readdirSync(this.root).filter((e) => e !== ".seccomp") : [];
+      existsSync(this.root) ? readdirSync(this.root).filter((e) => !OWN_STORES.includes(e)) : [];
     for (const e of states()) found.push(`state dir ${e}`);
     const ours = new Set(this.hierarchies().map((h) => `${h}${this.cgroupParent}`));
     for (const p of this.cgroupParents()) {
@@ -171,7 +174,7 @@ export class TestEnv {
       }
     };
     if (existsSync(this.root)) {
-      for (const id of readdirSync(this.root).filter((e) => e !== ".seccomp"))
+      for (const id of readdirSync(this.root).filter((e) => !OWN_STORES.includes(e)))
         attempt(() => this.bunc(["delete", "--force", id]));
     }
     for (const dir of this.cgroupParents()) attempt(() => existsSync(dir) && rmTree(dir));

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
+import { globals } from "../options.ts";
 import { BUNDLED, type HookStateJson, splitHookArgs, stageOfStatus } from "../../../hooks/index.ts";
 import { PLUGIN_STAGES, type PluginStage } from "../../oci/hooksd.ts";
 
@@ -38,6 +39,14 @@ export default defineCommand({
       throw new Error(`${JSON.stringify(stage)} is not a hook stage (${PLUGIN_STAGES.join(", ")})`);
     const state = readState();
     const plugin = await entry.load();
-    await plugin.run((stage as PluginStage | undefined) ?? stageOfStatus(state.status), state, options);
+    await plugin.run(
+      (stage as PluginStage | undefined) ?? stageOfStatus(state.status),
+      state,
+      options,
+      undefined,
+      {
+        root: globals.root,
+      },
+    );
   },
 });
