@@ -129,7 +129,7 @@ async function setUp(
   let inside: Netlink | undefined;
   try {
     const b = req.bridge;
-    addBridge(host, b, req.mtu, `network: create bridge ${b}`);
+    addBridge(host, b, `network: create bridge ${b}`);
     const bridge = linkIndex(host, b, `network: find bridge ${b}`);
     if (bridge === null) throw new Error(`network: bridge ${b} vanished as it was made`);
     addAddress(
@@ -151,7 +151,7 @@ async function setUp(
         `network: add address ${formatAddress(6, gateway6)}/${req.subnet6.prefix} to bridge ${b}`,
         true,
       );
-    linkUp(host, bridge, null, `network: bring bridge ${b} up`);
+    linkUp(host, bridge, null, `network: bring bridge ${b} up`, req.mtu);
     // Forwarding on the bridge only, never the host's other interfaces.
     writeFileSync(`/proc/sys/net/ipv4/conf/${b}/forwarding`, "1");
     if (req.subnet6) writeFileSync(`/proc/sys/net/ipv6/conf/${b}/forwarding`, "1");

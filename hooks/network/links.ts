@@ -35,12 +35,15 @@ export function linkIndex(nl: Netlink, name: string, what: string): number | nul
   }
 }
 
-/** Makes a bridge; false when a link of that name is there already. */
-export function addBridge(nl: Netlink, name: string, mtu: number | null, what: string): boolean {
+/**
+ * Makes a bridge; false when a link of that name is there already. Its MTU
+ * is set afterwards (linkUp): one given at creation is not the user's to
+ * the kernel, and goes when the last port leaves.
+ */
+export function addBridge(nl: Netlink, name: string, what: string): boolean {
   const body = Buffer.concat([
     ifinfomsg(),
     attr(IFLA.IFNAME, name),
-    ...(mtu === null ? [] : [attr(IFLA.MTU, mtu)]),
     nested(IFLA.LINKINFO, attr(IFLA_INFO.KIND, "bridge")),
   ]);
   try {
@@ -81,11 +84,21 @@ export function addVeth(
   nl.request(RTM.NEWLINK, CREATE, body, what);
 }
 
-/** Brings a link up, optionally into a bridge. */
-export function linkUp(nl: Netlink, index: number, master: number | null, what: string): void {
+/**
+ * Brings a link up, optionally into a bridge and with an MTU (set on a
+ * bridge this way, it stays when ports come and go).
+ */
+export function linkUp(
+  nl: Netlink,
+  index: number,
+  master: number | null,
+  what: string,
+  mtu: number | null = null,
+): void {
   const body = Buffer.concat([
     ifinfomsg({ index, flags: IFF_UP, change: IFF_UP }),
     ...(master === null ? [] : [attr(IFLA.MASTER, master)]),
+    ...(mtu === null ? [] : [attr(IFLA.MTU, mtu)]),
   ]);
   nl.request(RTM.NEWLINK, 0, body, what);
 }

@@ -129,7 +129,7 @@ function running(pid: number): boolean {
 
 /** Nothing of any container is left: links, leases, records, pins, forwarders. */
 function expectNothingLeft(): void {
-  expect(links().filter((l) => l !== "lo" && l !== "bunc0")).toEqual([]);
+  expect(links().filter((l) => !["lo", "bunc0", "bunc-t6"].includes(l))).toEqual([]);
   expect(leases()).toEqual({});
   expect(records()).toEqual([]);
   expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(join(env.root, ".network"));
@@ -298,6 +298,34 @@ describe("the network plugin", () => {
     );
     expect(readFileSync(hostFile, "utf8")).toBe("the host's own\n");
     expect(readFileSync(join(root, hostFile), "utf8")).toContain("\tweb\n");
+    expectNothingLeft();
+  });
+
+  test("a bridge and subnet of its own, with IPv6 and an MTU", async () => {
+    const id = env.id("net");
+    const r = nbunc([
+      "run",
+      "--bundle",
+      bundle(
+        id,
+        ["sh", "-c", "cat /sys/class/net/eth0/mtu /proc/net/if_inet6; grep -c . /proc/net/ipv6_route"],
+        {
+          "bunc.network.bridge": "bunc-t6",
+          "bunc.network.subnet": "10.78.0.0/24,fd00:78::/64",
+          "bunc.network.address": "10.78.0.9",
+          "bunc.network.mtu": "1400",
+        },
+      ),
+      id,
+    ]);
+    expect(r.stderr).toBe("");
+    const [mtu, ...rest] = r.stdout.split("\n");
+    expect(mtu).toBe("1400");
+    // fd00:78::9, the IPv4 address's host part in the IPv6 block.
+    expect(rest.join("\n")).toMatch(/^fd000078000000000000000000000009 \w+ 40 00 \w+ +eth0$/m);
+    expect(links()).toContain("bunc-t6");
+    const bridge = Bun.spawnSync(netns.wrap(["ip", "-o", "link", "show", "bunc-t6"]), { stdout: "pipe" });
+    expect(bridge.stdout.toString()).toContain(" mtu 1400 ");
     expectNothingLeft();
   });
 
