@@ -194,6 +194,11 @@ int bunc_socketpair(int32_t *out);
 int bunc_connect_unix(const char *path);
 /* One datagram to a unix socket (the journal's, syslog's /dev/log). */
 int bunc_send_dgram(const char *path, const void *data, uint64_t len);
+/* files.c: an image layer's entries, each relative to a directory fd. */
+int bunc_linkat(int olddirfd, const char *oldname, int newdirfd, const char *newname);
+int bunc_fchmodat(int dirfd, const char *name, uint32_t mode);
+int bunc_utimensat(int dirfd, const char *name, int64_t sec, int64_t nsec);
+int bunc_setxattrat(int dirfd, const char *name, const char *key, const void *value, uint64_t len);
 /* A netlink socket made in the network namespace netns_fd (-1: ours): the fd, or -errno. */
 int bunc_netlink_socket(int netns_fd, int protocol);
 /* A datagram socket bound at path, the file chmod'ed to mode: the fd, or -errno. */

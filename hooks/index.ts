@@ -24,9 +24,13 @@ export interface PluginRuntime {
   readonly root: string;
 }
 
-/** What a plugin may hand back: annotations the container's state gets (createRuntime). */
+/**
+ * What a plugin may hand back: annotations the container's state gets
+ * (createRuntime), or the config to use instead (precreate).
+ */
 export interface PluginResult {
   readonly annotations?: Readonly<Record<string, string>>;
+  readonly config?: Config;
 }
 
 export interface BundledPlugin {
@@ -42,7 +46,7 @@ export interface BundledPlugin {
 
 export interface BundledEntry {
   readonly description: string;
-  /** The stages `bunc hooks install` registers it for: runtime stages only. */
+  /** The stages `bunc hooks install` registers it for: the runtime's (and podman's precreate). */
   readonly stages: readonly PluginStage[];
   /** The hooks.d `when` it is installed with (default: always). */
   readonly when?: { readonly annotations: Readonly<Record<string, string>> };
@@ -54,6 +58,13 @@ export const BUNDLED: Readonly<Record<string, BundledEntry>> = {
     description: "a JSON-lines record of each container's lifecycle, to a file, the journal or syslog",
     stages: ["createRuntime", "poststart", "poststop"],
     load: () => import("./log/index.ts").then((m) => m.default),
+  },
+  unpack: {
+    description:
+      "the root filesystem from a local image named by the annotation bunc.image (OCI layout or archive, docker save)",
+    stages: ["precreate", "poststop"],
+    when: { annotations: { "^bunc\\.image$": ".+" } },
+    load: () => import("./unpack/index.ts").then((m) => m.default),
   },
   network: {
     description:

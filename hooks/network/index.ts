@@ -19,6 +19,7 @@ import { cstr } from "../../src/sys/mem.ts";
 import { openPath } from "../../src/sys/open.ts";
 import { isAlive, processStartTime } from "../../src/sys/process.ts";
 import type { BundledPlugin, HookStateJson, PluginRuntime } from "../index.ts";
+import { readMade, saveMade } from "../record.ts";
 import { writeEtcFiles } from "./etc.ts";
 import { formatAddress } from "./ip.ts";
 import { type LeaseStore, lease, release } from "./leases.ts";
@@ -47,10 +48,6 @@ function leaseStore(root: string): LeaseStore {
 
 /** The host end's name: the id's hash, so the same on every call, within IFNAMSIZ. */
 const hostIfOf = (id: string) => `bunc${createHash("sha256").update(id).digest("hex").slice(0, 11)}`;
-
-function save(dir: string, made: Made): void {
-  writeFileSync(`${dir}/made.json`, JSON.stringify(made), { mode: 0o600 });
-}
 
 function ownNetworkNamespace(config: Config | undefined, id: string): void {
   const net = config?.linux?.namespaces?.find((n) => n.type === "network");
@@ -112,10 +109,10 @@ async function setUp(
     `network: pin the network namespace of container ${id}`,
   );
   made.pinned = true;
-  save(dir, made);
+  saveMade(dir, made);
   const offset = lease(leaseStore(root), req.bridge, req.subnet, id, req.address);
   made.leased = true;
-  save(dir, made);
+  saveMade(dir, made);
   debug(`network: ${id} pinned, leased`);
   const ip = req.subnet.base + offset;
   const gateway = req.subnet.base + 1n;
@@ -219,7 +216,7 @@ async function setUp(
   }
   if (req.publish.length) {
     made.proxy = await startProxy({ id, target: ipText, ports: req.publish });
-    save(dir, made);
+    saveMade(dir, made);
   }
   return {
     [IP_ANNOTATION]: `${ipText}/${req.subnet.prefix}`,
@@ -243,12 +240,7 @@ function stopProxy(proxy: { pid: number; startTime: string }): void {
 function tearDown(root: string, id: string): void {
   const dir = containerDir(root, id);
   if (!existsSync(dir)) return;
-  let made: Made | null = null;
-  try {
-    made = JSON.parse(readFileSync(`${dir}/made.json`, "utf8")) as Made;
-  } catch {
-    // Nothing was recorded: nothing but the directory was made.
-  }
+  const made = readMade<Made>(dir);
   const failures: string[] = [];
   const attempt = (fn: () => void) => {
     try {
@@ -327,7 +319,7 @@ const network: BundledPlugin = {
       leased: false,
       proxy: null,
     };
-    save(dir, made);
+    saveMade(dir, made);
     try {
       return { annotations: await setUp(req, state, cfg, root, dir, made) };
     } catch (e) {

@@ -131,16 +131,26 @@ export async function runStageWarning(
 /**
  * podman's precreate: each hook reads the config on stdin and prints the
  * config to use, which the next one reads. Returns the final text; the
- * caller validates it again.
+ * caller validates it again. A bundled plugin is called in-process with the
+ * container's id and bundle.
  */
 export async function runPrecreate(
   hooks: readonly StageHook[] | undefined,
   configText: string,
   ctx: StageContext,
+  state: HookStateJson,
 ): Promise<string> {
   let text = configText;
   for (const h of hooks ?? []) {
-    if (h.plugin && isModule(h.path)) {
+    const bundled = bundledOf(h);
+    if (bundled) {
+      const plugin = await BUNDLED[bundled.name]?.load();
+      const config = parseExactJson(text) as Config;
+      const result = (await callInProcess("precreate", h, () =>
+        plugin?.run("precreate", state, bundled.options, config, { root: ctx.root }),
+      )) as PluginResult | undefined;
+      if (result?.config) text = stringifyExact(result.config);
+    } else if (h.plugin && isModule(h.path)) {
       const result = await runModule("precreate", h, parseExactJson(text), ctx.config);
       text = typeof result === "string" ? result : stringifyExact(result);
     } else text = runProgram("precreate", h, text, ctx.cwd);

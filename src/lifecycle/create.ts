@@ -93,8 +93,17 @@ async function precreate(
   config: Config,
   bundle: string,
   root: string,
+  id: string,
 ): Promise<Config> {
-  const text = await runPrecreate(hooks, stringifyExact(config), { cwd: bundle, root, config });
+  const state = {
+    ociVersion: OCI_VERSION,
+    id,
+    status: "creating",
+    pid: 0,
+    bundle,
+    annotations: config.annotations ?? {},
+  };
+  const text = await runPrecreate(hooks, stringifyExact(config), { cwd: bundle, root, config }, state);
   try {
     return parseConfig(text);
   } catch (e) {
@@ -134,14 +143,18 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
   let trees = new Map<string, number>();
   let lock: Lock | undefined;
   let pid = -1;
+  // After precreate hooks made something (an unpacked root), a failure before the id is reserved still runs poststop.
+  let precreated: { bundle: string; config: Config } | undefined;
   try {
     // Everything that can fail on the config fails here, before anything is made.
     const bundle = posix.resolve(o.bundle);
     const plugins = loadPlugins(o.hooksDirs ?? []);
     let config = readConfig(bundle);
     hooks = selectHooks(config, plugins);
+    if (store.exists(o.id)) throw new Error(`container with id ${o.id} already exists`);
     if (hooks.precreate) {
-      config = await precreate(hooks.precreate, config, bundle, store.root);
+      config = await precreate(hooks.precreate, config, bundle, store.root, o.id);
+      precreated = { bundle, config };
       hooks = selectHooks(config, plugins);
     }
     if (o.systemdCgroup)
@@ -154,7 +167,6 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     const foregroundTty = o.console === "foreground" && (config.process.terminal ?? false);
     if (foregroundTty) config = { ...config, process: withCallerSize(config.process, true) };
     checkConsole(config, typeof o.console === "number" || foregroundTty);
-    if (store.exists(o.id)) throw new Error(`container with id ${o.id} already exists`);
     try {
       plan = planContainer({
         config,
@@ -267,22 +279,24 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     const master = foregroundTty ? receiveMaster(ours) : undefined;
     return { state, config: plan.config, master };
   } catch (e) {
+    // The container is destroyed: its poststop hooks still run.
+    const destroyed = (bundle: string, config: Config) =>
+      runStageWarning(
+        "poststop",
+        hooks.poststop,
+        hookState(
+          { ociVersion: OCI_VERSION, id: o.id, bundle, annotations: config.annotations ?? {} },
+          "stopped",
+          0,
+        ),
+        { cwd: bundle, root: store.root, config },
+      );
     if (lock && plan) {
       const cause = await undoCreate(store, o.id, pid, plan.cgroup, e as Error);
-      // The container is destroyed: its poststop hooks still run.
-      const base = {
-        ociVersion: OCI_VERSION,
-        id: o.id,
-        bundle: plan.bundle,
-        annotations: plan.config.annotations ?? {},
-      };
-      await runStageWarning("poststop", hooks.poststop, hookState(base, "stopped", 0), {
-        cwd: plan.bundle,
-        root: store.root,
-        config: plan.config,
-      });
+      await destroyed(plan.bundle, plan.config);
       throw cause;
     }
+    if (precreated) await destroyed(precreated.bundle, precreated.config);
     throw e;
   } finally {
     for (const fd of opened) if (fd >= 0) sys.bunc_close(fd);

@@ -105,7 +105,8 @@ export const Process = v.object({
     additionalGids: v.optional(v.array(id)),
     username: v.optional(str),
   }),
-  args: v.pipe(stringList, v.minLength(1, "must name the program to run")),
+  // Required, and not empty once planned: an image may supply it at precreate (plan/process.ts).
+  args: stringList,
   commandLine: v.optional(str),
   env: v.optional(v.array(v.pipe(str, v.includes("=", "must be KEY=VALUE")))),
   cwd: absPath,

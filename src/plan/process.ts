@@ -79,6 +79,7 @@ export function planProcess(
       );
     return [type, u64(r.soft).toString(), u64(r.hard).toString()];
   });
+  if (!p.args.length) throw new ConfigError("process.args", "must name the program to run");
   return {
     args: p.args,
     env: p.env ?? [],

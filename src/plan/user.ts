@@ -11,9 +11,12 @@ import { tryOpen } from "../sys/open.ts";
 
 const MAX_DB = 1 << 20;
 
-// The image's passwd or group file, read as root: it must be a regular file
-// of sane size (a fifo would hang create, a device node read forever).
-function readInRoot(rootfs: string, path: string): string | null {
+/**
+ * The image's passwd or group file, read as root: it must be a regular file
+ * of sane size (a fifo would hang create, a device node read forever).
+ * Errors name `field`; null when the file is not there.
+ */
+export function readDbInRoot(rootfs: string, path: string, field = "process.user.username"): string | null {
   const root = tryOpen(rootfs, O.PATH | O.DIRECTORY);
   if (root < 0) return null;
   const fd = tryOpenInRoot(root, path, O.RDONLY | O.NONBLOCK | O.NOFOLLOW);
@@ -27,7 +30,7 @@ function readInRoot(rootfs: string, path: string): string | null {
     }
     return readFileSync(fd, "utf8");
   } catch (e) {
-    throw new ConfigError("process.user.username", (e as Error).message);
+    throw new ConfigError(field, (e as Error).message);
   } finally {
     if (fd >= 0) sys.bunc_close(fd);
   }
@@ -38,7 +41,7 @@ export function resolveUsername(config: Config, rootfs: string): Config {
   const user = config.process.user;
   const name = user.username;
   if (!name) return config;
-  const entry = passwdEntries(readInRoot(rootfs, "/etc/passwd") ?? "").find((e) => e.name === name);
+  const entry = passwdEntries(readDbInRoot(rootfs, "/etc/passwd") ?? "").find((e) => e.name === name);
   if (!entry) {
     throw new ConfigError(
       "process.user.username",
@@ -59,7 +62,7 @@ export function resolveUsername(config: Config, rootfs: string): Config {
       `${name} is uid ${uid} gid ${gid} in the container, which disagrees with process.user.uid/gid`,
     );
   }
-  const groups = groupsOf(readInRoot(rootfs, "/etc/group") ?? "", name).filter((g) => g <= 0xfffffffe);
+  const groups = groupsOf(readDbInRoot(rootfs, "/etc/group") ?? "", name).filter((g) => g <= 0xfffffffe);
   const additionalGids = [...new Set([...(user.additionalGids ?? []), ...groups])];
   return {
     ...config,

@@ -89,6 +89,7 @@ export const S_IFCHR = 0o020000;
 export const S_IFBLK = 0o060000;
 export const S_IFIFO = 0o010000;
 
+export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const MNT_DETACH = 2;
 

@@ -5,7 +5,7 @@ import { readFileSync, writeSync } from "node:fs";
 import { dlopen, FFIType } from "bun:ffi";
 import libPath from "../../build/libbunc.so" with { type: "file" };
 
-const { i32, u32, u64, ptr, cstring } = FFIType;
+const { i32, i64, u32, u64, ptr, cstring } = FFIType;
 
 // Every function ffi/bunc.h declares, with its argument types
 // (test/unit/abi.test.ts checks the two agree).
@@ -38,6 +38,10 @@ export const symbols = {
   bunc_send_dgram: { args: [ptr, ptr, u64], returns: i32 },
   bunc_bind_dgram: { args: [ptr, u32], returns: i32 },
   bunc_netlink_socket: { args: [i32, i32], returns: i32 },
+  bunc_linkat: { args: [i32, ptr, i32, ptr], returns: i32 },
+  bunc_fchmodat: { args: [i32, ptr, u32], returns: i32 },
+  bunc_utimensat: { args: [i32, ptr, i64, i64], returns: i32 },
+  bunc_setxattrat: { args: [i32, ptr, ptr, ptr, u64], returns: i32 },
   bunc_flock: { args: [i32, i32], returns: i32 },
   bunc_kill: { args: [i32, i32], returns: i32 },
   bunc_poll_in: { args: [i32, i32], returns: i32 },

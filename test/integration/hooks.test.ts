@@ -408,11 +408,11 @@ describe("the plugin directory", () => {
     expect(env.ok(["--hooks-dir", rewrite, "run", "--bundle", bundle, id]).trim()).toBe("rewritten");
     const id2 = env.id("hk");
     const broken = pluginDir(id2, {
-      "p.json": plugin(sh('sed "s/\\"args\\":\\[[^]]*\\]/\\"args\\":[]/"'), { always: true }, ["precreate"]),
+      "p.json": plugin(sh('sed "s/\\"args\\":\\[[^]]*\\]/\\"args\\":7/"'), { always: true }, ["precreate"]),
     });
     const r = env.bunc(["--hooks-dir", broken, "create", "--bundle", env.bundle(id2, ["true"]), id2]);
     expect(r.stderr).toBe(
-      "bunc: the config the precreate hooks printed: process.args: must name the program to run\n",
+      "bunc: the config the precreate hooks printed: process.args: expected a list, got 7\n",
     );
     expectGone(id2);
   });

@@ -17,6 +17,7 @@ export const commands = {
   events: () => load(import("./events.ts")),
   hook: () => load(import("./hook.ts")),
   hooks: () => load(import("./hooks.ts")),
+  image: () => load(import("./image.ts")),
   spec: () => load(import("./spec.ts")),
   features: () => load(import("./features.ts")),
 };

@@ -1,0 +1,182 @@
+// Bundled plugin `unpack`: a bundle whose annotation bunc.image names a
+// local image (an OCI layout directory, an OCI archive or a `docker save`
+// tarball) gets its root filesystem from it at podman's precreate stage,
+// before bunc plans anything: the layers, verified and unpacked once into
+// the cache, are stacked with overlayfs under a per-container upper
+// directory, root.path points there, and the image's Env, Entrypoint/Cmd,
+// WorkingDir and User fill what the bundle left empty. poststop unmounts
+// and removes the container's part.
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { posix } from "node:path";
+import { debug } from "../../src/diag.ts";
+import type { Config } from "../../src/oci/config.ts";
+import { readDbInRoot } from "../../src/plan/user.ts";
+import { MNT_DETACH } from "../../src/sys/constants.ts";
+import { check } from "../../src/sys/errors.ts";
+import { sys } from "../../src/sys/lib.ts";
+import { cstr } from "../../src/sys/mem.ts";
+import { passwdEntries, records } from "../../src/sys/passwd.ts";
+import type { BundledPlugin, HookStateJson, PluginRuntime } from "../index.ts";
+import { readMade, saveMade } from "../record.ts";
+import type { IdShift } from "./apply.ts";
+import { cacheLock, ensureLayer, imagesDir, LOCK_SH, layerKey, withLockAsync } from "./cache.ts";
+import { type ResolvedImage, resolveImage } from "./image.ts";
+import { Progress } from "./progress.ts";
+
+export const IMAGE_ANNOTATION = "bunc.image";
+
+export const containerDir = (root: string, id: string) => `${imagesDir(root)}/containers/${id}`;
+
+/** What precreate made for a container (containers/<id>/made.json). */
+export interface Made {
+  readonly layers: readonly string[];
+  mounted: boolean;
+}
+
+/** The id shift of the config's own user namespace, if it has one with mappings. */
+function shiftOf(config: Config): IdShift | null {
+  const linux = config.linux;
+  const userns = linux?.namespaces?.find((n) => n.type === "user");
+  if (!userns || userns.path || !linux?.uidMappings?.length || !linux.gidMappings?.length) return null;
+  const ranges = (m: { containerID: number; hostID: number; size: number }[]) =>
+    m.map((r) => [r.containerID, r.hostID, r.size] as const);
+  return { uid: ranges(linux.uidMappings), gid: ranges(linux.gidMappings) };
+}
+
+function mount(layers: readonly string[], dir: string, id: string): void {
+  // Overlayfs wants the top layer first.
+  const lower = [...layers].reverse().join(":");
+  const data = `lowerdir=${lower},upperdir=${dir}/upper,workdir=${dir}/work`;
+  check(
+    sys.bunc_mount(cstr("overlay"), cstr(`${dir}/rootfs`), cstr("overlay"), 0, cstr(data)),
+    `image: mount the root filesystem of container ${id}`,
+  );
+}
+
+/** The image's User as process.user: numbers directly, names through the image's own files. */
+function userOf(spec: string, rootfs: string, ref: string): Config["process"]["user"] {
+  const [u = "", g] = spec.split(":");
+  const field = `image ${ref}: User ${JSON.stringify(spec)}`;
+  const passwd = () => passwdEntries(readDbInRoot(rootfs, "/etc/passwd", field) ?? "");
+  const entry = /^\d+$/.test(u)
+    ? passwd().find((e) => e.uid === Number(u))
+    : passwd().find((e) => e.name === u);
+  if (!/^\d+$/.test(u) && !entry) throw new Error(`${field}: no such user in the image's /etc/passwd`);
+  const uid = /^\d+$/.test(u) ? Number(u) : (entry?.uid ?? 0);
+  let gid = entry?.gid ?? 0;
+  if (g !== undefined) {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const group = records(readDbInRoot(rootfs, "/etc/group", field) ?? "").find(([name]) => name === g);
+      if (!group || !/^\d+$/.test(group[2] ?? ""))
+        throw new Error(`${field}: no such group in the image's /etc/group`);
+      gid = Number(group[2]);
+    }
+  }
+  return { uid, gid, ...(entry && g === undefined ? { username: entry.name } : {}) };
+}
+
+/** The image's settings where the bundle left the field empty (cwd "/" is the default spec's). */
+function applyImageConfig(config: Config, image: ResolvedImage, rootfs: string): Config {
+  const c = image.config.config ?? {};
+  const p = config.process;
+  const args = p.args?.length ? p.args : [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
+  if (!args.length)
+    throw new Error(
+      `image ${image.ref}: the bundle names no process.args and the image no Entrypoint or Cmd`,
+    );
+  const keepsRoot = p.user.uid === 0 && p.user.gid === 0 && !p.user.username;
+  return {
+    ...config,
+    root: { ...config.root, path: rootfs },
+    process: {
+      ...p,
+      args,
+      env: p.env?.length ? p.env : (c.Env ?? []),
+      cwd: (p.cwd === "/" || !p.cwd) && c.WorkingDir ? c.WorkingDir : p.cwd,
+      user: keepsRoot && c.User ? userOf(c.User, rootfs, image.ref) : p.user,
+    },
+  };
+}
+
+function tearDown(root: string, id: string): void {
+  const dir = containerDir(root, id);
+  if (!existsSync(dir)) return;
+  const made = readMade<Made>(dir);
+  if (made?.mounted) {
+    const rc = sys.bunc_umount(cstr(`${dir}/rootfs`), MNT_DETACH);
+    // EINVAL: not mounted (any more).
+    if (rc < 0 && rc !== -22) check(rc, `image: unmount the root filesystem of container ${id}`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function precreate(state: HookStateJson, config: Config, root: string): Promise<Config | undefined> {
+  const raw = state.annotations?.[IMAGE_ANNOTATION] ?? config.annotations?.[IMAGE_ANNOTATION];
+  if (raw === undefined) return undefined;
+  const ref = posix.resolve(state.bundle, raw);
+  const id = state.id;
+  const dir = containerDir(root, id);
+  mkdirSync(posix.dirname(dir), { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch {
+    throw new Error(`image: container ${id} has an unpacked root already`);
+  }
+  try {
+    const shift = shiftOf(config);
+    const made: Made = { layers: [], mounted: false };
+    await withLockAsync(cacheLock(root), LOCK_SH, async () => {
+      const image = resolveImage(ref, () => {
+        mkdirSync(`${dir}/staging`, { mode: 0o700 });
+        return `${dir}/staging`;
+      });
+      const missing = image.layers.filter(
+        (l) => !existsSync(`${imagesDir(root)}/layers/${layerKey(l.diffId, shift)}.json`),
+      );
+      if (missing.length) image.stage(missing);
+      const progress = new Progress(image.layers, missing);
+      const layers: string[] = [];
+      for (const layer of image.layers)
+        layers.push(await ensureLayer(root, ref, layer, shift, (n) => progress.add(layer, n)));
+      progress.done();
+      rmSync(`${dir}/staging`, { recursive: true, force: true });
+      for (const sub of ["upper", "work", "rootfs"]) mkdirSync(`${dir}/${sub}`, { mode: 0o755 });
+      // The container's root directory: its root's, mode 0755.
+      chmodSync(`${dir}/upper`, 0o755);
+      if (shift)
+        check(
+          sys.bunc_fchownat(-100, cstr(`${dir}/upper`), shift.uid[0]?.[1] ?? 0, shift.gid[0]?.[1] ?? 0),
+          "image: chown the upper directory",
+        );
+      Object.assign(made, { layers: layers.map((l) => posix.basename(l)) });
+      saveMade(dir, made);
+      mount(layers, dir, id);
+      made.mounted = true;
+      saveMade(dir, made);
+      debug(`image: ${ref} mounted for ${id} (${missing.length} of ${layers.length} layers unpacked)`);
+      config = applyImageConfig(config, image, `${dir}/rootfs`);
+    });
+    return config;
+  } catch (e) {
+    tearDown(root, id);
+    throw e;
+  }
+}
+
+const unpack: BundledPlugin = {
+  async run(stage, state, _args, config, runtime?: PluginRuntime) {
+    const root = runtime?.root;
+    if (!root) throw new Error("image: the runtime's state root is not known");
+    if (stage === "poststop") {
+      tearDown(root, state.id);
+      return undefined;
+    }
+    if (stage !== "precreate") throw new Error(`image: runs at precreate and poststop, not ${stage}`);
+    const cfg = config ?? (JSON.parse(readFileSync(`${state.bundle}/config.json`, "utf8")) as Config);
+    const next = await precreate(state, cfg, root);
+    return next ? { config: next } : undefined;
+  },
+};
+
+export default unpack;
