@@ -64,6 +64,8 @@ export async function withLockAsync<T>(file: string, mode: number, fn: () => Pro
 
 /** The cache is used (shared) or pruned (exclusive) under this lock. */
 export const cacheLock = (root: string) => {
+  // Traversable (not readable) by the uids of user namespaces, whose inits bind the roots below.
+  mkdirSync(imagesDir(root), { recursive: true, mode: 0o711 });
   mkdirSync(layersDir(root), { recursive: true, mode: 0o700 });
   return `${imagesDir(root)}/cache.lock`;
 };
@@ -80,6 +82,7 @@ export function layerKey(diffId: string, shift: IdShift | null): string {
 function hashing(): Transform & { digest: () => string; bytes: () => number } {
   const h = createHash("sha256");
   let n = 0;
+  let done: string | null = null;
   const t = new Transform({
     transform(chunk: Buffer, _enc, done) {
       h.update(chunk);
@@ -87,7 +90,10 @@ function hashing(): Transform & { digest: () => string; bytes: () => number } {
       done(null, chunk);
     },
   }) as Transform & { digest: () => string; bytes: () => number };
-  t.digest = () => `sha256:${h.digest("hex")}`;
+  t.digest = () => {
+    done ??= `sha256:${h.digest("hex")}`;
+    return done;
+  };
   t.bytes = () => n;
   return t;
 }

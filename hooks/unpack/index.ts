@@ -117,9 +117,10 @@ async function precreate(state: HookStateJson, config: Config, root: string): Pr
   const ref = posix.resolve(state.bundle, raw);
   const id = state.id;
   const dir = containerDir(root, id);
-  mkdirSync(posix.dirname(dir), { recursive: true, mode: 0o700 });
+  cacheLock(root);
+  mkdirSync(posix.dirname(dir), { recursive: true, mode: 0o711 });
   try {
-    mkdirSync(dir, { mode: 0o700 });
+    mkdirSync(dir, { mode: 0o711 });
   } catch {
     throw new Error(`image: container ${id} has an unpacked root already`);
   }

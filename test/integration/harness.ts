@@ -36,7 +36,7 @@ function rmTree(dir: string): void {
 }
 
 /** Directories of the state root that are bunc's own stores, not containers. */
-const OWN_STORES = [".seccomp", ".network"];
+const OWN_STORES = [".seccomp", ".network", ".images"];
 
 export class TestEnv {
   readonly dir = mkdtempSync("/tmp/bunc-test-");
@@ -145,7 +145,7 @@ export class TestEnv {
   /** What this env left on the machine: state dirs, cgroups, mounts. */
   leftovers(): string[] {
     const found: string[] = [];
-    // The filter cache and the network plugin's store are bunc's, not a container's.
+    // The filter cache and the plugins' stores are bunc's, not a container's.
     const states = () =>
       existsSync(this.root) ? readdirSync(this.root).filter((e) => !OWN_STORES.includes(e)) : [];
     for (const e of states()) found.push(`state dir ${e}`);

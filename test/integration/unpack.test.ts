@@ -1,0 +1,402 @@
+// The bundled unpack plugin, for real: images written by the test (an OCI
+// layout, an OCI archive, a docker save tarball; a base layer made with
+// node-tar from the test's rootfs and hand-made layers on top), containers
+// run from them, checked from inside and on the host; hostile archives of
+// each kind; the cache under parallel creates, crashes and prune.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import * as tar from "tar";
+import type { Config } from "../../src/oci/config.ts";
+import {
+  sha256,
+  type TarEntry,
+  tarOf,
+  writeDockerSave,
+  writeLayout,
+  writeOciArchive,
+} from "../fixtures/images.ts";
+import { BUNC, useTestEnv } from "./harness.ts";
+
+const env = useTestEnv();
+setDefaultTimeout(60_000);
+let hooksDir = "";
+let base: Buffer;
+
+const CAP = Buffer.from("0100000200100000000000000000000000000000", "hex");
+const MID: TarEntry[] = [
+  { path: "etc/", type: "dir" },
+  { path: "etc/passwd", body: "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n" },
+  { path: "etc/group", body: "root:x:0:\napp:x:1000:\nstaff:x:50:\n" },
+  { path: "old.txt", body: "old" },
+  { path: "dir/", type: "dir", mtime: 1_600_000_000 },
+  { path: "dir/a", body: "a" },
+  { path: "nodes/", type: "dir" },
+  { path: "nodes/null", type: "char", dev: [1, 3] },
+  { path: "nodes/disk", type: "block", dev: [8, 0] },
+  { path: "nodes/mem", type: "char", dev: [1, 1] },
+  { path: "nodes/fifo", type: "fifo" },
+  {
+    path: "capped",
+    body: "x",
+    mode: 0o755,
+    xattrs: { "security.capability": CAP, "user.note": Buffer.from("kept") },
+  },
+  { path: `deep/${"d".repeat(120)}/f`, body: "long name" },
+];
+const TOP: TarEntry[] = [
+  { path: ".wh.old.txt" },
+  { path: "dir/.wh..wh..opq" },
+  { path: "dir/b", body: "b" },
+  { path: "hard", type: "hardlink", linkpath: "dir/b" },
+  { path: "link", type: "symlink", linkpath: "/etc" },
+  { path: "owned", body: "o", uid: 1000, gid: 50, mode: 0o640, mtime: 1_500_000_000 },
+];
+const CONFIG = {
+  Env: ["PATH=/bin:/usr/bin", "FROM=image"],
+  Cmd: ["sh", "-c", "echo cmd-ran"],
+  WorkingDir: "/dir",
+  User: "app:staff",
+};
+// For images without the layer that has the app user.
+const PLAIN = { Env: ["PATH=/bin:/usr/bin"], Cmd: ["true"] };
+
+function bunc(args: readonly string[], opts: { debug?: boolean } = {}) {
+  return env.bunc(["--hooks-dir", hooksDir, ...(opts.debug ? ["--debug"] : []), ...args]);
+}
+
+/** A bundle with no rootfs of its own and empty args and env: the image supplies them. */
+function imageBundle(id: string, image: string, edit?: (c: Config) => void, args: string[] = []): string {
+  return env.bundle(id, ["true"], (c) => {
+    c.process.args = args;
+    c.process.env = [];
+    c.root = { path: "no-such-rootfs", readonly: false };
+    c.annotations = { "bunc.image": image };
+    edit?.(c);
+  });
+}
+
+const run = (id: string, image: string, args: string[] = [], edit?: (c: Config) => void, debug = false) =>
+  bunc(["run", "--bundle", imageBundle(id, image, edit, args), id], { debug });
+
+const imagesDir = () => join(env.root, ".images");
+const cached = () =>
+  existsSync(join(imagesDir(), "layers"))
+    ? readdirSync(join(imagesDir(), "layers")).filter((n) => n.endsWith(".json"))
+    : [];
+
+function expectNothingLeft(): void {
+  const containers = join(imagesDir(), "containers");
+  expect(existsSync(containers) ? readdirSync(containers) : []).toEqual([]);
+  expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(imagesDir());
+  const layers = join(imagesDir(), "layers");
+  expect((existsSync(layers) ? readdirSync(layers) : []).filter((n) => n.startsWith(".tmp-"))).toEqual([]);
+}
+
+describe("the unpack plugin", () => {
+  beforeAll(() => {
+    hooksDir = join(env.dir, "hooks.d");
+    const installed = Bun.spawnSync([BUNC, "hooks", "install", "unpack", "--dir", hooksDir], {
+      stderr: "pipe",
+    });
+    if (installed.exitCode !== 0) throw new Error(installed.stderr.toString());
+    const file = join(env.dir, "base.tar");
+    tar.c({ sync: true, file, cwd: env.rootfs }, ["."]);
+    base = readFileSync(file);
+    writeLayout(join(env.dir, "img"), [
+      { layers: [base, tarOf(MID), tarOf(TOP)], compress: "gzip", config: CONFIG },
+    ]);
+  });
+  afterAll(() => {
+    for (const id of readdirSync(env.root).filter((e) => !e.startsWith("."))) bunc(["delete", "--force", id]);
+  });
+
+  test("layers in order: whiteouts, opaque dirs, hardlinks, symlinks, nodes, FIFOs, owners, modes, times, xattrs", () => {
+    const id = env.id("img");
+    const r = run(id, join(env.dir, "img"), [
+      "sh",
+      "-c",
+      "ls /old.txt 2>&1 | grep -c 'No such'; ls /dir; stat -c '%n %h %F' /hard /link /nodes/null /nodes/fifo; ls /nodes; stat -c '%n %u:%g %a %Y' /owned /capped /dir; cat /deep/*/f",
+    ]);
+    expect(r.stderr).toContain("/nodes/disk: block device 8:0 left out");
+    expect(r.stderr).toContain("/nodes/mem: char device 1:1 left out");
+    expect(r.stdout.split("\n")).toEqual([
+      "1",
+      "b",
+      "/hard 2 regular file",
+      "/link 1 symbolic link",
+      "/nodes/null 1 character special file",
+      "/nodes/fifo 1 fifo",
+      "fifo",
+      "null",
+      "/owned 1000:50 640 1500000000",
+      "/capped 0:0 755 1700000000",
+      // The top layer made /dir implicitly (for its opaque marker): its time is the unpack's.
+      expect.stringMatching(/^\/dir 0:0 755 \d+$/),
+      "long name",
+    ]);
+    // security.capability and user.* came through the pax records, as bytes.
+    const layer = readdirSync(join(imagesDir(), "layers")).find((k) =>
+      existsSync(join(imagesDir(), "layers", k, "capped")),
+    );
+    const xattr = Bun.spawnSync([
+      "python3",
+      "-c",
+      "import os,sys; print(os.getxattr(sys.argv[1],'security.capability').hex(), os.getxattr(sys.argv[1],'user.note').decode())",
+      join(imagesDir(), "layers", layer ?? "", "capped"),
+    ]);
+    expect(xattr.stdout.toString().trim()).toBe(`${CAP.toString("hex")} kept`);
+    expectNothingLeft();
+  });
+
+  test("the image's Env, Cmd, WorkingDir and User fill what the bundle left empty; the bundle's own win", () => {
+    const r = run(env.id("img"), join(env.dir, "img"), [], undefined);
+    expect(r.stdout).toBe("cmd-ran\n");
+    const who = run(env.id("img"), join(env.dir, "img"), ["sh", "-c", "id -u; id -g; pwd; echo $FROM"]);
+    expect(who.stdout).toBe("1000\n50\n/dir\nimage\n");
+    const own = run(env.id("img"), join(env.dir, "img"), ["sh", "-c", "id -u; pwd; echo $FROM"], (c) => {
+      c.process.user = { uid: 1000, gid: 1000 };
+      c.process.cwd = "/etc";
+      c.process.env = ["PATH=/bin:/usr/bin", "FROM=bundle"];
+    });
+    expect(own.stderr).toBe("");
+    expect(own.stdout).toBe("1000\n/etc\nbundle\n");
+    expectNothingLeft();
+  });
+
+  test("a second container unpacks nothing; 20 creates at once unpack each layer once", async () => {
+    const image = join(env.dir, "img-par");
+    writeLayout(image, [{ layers: [base, tarOf([{ path: "par", body: "p" }])], config: PLAIN }]);
+    const before = cached().length;
+    const ids = Array.from({ length: 20 }, () => env.id("par"));
+    const procs = ids.map((id) =>
+      Bun.spawn(
+        [
+          BUNC,
+          "--root",
+          env.root,
+          "--hooks-dir",
+          hooksDir,
+          "create",
+          "--bundle",
+          imageBundle(id, image, undefined, ["sleep", "100"]),
+          id,
+        ],
+        {
+          stdout: "ignore",
+          stderr: Bun.file(join(env.dir, `${id}.err`)),
+        },
+      ),
+    );
+    const codes = await Promise.all(procs.map((p) => p.exited));
+    expect(ids.map((id) => readFileSync(join(env.dir, `${id}.err`), "utf8")).filter(Boolean)).toEqual([]);
+    expect(codes.every((c) => c === 0)).toBe(true);
+    // The base layer was cached already; the image's one new layer was unpacked once.
+    expect(cached().length).toBe(before + 1);
+    const ls = env.ok(["image", "ls"]);
+    expect(ls).toContain(sha256(tarOf([{ path: "par", body: "p" }])));
+    for (const id of ids) expect(ls).toContain(id);
+    for (const id of ids) env.ok(["delete", "--force", id]);
+    const again = run(env.id("img"), image, ["cat", "/par"], undefined, true);
+    expect(again.stdout).toBe("p");
+    expect(again.stderr).toContain("(0 of 2 layers unpacked)");
+    expectNothingLeft();
+  });
+
+  test("an OCI archive and a docker save tarball, with the image named by tag", () => {
+    const layout = join(env.dir, "tagged");
+    writeLayout(layout, [
+      { layers: [base, tarOf([{ path: "which", body: "one" }])], config: PLAIN, tag: "one" },
+      { layers: [base, tarOf([{ path: "which", body: "two" }])], config: PLAIN, tag: "two" },
+    ]);
+    const archive = join(env.dir, "tagged.tar");
+    writeOciArchive(archive, layout);
+    expect(run(env.id("img"), `${layout}:two`, ["cat", "/which"]).stdout).toBe("two");
+    expect(run(env.id("img"), `${archive}:one`, ["cat", "/which"]).stdout).toBe("one");
+    expect(run(env.id("img"), archive, ["true"]).stderr).toContain(
+      "holds several images (one, two): name one with :TAG",
+    );
+    const saved = join(env.dir, "saved.tar");
+    writeDockerSave(saved, join(env.dir, "saved"), {
+      layers: [base, tarOf([{ path: "which", body: "docker" }])],
+      config: PLAIN,
+      repoTag: "local/app:1",
+    });
+    expect(run(env.id("img"), `${saved}:local/app:1`, ["cat", "/which"]).stdout).toBe("docker");
+    expect(run(env.id("img"), saved, ["cat", "/which"]).stdout).toBe("docker");
+    expectNothingLeft();
+  });
+
+  test("zstd layers; progress on a terminal only", () => {
+    const image = join(env.dir, "zstd");
+    writeLayout(image, [
+      { layers: [base, tarOf([{ path: "z", body: "zstd" }])], compress: "zstd", config: PLAIN },
+    ]);
+    const plain = run(env.id("img"), image, ["cat", "/z"]);
+    expect(plain.stdout).toBe("zstd");
+    expect(plain.stderr).toBe("");
+    const fresh = join(env.dir, "zstd-tty");
+    writeLayout(fresh, [
+      { layers: [base, tarOf([{ path: "z", body: "tty" }])], compress: "zstd", config: PLAIN },
+    ]);
+    const id = env.id("img");
+    const line = [
+      BUNC,
+      "--root",
+      env.root,
+      "--hooks-dir",
+      hooksDir,
+      "run",
+      "--bundle",
+      imageBundle(id, fresh, undefined, ["true"]),
+      id,
+    ]
+      .map((a) => `'${a}'`)
+      .join(" ");
+    const tty = Bun.spawnSync(["script", "-qec", line, "/dev/null"], { stdin: "ignore" });
+    expect(tty.stdout.toString()).toMatch(/unpacking layer 1\/1 [0-9a-f]{12} \[#+\.*\]/);
+    expect(tty.stdout.toString()).toContain("1 of 2 layers unpacked");
+    expectNothingLeft();
+  });
+
+  test("a user namespace gets the layers with its ids shifted", () => {
+    const id = env.id("img");
+    const r = run(id, join(env.dir, "img"), ["sh", "-c", "stat -c '%u:%g' /owned /bin; id -u"], (c) => {
+      c.linux = {
+        ...c.linux,
+        namespaces: [...(c.linux?.namespaces ?? []), { type: "user" }],
+        uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+        gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+      };
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("1000:50\n0:0\n1000\n");
+    const shifted = readdirSync(join(imagesDir(), "layers")).filter((k) => /-[0-9a-f]{12}$/.test(k));
+    expect(shifted.length).toBe(3);
+    const owned =
+      shifted.map((k) => join(imagesDir(), "layers", k, "owned")).find((p) => existsSync(p)) ?? "";
+    expect(`${statSync(owned).uid}:${statSync(owned).gid}`).toBe("101000:100050");
+    expectNothingLeft();
+  });
+
+  describe("hostile images: nothing is written outside the root", () => {
+    const outside = () => join(env.dir, "outside");
+    const hostile = (name: string, entries: TarEntry[], edit?: (c: Config) => void) => {
+      const image = join(env.dir, `hostile-${name}`);
+      writeLayout(image, [{ layers: [base, tarOf(entries)], config: PLAIN }]);
+      return run(
+        env.id("bad"),
+        image,
+        ["sh", "-c", `ls ${outside()} 2>/dev/null; cat /victim 2>/dev/null; true`],
+        edit,
+      );
+    };
+    beforeAll(() => mkdirSync(outside(), { recursive: true }));
+
+    test.each([
+      ["an absolute path", [{ path: `${join(env.dir, "outside")}/abs`, body: "x" }]],
+      ["`..` climbing out", [{ path: `../../../../../../..${join(env.dir, "outside")}/dots`, body: "x" }]],
+      [
+        "a symlink out, then a file under it",
+        [
+          { path: "esc", type: "symlink", linkpath: join(env.dir, "outside") },
+          { path: "esc/pwned", body: "x" },
+        ],
+      ],
+      [
+        "a symlink of .. out, then a file under it",
+        [
+          { path: "up", type: "symlink", linkpath: "../../../../../../../.." },
+          { path: `up${join(env.dir, "outside")}/pwned2`, body: "x" },
+        ],
+      ],
+    ] as [string, TarEntry[]][])("%s", (_, entries) => {
+      // The create may go on (the entry landed inside) or fail on it; either way nothing is outside.
+      hostile(String(entries.length), entries);
+      expect(readdirSync(outside())).toEqual([]);
+      expectNothingLeft();
+    });
+
+    test("a hardlink to a host path fails the create, naming image, layer and path, and leaves nothing", () => {
+      writeFileSync(join(outside(), "..", "victim-host"), "host");
+      const entries: TarEntry[] = [
+        { path: "victim", type: "hardlink", linkpath: join(env.dir, "victim-host") },
+      ];
+      const r = hostile("hardlink", entries);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(
+        `image ${join(env.dir, "hostile-hardlink")}: layer ${sha256(tarOf(entries))}: /victim: link to ${join(env.dir, "victim-host")}`,
+      );
+      expect(statSync(join(env.dir, "victim-host")).nlink).toBe(1);
+      expect(cached().some((k) => k.startsWith(sha256(tarOf(entries)).slice(7)))).toBe(false);
+      expectNothingLeft();
+    });
+
+    test("a bundle whose root.path is a symlink to a host directory: it is never written", () => {
+      const id = env.id("bad");
+      const bundle = imageBundle(
+        id,
+        join(env.dir, "img"),
+        (c) => {
+          c.root = { path: "rootfs" };
+        },
+        ["true"],
+      );
+      symlinkSync(outside(), join(bundle, "rootfs"));
+      expect(bunc(["run", "--bundle", bundle, id]).code).toBe(0);
+      expect(readdirSync(outside())).toEqual([]);
+    });
+
+    test("a tampered layer or manifest is refused before it is used", () => {
+      const image = join(env.dir, "tampered");
+      const layer = tarOf([{ path: "t", body: "genuine" }]);
+      writeLayout(image, [{ layers: [base, layer], config: PLAIN }]);
+      const blob = join(image, "blobs", "sha256", sha256(layer).slice(7));
+      writeFileSync(blob, tarOf([{ path: "t", body: "forged!" }]));
+      const r = run(env.id("bad"), image, ["cat", "/t"]);
+      expect(r.stderr).toContain(
+        `layer ${sha256(layer)}: the blob's digest or size does not match the manifest`,
+      );
+      expect(cached().some((k) => k.startsWith(sha256(layer).slice(7)))).toBe(false);
+      const index = JSON.parse(readFileSync(join(image, "index.json"), "utf8"));
+      const manifest = join(image, "blobs", "sha256", index.manifests[0].digest.slice(7));
+      writeFileSync(
+        manifest,
+        readFileSync(manifest, "utf8").replace('"schemaVersion":2', '"schemaVersion":3'),
+      );
+      expect(run(env.id("bad"), image, ["true"]).stderr).toContain(
+        `manifest ${index.manifests[0].digest} does not match its digest or size`,
+      );
+      expectNothingLeft();
+    });
+  });
+
+  test("a crashed unpack is never used and is swept; prune removes what no container uses", () => {
+    const image = join(env.dir, "crash");
+    const layer = tarOf([{ path: "c", body: "complete" }]);
+    writeLayout(image, [{ layers: [base, layer], config: PLAIN }]);
+    const key = sha256(layer).slice(7);
+    // A half-unpacked layer of a process that is gone, and a layer renamed into place without its record.
+    const layers = join(imagesDir(), "layers");
+    mkdirSync(join(layers, `.tmp-${key}-999999999`), { recursive: true });
+    writeFileSync(join(layers, `.tmp-${key}-999999999`, "c"), "half");
+    mkdirSync(join(layers, key), { recursive: true });
+    writeFileSync(join(layers, key, "c"), "half");
+    expect(run(env.id("img"), image, ["cat", "/c"]).stdout).toBe("complete");
+    expect(existsSync(join(layers, `.tmp-${key}-999999999`))).toBe(false);
+    const pruned = env.ok(["image", "prune"]);
+    expect(pruned).toContain(key);
+    expect(env.ok(["image", "ls", "-q"])).toBe("");
+    rmSync(join(env.dir, "crash"), { recursive: true });
+    expectNothingLeft();
+  });
+});
