@@ -195,6 +195,24 @@ export function runIn(
   return env.bunc(["run", "--bundle", bundle, id], stdin === undefined ? {} : { stdin });
 }
 
+/**
+ * `create` of each id at once (argv made by `argv`, output to files, as a
+ * created container keeps create's stdio open); each one's stderr, in order.
+ */
+export async function createAtOnce(
+  env: TestEnv,
+  ids: readonly string[],
+  argv: (id: string) => string[],
+): Promise<string[]> {
+  const procs = ids.map((id) =>
+    Bun.spawn(argv(id), { stdout: "ignore", stderr: Bun.file(join(env.dir, `${id}.err`)) }),
+  );
+  const codes = await Promise.all(procs.map((p) => p.exited));
+  return ids.map(
+    (id, i) => `${readFileSync(join(env.dir, `${id}.err`), "utf8")}${codes[i] ? `(exit ${codes[i]})` : ""}`,
+  );
+}
+
 /** A TestEnv for one test file: set up before its tests, and after them
  * checked to have left nothing behind, then cleaned up whatever happened.
  * Without root the tests fail: they are never skipped in silence. */

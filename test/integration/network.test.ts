@@ -17,7 +17,7 @@ import {
 import { join, resolve } from "node:path";
 import type { Config } from "../../src/oci/config.ts";
 import { PrivateNetns } from "./engines.ts";
-import { BUNC, useTestEnv } from "./harness.ts";
+import { BUNC, createAtOnce, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 let netns: PrivateNetns;
@@ -222,27 +222,20 @@ describe("the network plugin", () => {
 
   test("20 parallel creates get 20 distinct addresses; a static address already leased is refused", async () => {
     const ids = Array.from({ length: 20 }, () => env.id("par"));
-    // Output to files: a created container keeps create's stdio open.
-    const procs = ids.map((id) =>
-      Bun.spawn(
-        netns.wrap([
-          BUNC,
-          "--root",
-          env.root,
-          "--hooks-dir",
-          hooksDir,
-          "create",
-          "--bundle",
-          bundle(id, ["sleep", "100"], {}),
-          id,
-        ]),
-        { stdout: "ignore", stderr: Bun.file(join(env.dir, `${id}.err`)) },
-      ),
+    const errors = await createAtOnce(env, ids, (id) =>
+      netns.wrap([
+        BUNC,
+        "--root",
+        env.root,
+        "--hooks-dir",
+        hooksDir,
+        "create",
+        "--bundle",
+        bundle(id, ["sleep", "100"], {}),
+        id,
+      ]),
     );
-    const codes = await Promise.all(procs.map((p) => p.exited));
-    const errors = ids.map((id) => readFileSync(join(env.dir, `${id}.err`), "utf8"));
     expect(errors.filter(Boolean)).toEqual([]);
-    expect(codes.every((c) => c === 0)).toBe(true);
     const ips = ids.map(ipOf);
     expect(new Set(ips).size).toBe(20);
     expect(Object.keys(leases())).toHaveLength(20);

@@ -25,7 +25,7 @@ import {
   writeLayout,
   writeOciArchive,
 } from "../fixtures/images.ts";
-import { BUNC, useTestEnv } from "./harness.ts";
+import { BUNC, createAtOnce, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 setDefaultTimeout(60_000);
@@ -178,28 +178,12 @@ describe("the unpack plugin", () => {
     writeLayout(image, [{ layers: [base, tarOf([{ path: "par", body: "p" }])], config: PLAIN }]);
     const before = cached().length;
     const ids = Array.from({ length: 20 }, () => env.id("par"));
-    const procs = ids.map((id) =>
-      Bun.spawn(
-        [
-          BUNC,
-          "--root",
-          env.root,
-          "--hooks-dir",
-          hooksDir,
-          "create",
-          "--bundle",
-          imageBundle(id, image, undefined, ["sleep", "100"]),
-          id,
-        ],
-        {
-          stdout: "ignore",
-          stderr: Bun.file(join(env.dir, `${id}.err`)),
-        },
-      ),
-    );
-    const codes = await Promise.all(procs.map((p) => p.exited));
-    expect(ids.map((id) => readFileSync(join(env.dir, `${id}.err`), "utf8")).filter(Boolean)).toEqual([]);
-    expect(codes.every((c) => c === 0)).toBe(true);
+    const errors = await createAtOnce(env, ids, (id) => [
+      BUNC,
+      ...["--root", env.root, "--hooks-dir", hooksDir],
+      ...["create", "--bundle", imageBundle(id, image, undefined, ["sleep", "100"]), id],
+    ]);
+    expect(errors.filter(Boolean)).toEqual([]);
     // The base layer was cached already; the image's one new layer was unpacked once.
     expect(cached().length).toBe(before + 1);
     const ls = env.ok(["image", "ls"]);
