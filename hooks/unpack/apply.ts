@@ -34,7 +34,7 @@ const DEVICES = new Set(["1:3", "1:5", "1:7", "1:8", "1:9", "5:0", "5:1", "5:2"]
 // LSM labels are the runtime's business.
 const allowedXattr = (k: string) => k === "security.capability" || k.startsWith("user.");
 
-function mapId(ranges: IdShift["uid"], id: number, what: string, path: string): number {
+export function mapId(ranges: IdShift["uid"], id: number, what: string, path: string): number {
   for (const [inside, outside, size] of ranges)
     if (id >= inside && id < inside + size) return outside + (id - inside);
   throw new Error(`${path}: ${what} ${id} is outside the container's user namespace mapping`);

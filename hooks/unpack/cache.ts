@@ -7,6 +7,7 @@
 // hold the cache lock shared; `bunc image prune` takes it exclusively.
 import { createHash } from "node:crypto";
 import {
+  chmodSync,
   closeSync,
   createReadStream,
   existsSync,
@@ -66,6 +67,7 @@ export async function withLockAsync<T>(file: string, mode: number, fn: () => Pro
 export const cacheLock = (root: string) => {
   // Traversable (not readable) by the uids of user namespaces, whose inits bind the roots below.
   mkdirSync(imagesDir(root), { recursive: true, mode: 0o711 });
+  chmodSync(imagesDir(root), 0o711);
   mkdirSync(layersDir(root), { recursive: true, mode: 0o700 });
   return `${imagesDir(root)}/cache.lock`;
 };

@@ -14,11 +14,11 @@ import { readDbInRoot } from "../../src/plan/user.ts";
 import { MNT_DETACH } from "../../src/sys/constants.ts";
 import { check } from "../../src/sys/errors.ts";
 import { sys } from "../../src/sys/lib.ts";
-import { cstr } from "../../src/sys/mem.ts";
+import { cstr, ErrBuf } from "../../src/sys/mem.ts";
 import { passwdEntries, records } from "../../src/sys/passwd.ts";
 import type { BundledPlugin, HookStateJson, PluginRuntime } from "../index.ts";
 import { readMade, saveMade } from "../record.ts";
-import type { IdShift } from "./apply.ts";
+import { type IdShift, mapId } from "./apply.ts";
 import { cacheLock, ensureLayer, imagesDir, LOCK_SH, layerKey, withLockAsync } from "./cache.ts";
 import { type ResolvedImage, resolveImage } from "./image.ts";
 import { Progress } from "./progress.ts";
@@ -30,6 +30,8 @@ export const containerDir = (root: string, id: string) => `${imagesDir(root)}/co
 /** What precreate made for a container (containers/<id>/made.json). */
 export interface Made {
   readonly layers: readonly string[];
+  /** Id-mapped views of the layers attached under lower/ (a user namespace's). */
+  lowers: number;
   mounted: boolean;
 }
 
@@ -41,6 +43,49 @@ function shiftOf(config: Config): IdShift | null {
   const ranges = (m: { containerID: number; hostID: number; size: number }[]) =>
     m.map((r) => [r.containerID, r.hostID, r.size] as const);
   return { uid: ranges(linux.uidMappings), gid: ranges(linux.gidMappings) };
+}
+
+/**
+ * Id-mapped views of the layers for a user namespace, attached under the
+ * container's lower/: one unpack then serves every mapping. Null where the
+ * kernel refuses (the caller unpacks shifted copies instead).
+ */
+function idmappedLayers(layers: readonly string[], shift: IdShift, dir: string, made: Made): string[] | null {
+  const text = (ranges: IdShift["uid"]) =>
+    ranges.map(([inside, outside, size]) => `${inside} ${outside} ${size}`).join("\n");
+  const err = new ErrBuf();
+  const userns = sys.bunc_userns_fd(cstr(text(shift.uid)), cstr(text(shift.gid)), err.buf, err.len);
+  if (userns < 0) return null;
+  try {
+    mkdirSync(`${dir}/lower`, { mode: 0o711 });
+    const views: string[] = [];
+    for (const layer of layers) {
+      const tree = sys.bunc_idmapped_tree(cstr(layer), userns, 0, err.buf, err.len);
+      if (tree < 0) {
+        debug(`image: no id-mapped layers here (${err.text()}): unpacking shifted copies`);
+        return null;
+      }
+      const view = `${dir}/lower/${views.length}`;
+      mkdirSync(view, { mode: 0o755 });
+      const rc = sys.bunc_move_mount(tree, cstr(view));
+      sys.bunc_close(tree);
+      check(rc, `image: attach the id-mapped layer ${posix.basename(layer)}`);
+      made.lowers++;
+      saveMade(dir, made);
+      views.push(view);
+    }
+    return views;
+  } finally {
+    sys.bunc_close(userns);
+  }
+}
+
+function unmountLowers(dir: string, made: Made): void {
+  for (let i = made.lowers - 1; i >= 0; i--) {
+    const rc = sys.bunc_umount(cstr(`${dir}/lower/${i}`), MNT_DETACH);
+    if (rc < 0 && rc !== -22) check(rc, `image: detach the id-mapped layer ${i}`);
+  }
+  made.lowers = 0;
 }
 
 function mount(layers: readonly string[], dir: string, id: string): void {
@@ -108,6 +153,7 @@ function tearDown(root: string, id: string): void {
     // EINVAL: not mounted (any more).
     if (rc < 0 && rc !== -22) check(rc, `image: unmount the root filesystem of container ${id}`);
   }
+  if (made) unmountLowers(dir, made);
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -119,6 +165,7 @@ async function precreate(state: HookStateJson, config: Config, root: string): Pr
   const dir = containerDir(root, id);
   cacheLock(root);
   mkdirSync(posix.dirname(dir), { recursive: true, mode: 0o711 });
+  chmodSync(posix.dirname(dir), 0o711);
   try {
     mkdirSync(dir, { mode: 0o711 });
   } catch {
@@ -126,36 +173,57 @@ async function precreate(state: HookStateJson, config: Config, root: string): Pr
   }
   try {
     const shift = shiftOf(config);
-    const made: Made = { layers: [], mounted: false };
+    const made: Made = { layers: [], lowers: 0, mounted: false };
     await withLockAsync(cacheLock(root), LOCK_SH, async () => {
       const image = resolveImage(ref, () => {
         mkdirSync(`${dir}/staging`, { mode: 0o700 });
         return `${dir}/staging`;
       });
-      const missing = image.layers.filter(
-        (l) => !existsSync(`${imagesDir(root)}/layers/${layerKey(l.diffId, shift)}.json`),
-      );
-      if (missing.length) image.stage(missing);
-      const progress = new Progress(image.layers, missing);
-      const layers: string[] = [];
-      for (const layer of image.layers)
-        layers.push(await ensureLayer(root, ref, layer, shift, (n) => progress.add(layer, n)));
-      progress.done();
+      const unpackAll = async (s: IdShift | null) => {
+        const missing = image.layers.filter(
+          (l) => !existsSync(`${imagesDir(root)}/layers/${layerKey(l.diffId, s)}.json`),
+        );
+        if (missing.length) image.stage(missing);
+        const progress = new Progress(image.layers, missing);
+        const dirs: string[] = [];
+        for (const layer of image.layers)
+          dirs.push(await ensureLayer(root, ref, layer, s, (n) => progress.add(layer, n)));
+        progress.done();
+        return { dirs, unpacked: missing.length };
+      };
+      // A user namespace gets id-mapped views of the shared layers where the kernel allows, shifted copies otherwise.
+      let { dirs, unpacked } = await unpackAll(null);
+      let stacked = dirs;
+      if (shift) {
+        saveMade(dir, made);
+        const views = idmappedLayers(dirs, shift, dir, made);
+        if (views) stacked = views;
+        else {
+          unmountLowers(dir, made);
+          ({ dirs, unpacked } = await unpackAll(shift));
+          stacked = dirs;
+        }
+      }
       rmSync(`${dir}/staging`, { recursive: true, force: true });
       for (const sub of ["upper", "work", "rootfs"]) mkdirSync(`${dir}/${sub}`, { mode: 0o755 });
       // The container's root directory: its root's, mode 0755.
       chmodSync(`${dir}/upper`, 0o755);
       if (shift)
         check(
-          sys.bunc_fchownat(-100, cstr(`${dir}/upper`), shift.uid[0]?.[1] ?? 0, shift.gid[0]?.[1] ?? 0),
+          sys.bunc_fchownat(
+            -100,
+            cstr(`${dir}/upper`),
+            mapId(shift.uid, 0, "uid", "/"),
+            mapId(shift.gid, 0, "gid", "/"),
+          ),
           "image: chown the upper directory",
         );
-      Object.assign(made, { layers: layers.map((l) => posix.basename(l)) });
+      Object.assign(made, { layers: dirs.map((l) => posix.basename(l)) });
       saveMade(dir, made);
-      mount(layers, dir, id);
+      mount(stacked, dir, id);
       made.mounted = true;
       saveMade(dir, made);
-      debug(`image: ${ref} mounted for ${id} (${missing.length} of ${layers.length} layers unpacked)`);
+      debug(`image: ${ref} mounted for ${id} (${unpacked} of ${dirs.length} layers unpacked)`);
       config = applyImageConfig(config, image, `${dir}/rootfs`);
     });
     return config;

@@ -11,6 +11,7 @@
 // Needs root. Everything it makes (temp dir, containers, the cgroup parents
 // /bunc-bench-<pid> in every hierarchy) is removed on exit, failure or SIGINT.
 import { emptyHookSamples, printHooks, timeHooks } from "./hooks.ts";
+import { emptyImageSamples, ImageBench, printImage } from "./image.ts";
 import { emptyNetworkSamples, NetworkBench, printNetwork } from "./network.ts";
 import {
   chmodSync,
@@ -683,6 +684,8 @@ async function main(): Promise<number> {
   const compileMs: number[] = [];
   const hookSamples = emptyHookSamples();
   const networkSamples = emptyNetworkSamples();
+  const imageSamples = emptyImageSamples();
+  let layerBytes = 0;
   let failed = false;
   try {
     rts = makeRuntimes(tmp);
@@ -745,6 +748,15 @@ async function main(): Promise<number> {
         net.close();
       }
     }
+    if (bunc) {
+      console.log(`bunc run from an image, cold and warm, x${RUNS}`);
+      const img = new ImageBench(tmp, bunc);
+      layerBytes = img.layerBytes;
+      for (let i = 0; i < RUNS; i++) {
+        img.time((id, args) => bundleFor(tmp, id, args), i, imageSamples);
+        await checkpoint();
+      }
+    }
     const callRuns = Math.min(RUNS, 10);
     console.log(`syscalls x${SYSCALL_LOOPS} in a container, with and without a filter, x${callRuns}`);
     for (let i = 0; i < callRuns; i++) {
@@ -774,14 +786,17 @@ async function main(): Promise<number> {
   }
   const hooks = printHooks(hookSamples);
   const network = printNetwork(networkSamples);
+  const image = printImage(imageSamples, layerBytes);
   const rep = {
     ...report(rts, samples, wrapperMs, { ...seccompStatic(), compileInCreateMs: stat(compileMs) }),
     hooks: hooks.stats,
     network: network.stats,
+    image: image.stats,
   };
   print(rep);
   console.log(`\n${hooks.text}`);
   console.log(`\n${network.text}`);
+  console.log(`\n${image.text}`);
   if (opts.json) {
     writeFileSync(opts.json, `${JSON.stringify(rep, null, 2)}\n`);
     console.log(`\nJSON written to ${opts.json}`);

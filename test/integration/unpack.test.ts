@@ -16,7 +16,11 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import * as tar from "tar";
+import { applyLayer } from "../../hooks/unpack/apply.ts";
 import type { Config } from "../../src/oci/config.ts";
+import { O } from "../../src/sys/constants.ts";
+import { sys } from "../../src/sys/lib.ts";
+import { openPath } from "../../src/sys/open.ts";
 import {
   sha256,
   type TarEntry,
@@ -205,6 +209,8 @@ describe("the unpack plugin", () => {
     const archive = join(env.dir, "tagged.tar");
     writeOciArchive(archive, layout);
     expect(run(env.id("img"), `${layout}:two`, ["cat", "/which"]).stdout).toBe("two");
+    const two = JSON.parse(readFileSync(join(layout, "index.json"), "utf8")).manifests[1].digest;
+    expect(run(env.id("img"), `${layout}@${two}`, ["cat", "/which"]).stdout).toBe("two");
     expect(run(env.id("img"), `${archive}:one`, ["cat", "/which"]).stdout).toBe("one");
     expect(run(env.id("img"), archive, ["true"]).stderr).toContain(
       "holds several images (one, two): name one with :TAG",
@@ -252,24 +258,48 @@ describe("the unpack plugin", () => {
     expectNothingLeft();
   });
 
-  test("a user namespace gets the layers with its ids shifted", () => {
+  test("a user namespace sees the shared layers through id-mapped mounts: nothing is unpacked again", () => {
     const id = env.id("img");
-    const r = run(id, join(env.dir, "img"), ["sh", "-c", "stat -c '%u:%g' /owned /bin; id -u"], (c) => {
-      c.linux = {
-        ...c.linux,
-        namespaces: [...(c.linux?.namespaces ?? []), { type: "user" }],
-        uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
-        gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
-      };
-    });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toBe("1000:50\n0:0\n1000\n");
-    const shifted = readdirSync(join(imagesDir(), "layers")).filter((k) => /-[0-9a-f]{12}$/.test(k));
-    expect(shifted.length).toBe(3);
-    const owned =
-      shifted.map((k) => join(imagesDir(), "layers", k, "owned")).find((p) => existsSync(p)) ?? "";
-    expect(`${statSync(owned).uid}:${statSync(owned).gid}`).toBe("101000:100050");
+    const r = run(
+      id,
+      join(env.dir, "img"),
+      ["sh", "-c", "stat -c '%u:%g' /owned /bin; id -u; touch /new; stat -c '%u' /new"],
+      (c) => {
+        c.linux = {
+          ...c.linux,
+          namespaces: [...(c.linux?.namespaces ?? []), { type: "user" }],
+          uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+          gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+        };
+        // Root by name: a bundle that names its user keeps it (the image's User is app).
+        c.process.user = { uid: 0, gid: 0, username: "root" };
+      },
+    );
+    expect(r.stderr).not.toContain("touch");
+    expect(r.stdout).toBe("1000:50\n0:0\n0\n0\n");
+    // No shifted copies: the layers on disk keep the image's own ids.
+    expect(readdirSync(join(imagesDir(), "layers")).filter((k) => /-[0-9a-f]{12}$/.test(k))).toEqual([]);
     expectNothingLeft();
+  });
+
+  test("where id-mapped mounts are refused, a shifted unpack: every owner moved into the mapping", async () => {
+    const dir = join(env.dir, "shifted");
+    mkdirSync(dir);
+    const fd = openPath(dir, O.PATH | O.DIRECTORY);
+    try {
+      const shift = { uid: [[0, 100000, 65536]] as const, gid: [[0, 100000, 65536]] as const };
+      const stream = async function* (b: Buffer) {
+        yield b;
+      };
+      await applyLayer(stream(tarOf(TOP.slice(2))), fd, shift);
+      await expect(
+        applyLayer(stream(tarOf([{ path: "far", body: "x", uid: 70000 }])), fd, shift),
+      ).rejects.toThrow("/far: uid 70000 is outside the container's user namespace mapping");
+    } finally {
+      sys.bunc_close(fd);
+    }
+    expect(`${statSync(join(dir, "owned")).uid}:${statSync(join(dir, "owned")).gid}`).toBe("101000:100050");
+    expect(statSync(join(dir, "dir", "b")).uid).toBe(100000);
   });
 
   describe("hostile images: nothing is written outside the root", () => {
