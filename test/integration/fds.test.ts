@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../../src/oci/config.ts";
-import { BUNC, useTestEnv } from "./harness.ts";
+import { BUNC, useTestEnv, withUserns } from "./harness.ts";
 
 const env = useTestEnv();
 
@@ -36,17 +36,7 @@ const SHOW = "echo $(ls /proc/self/fd); cat 2>/dev/null <&3; cat 2>/dev/null <&4
 
 const layouts: [string, ((c: Config) => void) | undefined][] = [
   ["new namespaces", undefined],
-  [
-    "a user namespace (the init is started through the enter stage)",
-    (c) => {
-      c.linux = {
-        ...c.linux,
-        namespaces: [...(c.linux?.namespaces ?? []), { type: "user" }],
-        uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
-        gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
-      };
-    },
-  ],
+  ["a user namespace (the init is started through the enter stage)", withUserns],
 ];
 
 describe("--preserve-fds", () => {

@@ -183,6 +183,16 @@ export class TestEnv {
   }
 }
 
+/** Gives the config a user namespace of its own mapping 0-65535 to 100000-165535. */
+export function withUserns(c: Config): void {
+  c.linux = {
+    ...c.linux,
+    namespaces: [...(c.linux?.namespaces ?? []), { type: "user" }],
+    uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+    gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+  };
+}
+
 /** Runs a container in the foreground and returns its output. */
 export function runIn(
   env: TestEnv,

@@ -29,7 +29,7 @@ import {
   writeLayout,
   writeOciArchive,
 } from "../fixtures/images.ts";
-import { BUNC, createAtOnce, useTestEnv } from "./harness.ts";
+import { BUNC, createAtOnce, useTestEnv, withUserns } from "./harness.ts";
 
 const env = useTestEnv();
 setDefaultTimeout(60_000);
@@ -265,12 +265,7 @@ describe("the unpack plugin", () => {
       join(env.dir, "img"),
       ["sh", "-c", "stat -c '%u:%g' /owned /bin; id -u; touch /new; stat -c '%u' /new"],
       (c) => {
-        c.linux = {
-          ...c.linux,
-          namespaces: [...(c.linux?.namespaces ?? []), { type: "user" }],
-          uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
-          gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
-        };
+        withUserns(c);
         // Root by name: a bundle that names its user keeps it (the image's User is app).
         c.process.user = { uid: 0, gid: 0, username: "root" };
       },
