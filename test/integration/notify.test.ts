@@ -29,7 +29,8 @@ int main(int argc, char **argv) {
 
 /** The caller's notify socket: every datagram it gets, one per line of `got()`, "|" for newlines. */
 function hostSocket(path: string): { proc: Subprocess; got: () => string[] } {
-  const log = `${path}.log`;
+  // An abstract name (@...) is no path: its log goes to the test's directory.
+  const log = join(env.dir, `${path.replace(/[^\w.-]/g, "_")}.log`);
   writeFileSync(log, "");
   const proc = Bun.spawn(
     [
