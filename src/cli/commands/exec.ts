@@ -6,10 +6,11 @@ import { execInContainer, parseProcess } from "../../lifecycle/exec.ts";
 import { passedFds } from "../../lifecycle/passFds.ts";
 import { checkId } from "../../lifecycle/id.ts";
 import { store } from "../command.ts";
+import { type FlagDef, isOn, lastOf, parseFlags } from "../flagParser.ts";
 import { globals } from "../options.ts";
 
-/** runc exec's flags: [name, short alias, takes a value, may repeat]. */
-const FLAGS: readonly (readonly [string, string | null, boolean, boolean])[] = [
+/** runc exec's flags. */
+const FLAGS: readonly FlagDef[] = [
   ["console-socket", null, true, false],
   ["cwd", null, true, false],
   ["env", "e", true, true],
@@ -28,43 +29,6 @@ const FLAGS: readonly (readonly [string, string | null, boolean, boolean])[] = [
   ["ignore-paused", null, false, false],
 ];
 
-type Parsed = { flags: Map<string, string[]>; id: string | undefined; args: string[] };
-
-/**
- * Flags stop at the container id, as runc's do: what follows is the
- * command and its own flags (`bunc exec -t ID sh -c 'ls -l'`).
- */
-function parseExecArgs(raw: readonly string[]): Parsed {
-  const flags = new Map<string, string[]>();
-  for (let i = 0; i < raw.length; i++) {
-    const arg = raw[i] ?? "";
-    if (arg === "--") return { flags, id: raw[i + 1], args: raw.slice(i + 2) };
-    if (!arg.startsWith("-") || arg === "-") return { flags, id: arg, args: raw.slice(i + 1) };
-    const eq = arg.indexOf("=");
-    const name = arg.replace(/^--?/, "").slice(0, eq < 0 ? undefined : eq - (arg.startsWith("--") ? 2 : 1));
-    const def = FLAGS.find(([long, short]) => (arg.startsWith("--") ? long === name : short === name));
-    if (!def) throw new Error(`unknown flag ${arg.startsWith("--") ? `--${name}` : `-${name}`}`);
-    const [long, , valued, repeats] = def;
-    let value = "true";
-    if (valued) {
-      const v = eq >= 0 ? arg.slice(eq + 1) : raw[++i];
-      if (v === undefined) throw new Error(`--${long} needs a value`);
-      value = v;
-    } else if (eq >= 0) value = arg.slice(eq + 1);
-    const list = flags.get(long) ?? [];
-    if (list.length && !repeats) list.length = 0;
-    list.push(value);
-    flags.set(long, list);
-  }
-  return { flags, id: undefined, args: [] };
-}
-
-const one = (p: Parsed, name: string) => p.flags.get(name)?.at(-1);
-const on = (p: Parsed, name: string) => {
-  const v = one(p, name);
-  return v !== undefined && v !== "false";
-};
-
 export default defineCommand({
   meta: {
     name: "exec",
@@ -73,15 +37,16 @@ export default defineCommand({
   },
   args: { id: { type: "positional", description: "container id, then the command", required: true } },
   async run(ctx) {
-    const p = parseExecArgs(ctx.rawArgs);
-    const id = checkId(p.id);
-    const source = one(p, "process");
+    // Flags stop at the container id, as runc's do: what follows is the command and its own flags.
+    const p = parseFlags(ctx.rawArgs, FLAGS, true);
+    const id = checkId(p.positional);
+    const source = lastOf(p, "process");
     if (source !== undefined && p.args.length)
       throw new Error("--process: give either a process.json or a command, not both");
     // Before anything is opened: the range must hold only the caller's fds.
-    const passed = passedFds(one(p, "preserve-fds"), false);
-    const socket = one(p, "console-socket");
-    const pidFile = one(p, "pid-file");
+    const passed = passedFds(lastOf(p, "preserve-fds"), false);
+    const socket = lastOf(p, "console-socket");
+    const pidFile = lastOf(p, "pid-file");
     process.exitCode = await execInContainer(store(), {
       id,
       process:
@@ -92,21 +57,21 @@ export default defineCommand({
               source === "-" ? "stdin" : source,
             ),
       args: p.args,
-      tty: on(p, "tty"),
-      cwd: one(p, "cwd"),
+      tty: isOn(p, "tty"),
+      cwd: lastOf(p, "cwd"),
       env: p.flags.get("env"),
-      user: one(p, "user"),
+      user: lastOf(p, "user"),
       additionalGids: p.flags.get("additional-gids")?.flatMap((g) => g.split(",")),
       caps: p.flags.get("cap"),
-      noNewPrivs: on(p, "no-new-privs"),
-      apparmor: one(p, "apparmor"),
-      processLabel: one(p, "process-label"),
-      detach: on(p, "detach"),
+      noNewPrivs: isOn(p, "no-new-privs"),
+      apparmor: lastOf(p, "apparmor"),
+      processLabel: lastOf(p, "process-label"),
+      detach: isOn(p, "detach"),
       pidFile: pidFile === undefined ? undefined : posix.resolve(pidFile),
       consoleSocket: socket === undefined ? undefined : connectConsoleSocket(socket),
       preserveFds: passed.total,
       cgroup: p.flags.get("cgroup")?.at(-1),
-      ignorePaused: on(p, "ignore-paused"),
+      ignorePaused: isOn(p, "ignore-paused"),
       cacheRoot: globals.root,
     });
   },
