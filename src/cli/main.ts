@@ -6,6 +6,7 @@ import { defineCommand, runCommand, showUsage } from "citty";
 import { debug, setDiagSinks } from "../diag.ts";
 import { errorLine, isInternal } from "../sys/errors.ts";
 import { commands } from "./commands/index.ts";
+import { isShellMode } from "./shellMode.ts";
 import { logDebug, logError, logWarning } from "./log.ts";
 import { globals, takeGlobals } from "./options.ts";
 import { versionText } from "./version.ts";
@@ -35,12 +36,16 @@ export async function cli(argv: readonly string[]): Promise<void> {
     }
     const sub = (commands as Record<string, () => Promise<Parameters<typeof showUsage>[0]>>)[verb];
     if (!sub) throw new Error(`unknown command ${JSON.stringify(verb)}; see bunc --help`);
-    if (rest.includes("--help") || rest.includes("-h")) {
+    if ((rest.includes("--help") || rest.includes("-h")) && !(verb === "run" && isShellMode(rest.slice(1)))) {
       await showUsage(await sub(), main);
       return;
     }
     debug(`bunc ${verb}`);
-    await runCommand(main, { rawArgs: [...rest] });
+    // Shell mode's `run` takes docker-like flags and no container id: not citty's to parse.
+    if (verb === "run" && isShellMode(rest.slice(1))) {
+      const { shellRun } = await import("./shell.ts");
+      process.exitCode = await shellRun(rest.slice(1));
+    } else await runCommand(main, { rawArgs: [...rest] });
   } catch (e) {
     const doing = isInternal(e) ? `${rest.filter((a) => !a.startsWith("-")).join(" ") || "bunc"}: ` : "";
     logError(`${doing}${errorLine(e)}`);

@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUNDLED } from "../../hooks/index.ts";
 import type { Config, Hook } from "../oci/config.ts";
-import { PLUGIN_STAGES } from "../oci/hooksd.ts";
+import { type HooksdFile, PLUGIN_STAGES, type PluginStage } from "../oci/hooksd.ts";
 import { DEFAULT_HOOKS_DIR, type Plugin } from "./plugins.ts";
 import { selectHooks } from "./select.ts";
 
@@ -36,25 +36,36 @@ export function listHooks(plugins: readonly Plugin[], config?: Config): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** The hooks.d entry of a bundled plugin: this very binary's `hook NAME`, called in-process. */
+export function bundledEntry(name: string): {
+  hook: { path: string; args: string[] };
+  when: HooksdFile["when"];
+  stages: PluginStage[];
+} {
+  const entry = Object.hasOwn(BUNDLED, name) ? BUNDLED[name] : undefined;
+  if (!entry)
+    throw new Error(
+      `no bundled plugin ${JSON.stringify(name)} (there is: ${Object.keys(BUNDLED).join(", ")})`,
+    );
+  return {
+    hook: { path: realpathSync(process.execPath), args: ["bunc", "hook", name] },
+    when: entry.when ?? { always: true },
+    stages: [...entry.stages],
+  };
+}
+
+/** A bundled plugin as if installed, for one command (shell mode's --image, --network bridge). */
+export const bundledPlugin = (name: string): Plugin => ({ file: `(bundled ${name})`, ...bundledEntry(name) });
+
 /** Writes NN-bunc-NAME.json for each bundled plugin, running this binary; returns the files. */
 export function installBundled(names: readonly string[], dir = DEFAULT_HOOKS_DIR): string[] {
-  for (const name of names) {
-    if (!Object.hasOwn(BUNDLED, name))
-      throw new Error(
-        `no bundled plugin ${JSON.stringify(name)} (there is: ${Object.keys(BUNDLED).join(", ")})`,
-      );
-  }
+  const entries = names.map((name) => ({ name, ...bundledEntry(name) }));
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const self = realpathSync(process.execPath);
-  return names.map((name) => {
+  return entries.map(({ name, hook, when, stages }) => {
     const file = join(dir, `50-bunc-${name}.json`);
-    const entry = {
-      version: "1.0.0",
-      hook: { path: self, args: ["bunc", "hook", name] },
-      when: BUNDLED[name]?.when ?? { always: true },
-      stages: BUNDLED[name]?.stages ?? [],
-    };
-    writeFileSync(file, `${JSON.stringify(entry, null, 2)}\n`, { mode: 0o644 });
+    writeFileSync(file, `${JSON.stringify({ version: "1.0.0", hook, when, stages }, null, 2)}\n`, {
+      mode: 0o644,
+    });
     // Not subject to our umask: a group-writable file would be refused.
     chmodSync(file, 0o644);
     return file;

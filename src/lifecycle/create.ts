@@ -13,7 +13,7 @@ import type { StoredState } from "../oci/state.ts";
 import { OCI_VERSION } from "../oci/version.ts";
 import { type ContainerPlan, planContainer } from "../plan/container.ts";
 import { closeJoins } from "../plan/namespaces.ts";
-import { loadPlugins } from "../hooks/plugins.ts";
+import { loadPlugins, type Plugin } from "../hooks/plugins.ts";
 import { runPrecreate, runStage, runStageWarning } from "../hooks/run.ts";
 import { type HookPlan, type StageHook, selectHooks } from "../hooks/select.ts";
 import { hookState, hookStateBase } from "../hooks/state.ts";
@@ -53,6 +53,10 @@ export interface CreateOptions {
   readonly systemdCgroup?: boolean | undefined;
   /** The caller's fds the container process gets from 3 on (checked by passedFds). */
   readonly passed?: PassedFds | undefined;
+  /** A config built in memory (shell mode) instead of the bundle's config.json; validated the same way. */
+  readonly config?: Config | undefined;
+  /** Plugins for this create only, after the plugin directory's (shell mode's bundled ones). */
+  readonly plugins?: readonly Plugin[] | undefined;
 }
 
 export interface Created {
@@ -148,8 +152,8 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
   try {
     // Everything that can fail on the config fails here, before anything is made.
     const bundle = posix.resolve(o.bundle);
-    const plugins = loadPlugins(o.hooksDirs ?? []);
-    let config = readConfig(bundle);
+    const plugins = [...loadPlugins(o.hooksDirs ?? []), ...(o.plugins ?? [])];
+    let config = o.config ? parseConfig(stringifyExact(o.config)) : readConfig(bundle);
     hooks = selectHooks(config, plugins);
     if (store.exists(o.id)) throw new Error(`container with id ${o.id} already exists`);
     if (hooks.precreate) {

@@ -1,7 +1,7 @@
 // config.json -> everything a container needs, decided before anything is
 // made: a config error is found here, before the clone and before any
 // cgroup or state directory exists.
-import { statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { posix } from "node:path";
 import { Cgroup } from "../cgroups/cgroup.ts";
 import { roomForInit } from "../cgroups/resources.ts";
@@ -68,6 +68,10 @@ function checkRootfs(bundle: string, path: string): string {
     throw new ConfigError("root.path", `${rootfs}: ${(e as NodeJS.ErrnoException).code ?? e}`);
   }
   if (!dir) throw new ConfigError("root.path", `${rootfs} is not a directory`);
+  // pivot_root cannot take the root it is called from, and the host's own
+  // paths (bind sources, /proc) would be the container's.
+  if (realpathSync(rootfs) === "/")
+    throw new ConfigError("root.path", "the host's / cannot be a container's root in bunc yet");
   return rootfs;
 }
 

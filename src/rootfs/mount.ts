@@ -61,14 +61,28 @@ function withTarget(rootFd: number, target: string, kind: "dir" | "file", act: (
   }
 }
 
-export function applyStep(rootFd: number, step: RootfsStep, trees: ReadonlyMap<string, number>): void {
+/** sourceFd: the bind source, opened before the mounts began. */
+export function applyStep(
+  rootFd: number,
+  step: RootfsStep,
+  trees: ReadonlyMap<string, number>,
+  sourceFd?: number,
+): void {
   switch (step.op) {
     case "mount":
       withTarget(rootFd, step.target, step.file ? "file" : "dir", (covered) => {
         refuseRoot(rootFd, covered, step.target);
         const what = `mount ${step.fstype || "bind"} on ${step.target}`;
         if (step.idmap) attachTree(trees.get(step.field), covered, what);
-        else mount(step.source, covered, step.fstype, step.flags, step.data, what);
+        else
+          mount(
+            sourceFd === undefined ? step.source : fdPath(sourceFd),
+            covered,
+            step.fstype,
+            step.flags,
+            step.data,
+            what,
+          );
         // The fd still reaches the directory the new mount covers.
         if (step.copyUp) withTarget(rootFd, step.target, "dir", (fresh) => copyTree(covered, fresh));
       });

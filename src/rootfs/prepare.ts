@@ -3,7 +3,7 @@
 // read-only and masked paths and a read-only root.
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
-import type { InitPlan } from "../protocol/plan.ts";
+import type { InitPlan, RootfsStep } from "../protocol/plan.ts";
 import { MS, O } from "../sys/constants.ts";
 import { check, forField } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
@@ -39,11 +39,23 @@ export function prepareRootfs(
     mount(plan.rootfs, plan.rootfs, "", MS.BIND | MS.REC, "", `bind ${plan.rootfs}`);
     return openPath(plan.rootfs, O.PATH | O.DIRECTORY, `open ${plan.rootfs}`);
   });
+  // Bind sources are opened before any mount goes in: a mount inside the
+  // root must not change what a later source path names (a root of "/"
+  // covers the host's /sys with its own).
+  const sources = new Map<RootfsStep, number>();
   try {
-    for (const step of plan.steps) forField(step.field, () => applyStep(rootFd, step, trees));
+    for (const step of plan.steps)
+      if (step.op === "mount" && step.fstype === "" && !step.idmap && step.source.startsWith("/"))
+        sources.set(
+          step,
+          forField(step.field, () => openPath(step.source, O.PATH, `open ${step.source}`)),
+        );
+    for (const step of plan.steps)
+      forField(step.field, () => applyStep(rootFd, step, trees, sources.get(step)));
     if (plan.setupDev) forField("mounts (the default /dev)", () => setupDev(rootFd));
     for (const d of plan.devices) forField(d.field, () => createDevice(rootFd, d));
   } finally {
+    for (const fd of sources.values()) sys.bunc_close(fd);
     sys.bunc_close(rootFd);
   }
   if (plan.hostname !== null) check(sys.bunc_sethostname(cstr(plan.hostname)), "hostname: sethostname");

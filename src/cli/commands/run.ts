@@ -1,16 +1,18 @@
 import { defineCommand } from "citty";
-import { debug } from "../../diag.ts";
-import { connectConsoleSocket, exitCodeOf, relayTerminal, waitForeground } from "../../launch/console.ts";
+import { connectConsoleSocket } from "../../launch/console.ts";
 import { createContainer } from "../../lifecycle/create.ts";
-import { deleteContainer } from "../../lifecycle/delete.ts";
-import { startContainer } from "../../lifecycle/start.ts";
+import { runCreated } from "../../lifecycle/run.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
 import { globals } from "../options.ts";
 import { createFlags } from "../createFlags.ts";
 import { passedFds } from "../../lifecycle/passFds.ts";
 
 export default defineCommand({
-  meta: { name: "run", description: "create and start a container; wait for it unless --detach" },
+  meta: {
+    name: "run",
+    description:
+      "create and start a container; wait for it unless --detach. With --rootfs DIR or --image REF, no bundle: bunc run --rootfs DIR [FLAGS] -- CMD [ARGS...] (see bunc run --rootfs --help)",
+  },
   args: {
     ...idArg,
     ...createFlags,
@@ -26,7 +28,7 @@ export default defineCommand({
     const socket = ctx.args["console-socket"];
     if (socket && !ctx.args.detach)
       throw new Error("--console-socket: only with --detach (in the foreground bunc is the terminal)");
-    const { state, master } = await createContainer(s, {
+    const created = await createContainer(s, {
       id,
       bundle: ctx.args.bundle,
       pidFile: ctx.args["pid-file"],
@@ -37,27 +39,6 @@ export default defineCommand({
       passed,
       console: socket ? connectConsoleSocket(socket) : ctx.args.detach ? undefined : "foreground",
     });
-    let ready: Promise<void>;
-    try {
-      ({ ready } = await startContainer(s, id));
-    } catch (e) {
-      await deleteContainer(s, id, true);
-      throw e;
-    }
-    if (ctx.args.detach) return await ready;
-    let exitCode: number | undefined;
-    try {
-      // Waiting blocks: the NOTIFY_SOCKET relay goes first, unless a terminal is relayed alongside.
-      const status =
-        master === undefined
-          ? await ready.then(() => waitForeground(state.pid))
-          : (await Promise.all([relayTerminal(master, state.pid), ready]))[0];
-      debug(`container exited: status ${status}`);
-      exitCode = exitCodeOf(status);
-      process.exitCode = exitCode;
-    } finally {
-      // Also when waiting failed: a foreground container does not outlive its run.
-      if (!ctx.args.keep) await deleteContainer(s, id, true, exitCode);
-    }
+    process.exitCode = await runCreated(s, created, { detach: !!ctx.args.detach, keep: !!ctx.args.keep });
   },
 });

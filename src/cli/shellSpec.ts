@@ -1,0 +1,168 @@
+// Shell mode (`bunc run --rootfs DIR` / `--image REF`): the config a
+// bundle would hold, built in memory from docker-like flags on top of the
+// default `bunc spec` writes. It then goes the way a bundle's config goes:
+// the same validation, the same plan.
+import { readFileSync } from "node:fs";
+import { posix } from "node:path";
+import { parseBytes } from "./updateFlags.ts";
+import type { Config } from "../oci/config.ts";
+import { defaultSpec } from "../oci/default.ts";
+import { CAPABILITIES } from "../sys/constants.ts";
+
+export interface ShellOptions {
+  readonly rootfs?: string | undefined;
+  readonly image?: string | undefined;
+  readonly name: string;
+  readonly env: readonly string[];
+  readonly envFiles: readonly string[];
+  readonly volumes: readonly string[];
+  readonly workdir?: string | undefined;
+  readonly user?: string | undefined;
+  readonly hostname?: string | undefined;
+  readonly readOnly: boolean;
+  readonly tmpfs: readonly string[];
+  readonly memory?: string | undefined;
+  readonly pidsLimit?: string | undefined;
+  readonly cpus?: string | undefined;
+  readonly network: string;
+  readonly capAdd: readonly string[];
+  readonly capDrop: readonly string[];
+  readonly cgroupParent?: string | undefined;
+  readonly tty: boolean;
+  readonly args: readonly string[];
+}
+
+/** Where paths given on the command line are resolved. */
+const abs = (p: string) => posix.resolve(process.cwd(), p);
+
+function envOf(o: ShellOptions): string[] {
+  const lines = o.envFiles.flatMap((f) => {
+    let text: string;
+    try {
+      text = readFileSync(f, "utf8");
+    } catch (e) {
+      throw new Error(
+        `--env-file: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+    }
+    return text.split("\n").filter((l) => l.trim() && !l.trimStart().startsWith("#"));
+  });
+  // K=V as given; a bare K takes the caller's value, as docker does.
+  const entries = [...lines, ...o.env].flatMap((e) => {
+    if (e.includes("=")) return [e];
+    const v = process.env[e];
+    return v === undefined ? [] : [`${e}=${v}`];
+  });
+  const base = defaultSpec().process.env ?? [];
+  const key = (e: string) => e.slice(0, e.indexOf("="));
+  const given = new Set(entries.map(key));
+  return [...base.filter((e) => !given.has(key(e))), ...entries];
+}
+
+function userOf(spec: string): Config["process"]["user"] {
+  const m = /^(\d+)(?::(\d+))?$/.exec(spec);
+  if (m) return { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
+  if (!/^[A-Za-z_][\w.-]*$/.test(spec))
+    throw new Error(`--user: ${JSON.stringify(spec)} is neither UID[:GID] nor a user name`);
+  return { uid: 0, gid: 0, username: spec };
+}
+
+function volume(spec: string): NonNullable<Config["mounts"]>[number] {
+  const [src, dst, mode, extra] = spec.split(":");
+  if (!src || !dst || extra !== undefined || (mode !== undefined && mode !== "ro" && mode !== "rw"))
+    throw new Error(`--volume: ${JSON.stringify(spec)} is not SRC:DST[:ro]`);
+  if (!dst.startsWith("/"))
+    throw new Error(`--volume: ${JSON.stringify(spec)}: the destination must be absolute`);
+  return {
+    destination: dst,
+    type: "bind",
+    source: abs(src),
+    options: ["rbind", mode === "ro" ? "ro" : "rw"],
+  };
+}
+
+function capName(flag: string, name: string): string {
+  const cap = `CAP_${name.toUpperCase().replace(/^CAP_/, "")}`;
+  if (!(cap in CAPABILITIES)) throw new Error(`--${flag}: ${JSON.stringify(name)} is no capability`);
+  return cap;
+}
+
+function capabilities(o: ShellOptions): NonNullable<Config["process"]["capabilities"]> {
+  const all = o.capDrop.some((c) => c.toUpperCase() === "ALL");
+  const dropped = new Set(all ? [] : o.capDrop.map((c) => capName("cap-drop", c)));
+  const start = all ? [] : (defaultSpec().process.capabilities?.bounding ?? []);
+  const added = o.capAdd.some((c) => c.toUpperCase() === "ALL")
+    ? Object.keys(CAPABILITIES)
+    : o.capAdd.map((c) => capName("cap-add", c));
+  const caps = [...new Set([...start.filter((c) => !dropped.has(c)), ...added])];
+  return { bounding: caps, effective: caps, permitted: caps };
+}
+
+function resources(o: ShellOptions): NonNullable<Config["linux"]>["resources"] {
+  const r: NonNullable<NonNullable<Config["linux"]>["resources"]> = { ...defaultSpec().linux?.resources };
+  if (o.memory !== undefined) r.memory = { limit: Number(parseBytes("memory", o.memory)) };
+  if (o.pidsLimit !== undefined) {
+    if (!/^\d+$/.test(o.pidsLimit))
+      throw new Error(`--pids-limit: ${JSON.stringify(o.pidsLimit)} is not a number`);
+    r.pids = { limit: Number(o.pidsLimit) };
+  }
+  if (o.cpus !== undefined) {
+    const n = Number(o.cpus);
+    if (!/^\d*\.?\d+$/.test(o.cpus) || n <= 0)
+      throw new Error(`--cpus: ${JSON.stringify(o.cpus)} is not a number of CPUs`);
+    r.cpu = { quota: Math.round(n * 100_000), period: 100_000 };
+  }
+  return r;
+}
+
+export function shellSpec(o: ShellOptions): Config {
+  if ((o.rootfs === undefined) === (o.image === undefined))
+    throw new Error("give --rootfs DIR or --image REF");
+  if (o.rootfs !== undefined && !o.args.length) throw new Error("--rootfs: give the command to run after --");
+  if (!["none", "host", "bridge"].includes(o.network))
+    throw new Error(`--network: ${JSON.stringify(o.network)} is not none, host or bridge`);
+  const base = defaultSpec();
+  const namespaces = (base.linux?.namespaces ?? []).filter(
+    (n) => o.network !== "host" || n.type !== "network",
+  );
+  const annotations: Record<string, string> = {
+    ...(o.image !== undefined ? { "bunc.image": o.image } : {}),
+    ...(o.network === "bridge" ? { "bunc.network": "bridge" } : {}),
+  };
+  return {
+    ...base,
+    process: {
+      ...base.process,
+      terminal: o.tty,
+      args: [...o.args],
+      env: envOf(o),
+      cwd: o.workdir ?? "/",
+      user: o.user === undefined ? base.process.user : userOf(o.user),
+      capabilities: capabilities(o),
+    },
+    root: { path: o.rootfs === undefined ? "rootfs" : abs(o.rootfs), readonly: o.readOnly },
+    hostname: o.hostname ?? o.name,
+    mounts: [
+      ...(base.mounts ?? []),
+      ...o.volumes.map(volume),
+      ...o.tmpfs.map((dst) => {
+        if (!dst.startsWith("/")) throw new Error(`--tmpfs: ${JSON.stringify(dst)} is not an absolute path`);
+        return {
+          destination: dst,
+          type: "tmpfs",
+          source: "tmpfs",
+          options: ["nosuid", "nodev", "mode=1777"],
+        };
+      }),
+    ],
+    linux: {
+      ...base.linux,
+      namespaces,
+      resources: resources(o),
+      ...(o.cgroupParent !== undefined
+        ? { cgroupsPath: `${o.cgroupParent.replace(/\/+$/, "")}/${o.name}` }
+        : {}),
+    },
+    ...(Object.keys(annotations).length ? { annotations } : {}),
+  };
+}

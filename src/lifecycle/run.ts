@@ -1,0 +1,45 @@
+// What `run` does once its container is created, in runc's mode and in
+// shell mode alike: start it, and unless detached wait for its process
+// (relaying the terminal or the caller's signals), then delete it unless
+// asked to keep it.
+import { debug } from "../diag.ts";
+import { exitCodeOf, relayTerminal, waitForeground } from "../launch/console.ts";
+import type { Created } from "./create.ts";
+import { deleteContainer } from "./delete.ts";
+import { startContainer } from "./start.ts";
+import type { Store } from "./store.ts";
+
+export interface RunOptions {
+  readonly detach: boolean;
+  readonly keep: boolean;
+}
+
+/** Returns the exit code for the caller (0 when detached). */
+export async function runCreated(store: Store, created: Created, o: RunOptions): Promise<number> {
+  const { state, master } = created;
+  let ready: Promise<void>;
+  try {
+    ({ ready } = await startContainer(store, state.id));
+  } catch (e) {
+    await deleteContainer(store, state.id, true);
+    throw e;
+  }
+  if (o.detach) {
+    await ready;
+    return 0;
+  }
+  let exitCode: number | undefined;
+  try {
+    // Waiting blocks: the NOTIFY_SOCKET relay goes first, unless a terminal is relayed alongside.
+    const status =
+      master === undefined
+        ? await ready.then(() => waitForeground(state.pid))
+        : (await Promise.all([relayTerminal(master, state.pid), ready]))[0];
+    debug(`container exited: status ${status}`);
+    exitCode = exitCodeOf(status);
+    return exitCode;
+  } finally {
+    // Also when waiting failed: a foreground container does not outlive its run.
+    if (!o.keep) await deleteContainer(store, state.id, true, exitCode);
+  }
+}
