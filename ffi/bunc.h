@@ -223,6 +223,7 @@ int bunc_renameat2(int olddirfd, const char *oldname, int newdirfd, const char *
 int bunc_mkfifo(const char *path, uint32_t mode);
 int bunc_fchdir(int fd);
 int bunc_close(int fd);
+int bunc_dup(int fd);
 int bunc_dup2(int from, int to);
 /* Bring up "lo" in the caller's network namespace (a new one has it down). */
 int bunc_loopback_up(void);

@@ -106,6 +106,9 @@ int bunc_close(int fd) { RET(close(fd)); }
 
 int bunc_dup2(int from, int to) { RET(dup2(from, to)); }
 
+/* A close-on-exec copy of fd, above stdio. */
+int bunc_dup(int fd) { RET(fcntl(fd, F_DUPFD_CLOEXEC, 3)); }
+
 int bunc_loopback_up(void)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

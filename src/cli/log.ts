@@ -5,6 +5,12 @@ import { globals } from "./options.ts";
 
 type Level = "debug" | "info" | "warning" | "error";
 
+/** Where bunc's own messages go: stderr, unless a detached run gave its stderr away. */
+let stderr = 2;
+export function setStderr(fd: number): void {
+  stderr = fd;
+}
+
 function line(level: Level, msg: string): string {
   const time = new Date().toISOString();
   if (globals.logFormat === "json") return `${JSON.stringify({ level, msg, time })}\n`;
@@ -21,17 +27,17 @@ function toFile(level: Level, msg: string): void {
 }
 
 export function logError(msg: string): void {
-  writeSync(2, `bunc: ${msg}\n`);
+  writeSync(stderr, `bunc: ${msg}\n`);
   toFile("error", msg);
 }
 
 export function logWarning(msg: string): void {
-  writeSync(2, `bunc: warning: ${msg}\n`);
+  writeSync(stderr, `bunc: warning: ${msg}\n`);
   toFile("warning", msg);
 }
 
 export function logDebug(msg: string): void {
   if (!globals.debug) return;
-  writeSync(2, line("debug", msg));
+  writeSync(stderr, line("debug", msg));
   toFile("debug", msg);
 }

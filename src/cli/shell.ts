@@ -4,13 +4,16 @@
 // from there it is an ordinary create and run, removed afterwards unless
 // --keep. --image and --network bridge bring their bundled plugins along.
 import { randomBytes } from "node:crypto";
-import { writeSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { bundledPlugin } from "../hooks/admin.ts";
 import { createContainer } from "../lifecycle/create.ts";
 import { checkId } from "../lifecycle/id.ts";
 import { runCreated } from "../lifecycle/run.ts";
 import { store } from "./command.ts";
 import { type FlagDef, isOn, lastOf, parseFlags } from "./flagParser.ts";
+import { check } from "../sys/errors.ts";
+import { sys } from "../sys/lib.ts";
+import { setStderr } from "./log.ts";
 import { globals } from "./options.ts";
 import { shellSpec } from "./shellSpec.ts";
 
@@ -108,6 +111,15 @@ export async function shellRun(raw: readonly string[]): Promise<number> {
   }
   if (detach && config.process.terminal)
     throw new Error("--tty: a detached container has no terminal here (drop -t)");
+  // A detached container must not hold the caller's stdio (`id=$(bunc run -d ...)` would never end):
+  // it gets /dev/null; the id and bunc's own messages go to the caller's stdout and stderr, reopened.
+  const out = detach ? check(sys.bunc_dup(1), "keep stdout") : 1;
+  if (detach) {
+    setStderr(check(sys.bunc_dup(2), "keep stderr"));
+    const devNull = openSync("/dev/null", "r+");
+    for (const fd of [0, 1, 2]) check(sys.bunc_dup2(devNull, fd), "give the detached container /dev/null");
+    closeSync(devNull);
+  }
   const s = store();
   const plugins = [
     ...(lastOf(p, "image") !== undefined ? [bundledPlugin("unpack")] : []),
@@ -123,6 +135,6 @@ export async function shellRun(raw: readonly string[]): Promise<number> {
     console: detach ? undefined : "foreground",
   });
   const code = await runCreated(s, created, { detach, keep: isOn(p, "keep") && !isOn(p, "rm") });
-  if (detach) writeSync(1, `${name}\n`);
+  if (detach) writeSync(out, `${name}\n`);
   return code;
 }

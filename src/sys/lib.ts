@@ -48,6 +48,7 @@ export const symbols = {
   bunc_reap: { args: [i32, ptr], returns: i32 },
   bunc_close: { args: [i32], returns: i32 },
   bunc_dup2: { args: [i32, i32], returns: i32 },
+  bunc_dup: { args: [i32], returns: i32 },
   bunc_loopback_up: { args: [], returns: i32 },
   bunc_fchdir: { args: [i32], returns: i32 },
   bunc_chroot: { args: [ptr], returns: i32 },

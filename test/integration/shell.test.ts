@@ -1,0 +1,251 @@
+// Shell mode, as a provisioning script uses it: `bunc run --rootfs DIR
+// [FLAGS] -- CMD`, each flag checked from inside the container, streams,
+// exit codes and signals, cleanup whatever ends the command, parallel runs.
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseConfig } from "../../src/oci/validate.ts";
+import { BUNC, useTestEnv } from "./harness.ts";
+
+const env = useTestEnv();
+setDefaultTimeout(30_000);
+
+/** bunc run in shell mode, cgroups below the test's parent; stdin as given (none by default). */
+function shell(flags: string[], cmd: string[], stdin?: string | Buffer) {
+  const r = Bun.spawnSync(
+    [
+      BUNC,
+      "--root",
+      env.root,
+      "run",
+      "--rootfs",
+      env.rootfs,
+      "--cgroup-parent",
+      env.cgroupParent,
+      ...flags,
+      "--",
+      ...cmd,
+    ],
+    {
+      stdin: stdin === undefined ? "ignore" : Buffer.from(stdin),
+      cwd: env.dir,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME_VAR: "from-host" },
+    },
+  );
+  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString(), raw: r.stdout };
+}
+
+const sh = (script: string) => ["sh", "-c", script];
+
+function expectNothingLeft(): void {
+  expect(readdirSync(env.root).filter((e) => !e.startsWith("."))).toEqual([]);
+  for (const h of env.hierarchies()) {
+    const parent = `${h}${env.cgroupParent}`;
+    let children: string[] = [];
+    try {
+      children = readdirSync(parent, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
+    } catch {
+      // No cgroup made in this hierarchy.
+    }
+    expect(children).toEqual([]);
+  }
+}
+
+describe("bunc run --rootfs", () => {
+  test("streams as a pipe does; binary data unchanged; stdin closed; the command's exit code", () => {
+    expect(shell([], ["cat"], "x\n").stdout).toBe("x\n");
+    const data = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 256));
+    const r = shell([], ["cat"], data);
+    expect(Buffer.compare(r.raw, data)).toBe(0);
+    expect(shell([], ["cat"]).stdout).toBe("");
+    expect(shell([], sh("echo out; echo err >&2; exit 7"))).toMatchObject({
+      code: 7,
+      stdout: "out\n",
+      stderr: "err\n",
+    });
+    const pipeline = Bun.spawnSync([
+      "sh",
+      "-c",
+      `echo x | "$0" --root "$1" run --rootfs "$2" --cgroup-parent "$3" -- cat | wc -c`,
+      BUNC,
+      env.root,
+      env.rootfs,
+      env.cgroupParent,
+    ]);
+    expect(pipeline.stdout.toString().trim()).toBe("2");
+    expectNothingLeft();
+  });
+
+  test("each flag, seen from inside", () => {
+    const envFile = join(env.dir, "vars");
+    writeFileSync(envFile, "# a comment\nFROM_FILE=1\n");
+    const vol = join(env.dir, "vol");
+    mkdirSync(vol, { recursive: true });
+    writeFileSync(join(vol, "f"), "host data\n");
+    const r = shell(
+      [
+        ...["-e", "A=b", "-e", "HOME_VAR", "--env-file", envFile],
+        ...[
+          "-v",
+          `${vol}:/data:ro`,
+          "-v",
+          `${vol}:/rw`,
+          "-w",
+          "/data",
+          "-u",
+          "1000:1001",
+          "--hostname",
+          "box",
+        ],
+        ...["--read-only", "--tmpfs", "/scratch", "-m", "64m", "--pids-limit", "30", "--cpus", "0.5"],
+        ...["--cap-drop", "ALL", "--cap-add", "chown", "--name", "shell-flags"],
+      ],
+      sh(
+        [
+          "echo $A $HOME_VAR $FROM_FILE",
+          "pwd; id -u; id -g; hostname; cat /data/f",
+          "touch /data/x 2>/dev/null && echo data-rw || echo data-ro",
+          "touch /x 2>/dev/null && echo root-rw || echo root-ro",
+          "touch /scratch/x && echo scratch-rw",
+          "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+          "grep CapBnd /proc/self/status",
+          "grep -c eth0 /proc/net/dev",
+        ].join("; "),
+      ),
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout.split("\n")).toEqual([
+      "b from-host 1",
+      "/data",
+      "1000",
+      "1001",
+      "box",
+      "host data",
+      "data-ro",
+      "root-ro",
+      "scratch-rw",
+      String(64 << 20),
+      "30",
+      "50000",
+      "CapBnd:\t0000000000000001",
+      "0",
+      "",
+    ]);
+    expect(shell(["--network", "host"], sh("grep -c : /proc/net/dev")).stdout.trim()).not.toBe("3");
+    expect(shell(["-u", "nobody"], ["id", "-un"]).stdout).toBe("nobody\n");
+    expectNothingLeft();
+  });
+
+  test("--print-spec prints the config a bundle would hold; --detach prints the id; --keep keeps it", () => {
+    const spec = shell(["--print-spec", "-m", "32m"], ["echo", "hi"]);
+    const config = parseConfig(spec.stdout);
+    expect(config.process.args).toEqual(["echo", "hi"]);
+    expect(config.root.path).toBe(env.rootfs);
+    expect(config.linux?.resources?.memory?.limit).toBe(32 << 20);
+    expect(readdirSync(env.root).filter((e) => !e.startsWith("."))).toEqual([]);
+    const detached = shell(["-d", "--name", "shell-bg"], ["sleep", "100"]);
+    expect(detached.stdout).toBe("shell-bg\n");
+    expect(env.state("shell-bg").status).toBe("running");
+    env.ok(["delete", "--force", "shell-bg"]);
+    expect(shell(["--keep", "--name", "shell-kept"], ["true"]).code).toBe(0);
+    expect(env.state("shell-kept").status).toBe("stopped");
+    env.ok(["delete", "shell-kept"]);
+    expectNothingLeft();
+  });
+
+  test("bad flags: one line naming the flag, nothing made", () => {
+    for (const [flags, message] of [
+      [["--memory", "lots"], '--memory: "lots" is not a size'],
+      [["--network", "wifi"], '--network: "wifi" is not none, host or bridge'],
+      [["--cap-add", "FLY"], '--cap-add: "FLY" is no capability'],
+      [["-v", "nocolon"], '--volume: "nocolon" is not SRC:DST[:ro]'],
+      [["--bogus"], "unknown flag --bogus"],
+    ] as const) {
+      const r = shell([...flags], ["true"]);
+      expect(r.stderr).toStartWith(`bunc: ${message}`);
+      expect(r.stderr.split("\n").length).toBe(2);
+      expect(r.code).not.toBe(0);
+    }
+    const noCmd = Bun.spawnSync([BUNC, "--root", env.root, "run", "--rootfs", env.rootfs]);
+    expect(noCmd.stderr.toString()).toBe("bunc: --rootfs: give the command to run after --\n");
+    expectNothingLeft();
+  });
+
+  test("a command ended by TERM, INT or KILL, and bunc itself sent TERM, INT or HUP: nothing is left", async () => {
+    const background = (name: string, script: string) => {
+      const p = Bun.spawn(
+        [
+          BUNC,
+          "--root",
+          env.root,
+          "run",
+          "--rootfs",
+          env.rootfs,
+          "--cgroup-parent",
+          env.cgroupParent,
+          "--name",
+          name,
+          "--",
+          "sh",
+          "-c",
+          script,
+        ],
+        { stdout: "pipe" },
+      );
+      return { p, up: p.stdout.getReader().read() };
+    };
+    // The command is the container's pid 1: it ends on a signal it has a handler for, or on KILL.
+    const TRAP = "trap 'exit 5' TERM INT HUP; echo up; sleep 30 & wait";
+    for (const sig of ["TERM", "INT", "KILL"]) {
+      const { p, up } = background(`sig-${sig}`, TRAP);
+      await up;
+      env.ok(["kill", `sig-${sig}`, sig]);
+      expect(await p.exited).toBe(sig === "KILL" ? 137 : 5);
+    }
+    for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+      const { p, up } = background(`bunc-${sig}`, TRAP);
+      await up;
+      // bunc passes it on to the command, which ends; bunc removes the container.
+      p.kill(sig);
+      expect(await p.exited).toBe(5);
+    }
+    expectNothingLeft();
+  });
+
+  test("20 runs at once", async () => {
+    const runs = Array.from({ length: 20 }, (_, i) =>
+      Bun.spawn(
+        [
+          BUNC,
+          "--root",
+          env.root,
+          "run",
+          "--rootfs",
+          env.rootfs,
+          "--cgroup-parent",
+          env.cgroupParent,
+          "--",
+          "sh",
+          "-c",
+          `echo run-${i}`,
+        ],
+        { stdout: "pipe", stderr: "pipe" },
+      ),
+    );
+    const out = await Promise.all(
+      runs.map(
+        async (p) =>
+          `${await new Response(p.stdout).text()}${await new Response(p.stderr).text()}${await p.exited}`,
+      ),
+    );
+    expect(out).toEqual(Array.from({ length: 20 }, (_, i) => `run-${i}\n0`));
+    expectNothingLeft();
+  });
+});
+
+test("the usage of shell mode", () => {
+  const r = Bun.spawnSync([BUNC, "run", "--rootfs", "/x", "--help"]);
+  expect(r.stdout.toString()).toStartWith("bunc run --rootfs DIR [FLAGS] -- CMD [ARGS...]\n");
+});
