@@ -10,28 +10,21 @@ import { BUNC, useTestEnv } from "./harness.ts";
 const env = useTestEnv();
 setDefaultTimeout(30_000);
 
-/** bunc run in shell mode, cgroups below the test's parent; stdin as given (none by default). */
+/** The argv of bunc run in shell mode, cgroups below the test's parent. */
+const shellArgv = (flags: readonly string[], cmd: readonly string[]) => [
+  ...[BUNC, "--root", env.root, "run", "--rootfs", env.rootfs, "--cgroup-parent", env.cgroupParent],
+  ...flags,
+  "--",
+  ...cmd,
+];
+
+/** bunc run in shell mode; stdin as given (none by default). */
 function shell(flags: string[], cmd: string[], stdin?: string | Buffer) {
-  const r = Bun.spawnSync(
-    [
-      BUNC,
-      "--root",
-      env.root,
-      "run",
-      "--rootfs",
-      env.rootfs,
-      "--cgroup-parent",
-      env.cgroupParent,
-      ...flags,
-      "--",
-      ...cmd,
-    ],
-    {
-      stdin: stdin === undefined ? "ignore" : Buffer.from(stdin),
-      cwd: env.dir,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME_VAR: "from-host" },
-    },
-  );
+  const r = Bun.spawnSync(shellArgv(flags, cmd), {
+    stdin: stdin === undefined ? "ignore" : Buffer.from(stdin),
+    cwd: env.dir,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME_VAR: "from-host" },
+  });
   return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString(), raw: r.stdout };
 }
 
@@ -175,25 +168,7 @@ describe("bunc run --rootfs", () => {
 
   test("a command ended by TERM, INT or KILL, and bunc itself sent TERM, INT or HUP: nothing is left", async () => {
     const background = (name: string, script: string) => {
-      const p = Bun.spawn(
-        [
-          BUNC,
-          "--root",
-          env.root,
-          "run",
-          "--rootfs",
-          env.rootfs,
-          "--cgroup-parent",
-          env.cgroupParent,
-          "--name",
-          name,
-          "--",
-          "sh",
-          "-c",
-          script,
-        ],
-        { stdout: "pipe" },
-      );
+      const p = Bun.spawn(shellArgv(["--name", name], ["sh", "-c", script]), { stdout: "pipe" });
       return { p, up: p.stdout.getReader().read() };
     };
     // The command is the container's pid 1: it ends on a signal it has a handler for, or on KILL.
@@ -216,23 +191,7 @@ describe("bunc run --rootfs", () => {
 
   test("20 runs at once", async () => {
     const runs = Array.from({ length: 20 }, (_, i) =>
-      Bun.spawn(
-        [
-          BUNC,
-          "--root",
-          env.root,
-          "run",
-          "--rootfs",
-          env.rootfs,
-          "--cgroup-parent",
-          env.cgroupParent,
-          "--",
-          "sh",
-          "-c",
-          `echo run-${i}`,
-        ],
-        { stdout: "pipe", stderr: "pipe" },
-      ),
+      Bun.spawn(shellArgv([], ["sh", "-c", `echo run-${i}`]), { stdout: "pipe", stderr: "pipe" }),
     );
     const out = await Promise.all(
       runs.map(
