@@ -121,7 +121,10 @@ function userOf(spec: string, rootfs: string, ref: string): Config["process"]["u
   return { uid, gid, ...(entry && g === undefined ? { username: entry.name } : {}) };
 }
 
-/** The image's settings where the bundle left the field empty (cwd "/" is the default spec's). */
+/**
+ * The image's settings where the bundle left the field empty (cwd "/" is
+ * the default spec's); its Env under the bundle's own variables.
+ */
 function applyImageConfig(config: Config, image: ResolvedImage, rootfs: string): Config {
   const c = image.config.config ?? {};
   const p = config.process;
@@ -137,7 +140,11 @@ function applyImageConfig(config: Config, image: ResolvedImage, rootfs: string):
     process: {
       ...p,
       args,
-      env: p.env?.length ? p.env : (c.Env ?? []),
+      // The image's variables under the bundle's: a name the bundle sets is the bundle's.
+      env: [
+        ...(c.Env ?? []).filter((e) => !(p.env ?? []).some((b) => b.split("=")[0] === e.split("=")[0])),
+        ...(p.env ?? []),
+      ],
       cwd: (p.cwd === "/" || !p.cwd) && c.WorkingDir ? c.WorkingDir : p.cwd,
       user: keepsRoot && c.User ? userOf(c.User, rootfs, image.ref) : p.user,
     },

@@ -53,7 +53,8 @@ function envOf(o: ShellOptions): string[] {
     const v = process.env[e];
     return v === undefined ? [] : [`${e}=${v}`];
   });
-  const base = defaultSpec().process.env ?? [];
+  // An image brings its own PATH and the like (the unpack plugin puts them under these).
+  const base = o.image === undefined ? (defaultSpec().process.env ?? []) : [];
   const key = (e: string) => e.slice(0, e.indexOf("="));
   const given = new Set(entries.map(key));
   return [...base.filter((e) => !given.has(key(e))), ...entries];

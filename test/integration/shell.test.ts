@@ -2,9 +2,12 @@
 // [FLAGS] -- CMD`, each flag checked from inside the container, streams,
 // exit codes and signals, cleanup whatever ends the command, parallel runs.
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import * as tar from "tar";
 import { join } from "node:path";
 import { parseConfig } from "../../src/oci/validate.ts";
+import { tarOf, writeLayout } from "../fixtures/images.ts";
+import { PrivateNetns } from "./engines.ts";
 import { BUNC, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
@@ -207,4 +210,53 @@ describe("bunc run --rootfs", () => {
 test("the usage of shell mode", () => {
   const r = Bun.spawnSync([BUNC, "run", "--rootfs", "/x", "--help"]);
   expect(r.stdout.toString()).toStartWith("bunc run --rootfs DIR [FLAGS] -- CMD [ARGS...]\n");
+});
+
+describe("bunc run --image, --network bridge", () => {
+  test("an image's root and config, the bundled plugins brought along without a hooks directory", () => {
+    const file = join(env.dir, "base.tar");
+    tar.c({ sync: true, file, cwd: env.rootfs }, ["."]);
+    const image = join(env.dir, "image");
+    writeLayout(image, [
+      {
+        layers: [readFileSync(file), tarOf([{ path: "from-image", body: "yes" }])],
+        config: { Env: ["PATH=/bin:/usr/bin", "X=image"], Cmd: ["sh", "-c", "cat /from-image; echo $X"] },
+      },
+    ]);
+    const run = (args: string[]) =>
+      Bun.spawnSync([
+        BUNC,
+        "--root",
+        env.root,
+        "run",
+        "--image",
+        image,
+        "--cgroup-parent",
+        env.cgroupParent,
+        ...args,
+      ]);
+    expect(run([]).stdout.toString()).toBe("yesimage\n");
+    expect(run(["-e", "X=flag", "--", "sh", "-c", "echo $X"]).stdout.toString()).toBe("flag\n");
+    expectNothingLeft();
+    expect(readdirSync(join(env.root, ".images", "containers"))).toEqual([]);
+  });
+
+  test("--network bridge gets eth0 and an address, in the test's own network namespace", () => {
+    const netns = new PrivateNetns(env.dir);
+    try {
+      const r = Bun.spawnSync(
+        netns.wrap(
+          shellArgv(
+            ["--network", "bridge"],
+            ["sh", "-c", "cat /sys/class/net/eth0/operstate; grep -c 10.77 /proc/net/fib_trie"],
+          ),
+        ),
+      );
+      expect(r.stderr.toString()).toBe("");
+      expect(r.stdout.toString().split("\n")[0]).toBe("up");
+    } finally {
+      netns.remove();
+    }
+    expectNothingLeft();
+  });
 });
