@@ -23,6 +23,18 @@ export const globals: GlobalOptions = {
 
 const VALUED = new Set(["--root", "--log", "--log-format", "--rootless", "--criu", "--hooks-dir"]);
 
+/** The global options, as completion offers them. */
+export const GLOBAL_FLAGS = [
+  "--root",
+  "--log",
+  "--log-format",
+  "--debug",
+  "--hooks-dir",
+  "--systemd-cgroup",
+  "--version",
+  "--help",
+];
+
 /** Takes the global options off the front of argv; returns the rest. */
 export function takeGlobals(argv: readonly string[]): string[] {
   let i = 0;

@@ -10,14 +10,14 @@ import { createContainer } from "../lifecycle/create.ts";
 import { checkId } from "../lifecycle/id.ts";
 import { runCreated } from "../lifecycle/run.ts";
 import { store } from "./command.ts";
-import { type FlagDef, isOn, lastOf, parseFlags } from "./flagParser.ts";
+import { type FlagDef, isOn, lastOf, type ParsedFlags, parseFlags } from "./flagParser.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { setStderr } from "./log.ts";
 import { globals } from "./options.ts";
-import { shellSpec } from "./shellSpec.ts";
+import { type ShellOptions, shellSpec } from "./shellSpec.ts";
 
-const FLAGS: readonly FlagDef[] = [
+export const SHELL_FLAGS: readonly FlagDef[] = [
   ["rootfs", null, true, false],
   ["image", null, true, false],
   ["name", null, true, false],
@@ -70,18 +70,15 @@ removed when the command ends. Flags:
   -d, --detach            start it and print its id
 `;
 
-export async function shellRun(raw: readonly string[]): Promise<number> {
-  const p = parseFlags(raw, FLAGS, false);
-  if (isOn(p, "help")) {
-    writeSync(1, SHELL_USAGE);
-    return 0;
-  }
-  const list = (name: string) => p.flags.get(name) ?? [];
-  const name = checkId(lastOf(p, "name") ?? `bunc-${randomBytes(6).toString("hex")}`);
-  const detach = isOn(p, "detach");
-  const ttyFlag = lastOf(p, "tty");
-  const config = shellSpec({
-    rootfs: lastOf(p, "rootfs"),
+/** The config-building part of the flags (not how it runs). */
+export function shellOptions(
+  p: ParsedFlags,
+  rootfs: string | undefined,
+  name = lastOf(p, "name") ?? "bunc",
+): Omit<ShellOptions, "tty" | "args"> {
+  const list = (flag: string) => p.flags.get(flag) ?? [];
+  return {
+    rootfs,
     image: lastOf(p, "image"),
     name,
     env: list("env"),
@@ -99,6 +96,20 @@ export async function shellRun(raw: readonly string[]): Promise<number> {
     capAdd: list("cap-add"),
     capDrop: list("cap-drop"),
     cgroupParent: lastOf(p, "cgroup-parent"),
+  };
+}
+
+export async function shellRun(raw: readonly string[]): Promise<number> {
+  const p = parseFlags(raw, SHELL_FLAGS, false);
+  if (isOn(p, "help")) {
+    writeSync(1, SHELL_USAGE);
+    return 0;
+  }
+  const name = checkId(lastOf(p, "name") ?? `bunc-${randomBytes(6).toString("hex")}`);
+  const detach = isOn(p, "detach");
+  const ttyFlag = lastOf(p, "tty");
+  const config = shellSpec({
+    ...shellOptions(p, lastOf(p, "rootfs"), name),
     tty:
       ttyFlag === undefined
         ? !detach && !!process.stdin.isTTY && !!process.stdout.isTTY

@@ -141,7 +141,11 @@ export function shellSpec(o: ShellOptions): Config {
       user: o.user === undefined ? base.process.user : userOf(o.user),
       capabilities: capabilities(o),
     },
-    root: { path: o.rootfs === undefined ? "rootfs" : abs(o.rootfs), readonly: o.readOnly },
+    // "rootfs" stays relative: `bunc spec` writes it for a bundle.
+    root: {
+      path: o.rootfs === undefined || o.rootfs === "rootfs" ? "rootfs" : abs(o.rootfs),
+      readonly: o.readOnly,
+    },
     hostname: o.hostname ?? o.name,
     mounts: [
       ...(base.mounts ?? []),

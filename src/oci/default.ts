@@ -80,3 +80,37 @@ export function defaultSpec(): Config {
     },
   };
 }
+
+/**
+ * `bunc spec --rootless`, as `runc spec --rootless` writes it: a user
+ * namespace mapping the caller to root and no network namespace of its own;
+ * /sys bound from the host, devpts without gid=5, no cgroup resources.
+ */
+export function rootlessSpec(base: Config, uid: number, gid: number): Config {
+  const mounts = (base.mounts ?? []).map((m) => {
+    if (m.destination === "/sys")
+      return {
+        destination: "/sys",
+        type: "none",
+        source: "/sys",
+        options: ["rbind", "nosuid", "noexec", "nodev", "ro"],
+      };
+    if (m.destination === "/dev/pts")
+      return { ...m, options: (m.options ?? []).filter((o) => o !== "gid=5") };
+    return m;
+  });
+  const { resources: _, ...linux } = base.linux ?? {};
+  return {
+    ...base,
+    mounts,
+    linux: {
+      ...linux,
+      uidMappings: [{ containerID: 0, hostID: uid, size: 1 }],
+      gidMappings: [{ containerID: 0, hostID: gid, size: 1 }],
+      namespaces: [
+        ...(linux.namespaces ?? []).filter((n) => n.type !== "network" && n.type !== "cgroup"),
+        { type: "user" },
+      ],
+    },
+  };
+}

@@ -2,7 +2,7 @@
 // [FLAGS] -- CMD`, each flag checked from inside the container, streams,
 // exit codes and signals, cleanup whatever ends the command, parallel runs.
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import * as tar from "tar";
 import { join } from "node:path";
 import { parseConfig } from "../../src/oci/validate.ts";
@@ -258,5 +258,69 @@ describe("bunc run --image, --network bridge", () => {
       netns.remove();
     }
     expectNothingLeft();
+  });
+});
+
+describe("what goes with shell mode", () => {
+  test("the README's provisioning examples run as written", () => {
+    const readme = readFileSync(join(import.meta.dir, "../../README.md"), "utf8");
+    const block = readme.split("<!-- shell-examples")[1]?.split("```sh\n")[1]?.split("```")[0] ?? "";
+    const lines = block.split("\n").filter((l) => l.startsWith("bunc "));
+    expect(lines).toHaveLength(3);
+    const dir = join(env.dir, "examples");
+    mkdirSync(join(dir, "src"), { recursive: true });
+    mkdirSync(join(dir, "out"));
+    writeFileSync(join(dir, "src", "a"), "part a\n");
+    writeFileSync(join(dir, "src", "b"), "part b\n");
+    symlinkSync(env.rootfs, join(dir, "rootfs"));
+    const outputs = lines.map((line) => {
+      // bunc is this build, with the test's state root and cgroup parent.
+      const script = `bunc() { "${BUNC}" --root "${env.root}" "$1" --cgroup-parent "${env.cgroupParent}" "\${@:2}"; }; ${line}`;
+      const r = Bun.spawnSync(["bash", "-c", script], { cwd: dir });
+      expect(r.stderr.toString()).toBe("");
+      expect(r.exitCode).toBe(0);
+      return r.stdout.toString();
+    });
+    expect(readFileSync(join(dir, "out", "bundle.txt"), "utf8")).toBe("part a\npart b\n");
+    expect(outputs[1]).toBe(`1\n${64 << 20}\n`);
+    expect(outputs[2]).toBe("1\n");
+    expectNothingLeft();
+  });
+
+  test("bunc spec takes shell mode's flags, and --rootless", () => {
+    const dir = join(env.dir, "spec");
+    mkdirSync(dir);
+    env.ok(["spec", "--bundle", dir, "-m", "64m", "-e", "A=1", "--network", "host", "--", "echo", "hi"]);
+    const c = parseConfig(readFileSync(join(dir, "config.json"), "utf8"));
+    expect(c.process.args).toEqual(["echo", "hi"]);
+    expect(c.root.path).toBe("rootfs");
+    expect(c.linux?.resources?.memory?.limit).toBe(64 << 20);
+    expect(c.linux?.namespaces?.map((n) => n.type)).not.toContain("network");
+    expect(env.bunc(["spec", "--bundle", dir]).stderr).toBe(
+      `bunc: ${dir}/config.json exists; remove it first\n`,
+    );
+    rmSync(join(dir, "config.json"));
+    env.ok(["spec", "--bundle", dir, "--rootless"]);
+    const r = parseConfig(readFileSync(join(dir, "config.json"), "utf8"));
+    expect(r.linux?.namespaces?.map((n) => n.type)).toEqual(["pid", "ipc", "uts", "mount", "user"]);
+    expect(r.linux?.uidMappings).toEqual([{ containerID: 0, hostID: 0, size: 1 }]);
+  });
+
+  test("bunc completion: bash completes verbs and each verb's flags; zsh and fish scripts", () => {
+    const complete = (words: string[]) => {
+      const script = `source <("${BUNC}" completion bash); COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _bunc; echo "\${COMPREPLY[@]}"`;
+      return Bun.spawnSync(["bash", "-c", script]).stdout.toString().trim();
+    };
+    expect(complete(["bunc", "ex"])).toBe("exec");
+    expect(complete(["bunc", "run", "--rootf"])).toBe("--rootfs");
+    expect(complete(["bunc", "exec", "--preserve"])).toBe("--preserve-fds");
+    expect(complete(["bunc", "hooks", ""])).toBe("list install");
+    expect(env.ok(["completion", "zsh"])).toStartWith("autoload -U +X bashcompinit && bashcompinit\n");
+    expect(env.ok(["completion", "fish"])).toContain(
+      'complete -c bunc -n "__fish_seen_subcommand_from run" -l rootfs',
+    );
+    expect(env.bunc(["completion", "tcsh"]).stderr).toBe(
+      'bunc: completion: "tcsh" is not bash, zsh or fish\n',
+    );
   });
 });

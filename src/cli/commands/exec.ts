@@ -10,7 +10,7 @@ import { type FlagDef, isOn, lastOf, parseFlags } from "../flagParser.ts";
 import { globals } from "../options.ts";
 
 /** runc exec's flags. */
-const FLAGS: readonly FlagDef[] = [
+export const FLAGS: readonly FlagDef[] = [
   ["console-socket", null, true, false],
   ["cwd", null, true, false],
   ["env", "e", true, true],

@@ -18,6 +18,7 @@ export const commands = {
   hook: () => load(import("./hook.ts")),
   hooks: () => load(import("./hooks.ts")),
   image: () => load(import("./image.ts")),
+  completion: () => load(import("./completion.ts")),
   spec: () => load(import("./spec.ts")),
   features: () => load(import("./features.ts")),
 };

@@ -1,24 +1,37 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { defineCommand } from "citty";
-import { defaultSpec } from "../../oci/default.ts";
-import { rejectUnknownFlags } from "../command.ts";
+import { defaultSpec, rootlessSpec } from "../../oci/default.ts";
+import { type FlagDef, isOn, lastOf, parseFlags } from "../flagParser.ts";
+import { SHELL_FLAGS, shellOptions } from "../shell.ts";
+import { shellSpec } from "../shellSpec.ts";
+
+// Shell mode's flags (but those about running it) build the config too.
+const SPEC_FLAGS: readonly FlagDef[] = [
+  ["bundle", "b", true, false],
+  ["rootless", null, false, false],
+  ...SHELL_FLAGS.filter(([name]) => !["image", "rm", "keep", "print-spec", "detach", "help"].includes(name)),
+];
 
 export default defineCommand({
-  meta: { name: "spec", description: "write a starter config.json for a bundle" },
-  args: {
-    bundle: {
-      type: "string",
-      alias: "b",
-      default: ".",
-      description: "bundle directory to write config.json in",
-    },
-    rootless: { type: "boolean", description: "not supported yet" },
+  meta: {
+    name: "spec",
+    description:
+      "write a starter config.json for a bundle: [--bundle DIR] [--rootless] [shell mode's flags] [-- CMD ARGS...]",
   },
-  run(ctx) {
-    rejectUnknownFlags(ctx);
-    if (ctx.args.rootless) throw new Error("--rootless: rootless containers are not supported by bunc yet");
-    const path = `${ctx.args.bundle}/config.json`;
+  async run(ctx) {
+    const p = parseFlags(ctx.rawArgs, SPEC_FLAGS, false);
+    const shellGiven =
+      [...p.flags.keys()].some((k) => k !== "bundle" && k !== "rootless") || p.args.length > 0;
+    let config = shellGiven
+      ? shellSpec({
+          ...shellOptions(p, "rootfs"),
+          tty: isOn(p, "tty"),
+          args: p.args.length ? p.args : ["sh"],
+        })
+      : defaultSpec();
+    if (isOn(p, "rootless")) config = rootlessSpec(config, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+    const path = `${lastOf(p, "bundle") ?? "."}/config.json`;
     if (existsSync(path)) throw new Error(`${path} exists; remove it first`);
-    writeFileSync(path, `${JSON.stringify(defaultSpec(), null, "\t")}\n`);
+    writeFileSync(path, `${JSON.stringify(config, null, "\t")}\n`);
   },
 });
