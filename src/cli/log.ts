@@ -1,6 +1,11 @@
-// Errors and debug lines, to stderr and, with --log, to a file in runc's
-// format: containerd and podman read the last error from that file.
+// bunc's own messages: errors, warnings and (with --debug) a trace, through
+// consola to stderr, coloured only on a terminal and never with NO_COLOR;
+// and with --log to a file in runc's format: containerd and podman read the
+// last error from that file. Quiet by default: nothing but errors and
+// warnings unless --debug.
 import { appendFileSync, writeSync } from "node:fs";
+import { isatty } from "node:tty";
+import type { ConsolaInstance, LogObject } from "consola";
 import { globals } from "./options.ts";
 
 type Level = "debug" | "info" | "warning" | "error";
@@ -26,18 +31,42 @@ function toFile(level: Level, msg: string): void {
   }
 }
 
+const colour = (code: number, text: string) =>
+  isatty(stderr) && !("NO_COLOR" in process.env) && process.env.TERM !== "dumb"
+    ? `\x1b[${code}m${text}\x1b[0m`
+    : text;
+
+/** The line a message is on stderr: scripts match "bunc: " and "bunc: warning: ". */
+function render(o: LogObject): string {
+  const msg = String(o.args[0]);
+  if (o.type === "error") return `${colour(31, "bunc:")} ${msg}\n`;
+  if (o.type === "warn") return `bunc: ${colour(33, "warning:")} ${msg}\n`;
+  return colour(2, line("debug", msg));
+}
+
+let reporter: ConsolaInstance | undefined;
+
+// Made on the first message, so that a quiet command never loads consola.
+function consola(): ConsolaInstance {
+  reporter ??= (require("consola") as typeof import("consola")).createConsola({
+    level: globals.debug ? 4 : 3,
+    reporters: [{ log: (o) => writeSync(stderr, render(o)) }],
+  });
+  return reporter;
+}
+
 export function logError(msg: string): void {
-  writeSync(stderr, `bunc: ${msg}\n`);
+  consola().error(msg);
   toFile("error", msg);
 }
 
 export function logWarning(msg: string): void {
-  writeSync(stderr, `bunc: warning: ${msg}\n`);
+  consola().warn(msg);
   toFile("warning", msg);
 }
 
 export function logDebug(msg: string): void {
   if (!globals.debug) return;
-  writeSync(stderr, line("debug", msg));
+  consola().debug(msg);
   toFile("debug", msg);
 }

@@ -323,4 +323,17 @@ describe("what goes with shell mode", () => {
       'bunc: completion: "tcsh" is not bash, zsh or fish\n',
     );
   });
+
+  test("messages are coloured on a terminal only, and never with NO_COLOR", () => {
+    const inTerminal = (env: Record<string, string>) =>
+      Bun.spawnSync(["script", "-qec", `"${BUNC}" state no-such-container`, "/dev/null"], {
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "xterm", ...env },
+      }).stdout.toString();
+    expect(inTerminal({})).toContain("\x1b[31mbunc:\x1b[0m container no-such-container does not exist");
+    expect(inTerminal({ NO_COLOR: "1" })).toContain("bunc: container no-such-container does not exist");
+    expect(inTerminal({ NO_COLOR: "1" })).not.toContain("\x1b[");
+    expect(env.bunc(["state", "no-such-container"]).stderr).toBe(
+      "bunc: container no-such-container does not exist\n",
+    );
+  });
 });
