@@ -13,6 +13,7 @@
 import { emptyHookSamples, printHooks, timeHooks } from "./hooks.ts";
 import { emptyImageSamples, ImageBench, printImage } from "./image.ts";
 import { emptyNetworkSamples, NetworkBench, printNetwork } from "./network.ts";
+import { emptyShellSamples, printShell, timeShell } from "./shell.ts";
 import {
   chmodSync,
   copyFileSync,
@@ -685,6 +686,7 @@ async function main(): Promise<number> {
   const hookSamples = emptyHookSamples();
   const networkSamples = emptyNetworkSamples();
   const imageSamples = emptyImageSamples();
+  const shellSamples = emptyShellSamples();
   let layerBytes = 0;
   let failed = false;
   try {
@@ -757,6 +759,13 @@ async function main(): Promise<number> {
         await checkpoint();
       }
     }
+    if (bunc) {
+      console.log(`bunc run --rootfs against bwrap and unshare x${RUNS}`);
+      for (let i = 0; i < RUNS; i++) {
+        timeShell(bunc, tmp, `/${CG_PARENT}`, shellSamples);
+        await checkpoint();
+      }
+    }
     const callRuns = Math.min(RUNS, 10);
     console.log(`syscalls x${SYSCALL_LOOPS} in a container, with and without a filter, x${callRuns}`);
     for (let i = 0; i < callRuns; i++) {
@@ -787,16 +796,19 @@ async function main(): Promise<number> {
   const hooks = printHooks(hookSamples);
   const network = printNetwork(networkSamples);
   const image = printImage(imageSamples, layerBytes);
+  const shell = printShell(shellSamples);
   const rep = {
     ...report(rts, samples, wrapperMs, { ...seccompStatic(), compileInCreateMs: stat(compileMs) }),
     hooks: hooks.stats,
     network: network.stats,
     image: image.stats,
+    shell: shell.stats,
   };
   print(rep);
   console.log(`\n${hooks.text}`);
   console.log(`\n${network.text}`);
   console.log(`\n${image.text}`);
+  console.log(`\n${shell.text}`);
   if (opts.json) {
     writeFileSync(opts.json, `${JSON.stringify(rep, null, 2)}\n`);
     console.log(`\nJSON written to ${opts.json}`);
