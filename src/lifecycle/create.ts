@@ -1,6 +1,6 @@
 // `create`: validate, reserve the id, make the cgroup and exec fifo, spawn
 // the init and hand it its plan; on any failure undo all of it.
-import { chmodSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { posix } from "node:path";
 import { type Cgroup, CgroupInUse } from "../cgroups/cgroup.ts";
 import { systemdCgroupsPath } from "../cgroups/path.ts";
@@ -180,6 +180,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
         noNewKeyring: o.noNewKeyring ?? false,
         cacheRoot: store.root,
         notifyDir: notify ? notifyDir(store, o.id) : null,
+        hostRootStage: `${store.dir(o.id)}/host-root`,
         hooks: {
           hooks: { createContainer: hooks.createContainer ?? [], startContainer: hooks.startContainer ?? [] },
           runtimeHooks: !!(hooks.prestart || hooks.createRuntime),
@@ -220,6 +221,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     };
     lock = store.reserve(state);
     if (notify) makeNotifyDir(store, o.id);
+    if (plan.init.hostRootStage) mkdirSync(plan.init.hostRootStage, { mode: 0o755 });
     const [ours, theirs] = foregroundTty
       ? consoleSocketPair()
       : [-1, typeof o.console === "number" ? o.console : -1];

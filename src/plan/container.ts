@@ -28,6 +28,8 @@ export interface ContainerInputs {
   readonly cacheRoot: string | null;
   readonly hooks: InitInputs["hooks"];
   readonly notifyDir?: string | null;
+  /** An empty directory of the container's state, for a root that is the host's / (made once the id is reserved). */
+  readonly hostRootStage?: string;
 }
 
 export interface ContainerPlan {
@@ -68,10 +70,6 @@ function checkRootfs(bundle: string, path: string): string {
     throw new ConfigError("root.path", `${rootfs}: ${(e as NodeJS.ErrnoException).code ?? e}`);
   }
   if (!dir) throw new ConfigError("root.path", `${rootfs} is not a directory`);
-  // pivot_root cannot take the root it is called from, and the host's own
-  // paths (bind sources, /proc) would be the container's.
-  if (realpathSync(rootfs) === "/")
-    throw new ConfigError("root.path", "the host's / cannot be a container's root in bunc yet");
   return rootfs;
 }
 
@@ -98,6 +96,7 @@ export function planContainer(i: ContainerInputs): ContainerPlan {
       noNewKeyring: i.noNewKeyring,
       hooks: i.hooks,
       notifyDir: i.notifyDir ?? null,
+      hostRootStage: realpathSync(rootfs) === "/" ? (i.hostRootStage ?? null) : null,
     });
     checkRlimits(init.process.rlimits);
     if (!namespaces.userns && !namespaces.joinsUserns) checkHeldCapabilities(init.process);

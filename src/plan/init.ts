@@ -32,6 +32,8 @@ export interface InitInputs {
   readonly hooks: Pick<InitPlan, "hooks" | "runtimeHooks" | "hookState">;
   /** The NOTIFY_SOCKET relay's directory on the host, mounted at /run/notify, or null. */
   readonly notifyDir: string | null;
+  /** Where a copy of the host's / is attached when it is the root (see InitPlan), or null. */
+  readonly hostRootStage: string | null;
 }
 
 const idmapped = (s: RootfsStep): s is Extract<RootfsStep, { op: "mount" }> => s.op === "mount" && !!s.idmap;
@@ -53,6 +55,7 @@ export function planInit(inputs: InitInputs): InitPlan {
     rootPropagation: propagation ? (PROPAGATION[propagation] ?? 0) : MS.SLAVE | MS.REC,
     configuredPropagation: propagation ? (PROPAGATION[propagation] ?? 0) : null,
     readonlyRoot: config.root.readonly ?? false,
+    hostRootStage: inputs.hostRootStage,
     steps,
     setupDev: !devBound,
     devices: planDevices(config),

@@ -116,6 +116,12 @@ export interface InitPlan {
   /** linux.rootfsPropagation, applied again to the new "/" after pivot_root. */
   readonly configuredPropagation: number | null;
   readonly readonlyRoot: boolean;
+  /**
+   * The root is the host's own /: a recursive copy of it is attached at this
+   * empty directory (the runtime's, in the container's state) and used as
+   * the root, since pivot_root cannot take the root it is called from.
+   */
+  readonly hostRootStage: string | null;
   readonly steps: readonly RootfsStep[];
   /** Create the default /dev nodes and links (no bind mount of /dev). */
   readonly setupDev: boolean;

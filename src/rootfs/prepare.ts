@@ -5,6 +5,8 @@ import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import type { InitPlan, RootfsStep } from "../protocol/plan.ts";
 import { MS, O } from "../sys/constants.ts";
+
+const MOUNT_ATTR_RDONLY = 1;
 import { check, forField } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { openPath } from "../sys/open.ts";
@@ -20,6 +22,30 @@ import { moveRoot, pivotRoot } from "./pivot.ts";
  * beforePivot: what runs once every mount is in place, before pivot_root
  * (the hooks of createRuntime and createContainer).
  */
+/**
+ * The host's / as the root: a recursive copy of the mount tree, taken before
+ * anything is mounted (so it holds nothing of ours), read-only all the way
+ * down when asked, attached at the stage directory.
+ */
+function attachHostRoot(stage: string, readonly: boolean): void {
+  const self = openPath("/", O.PATH | O.DIRECTORY, "open /");
+  try {
+    const tree = check(sys.bunc_clone_tree(self, 1), "copy the host's mount tree");
+    try {
+      if (readonly)
+        check(
+          sys.bunc_mount_setattr(tree, cstr(""), 1, MOUNT_ATTR_RDONLY, 0, 0),
+          "make the host's / read-only",
+        );
+      check(sys.bunc_move_mount(tree, cstr(stage)), `attach the host's / at ${stage}`);
+    } finally {
+      sys.bunc_close(tree);
+    }
+  } finally {
+    sys.bunc_close(self);
+  }
+}
+
 export function prepareRootfs(
   plan: InitPlan,
   trees: ReadonlyMap<string, number>,
@@ -35,9 +61,11 @@ export function prepareRootfs(
       mount("", parent, "", MS.PRIVATE, "", `make ${parent} private`);
     }
   });
+  const rootfs = plan.hostRootStage ?? plan.rootfs;
   const rootFd = forField("root.path", () => {
-    mount(plan.rootfs, plan.rootfs, "", MS.BIND | MS.REC, "", `bind ${plan.rootfs}`);
-    return openPath(plan.rootfs, O.PATH | O.DIRECTORY, `open ${plan.rootfs}`);
+    if (plan.hostRootStage) attachHostRoot(plan.hostRootStage, plan.readonlyRoot);
+    else mount(rootfs, rootfs, "", MS.BIND | MS.REC, "", `bind ${rootfs}`);
+    return openPath(rootfs, O.PATH | O.DIRECTORY, `open ${rootfs}`);
   });
   // Bind sources are opened before any mount goes in: a mount inside the
   // root must not change what a later source path names (a root of "/"
@@ -62,7 +90,7 @@ export function prepareRootfs(
   if (plan.domainname !== null)
     check(sys.bunc_setdomainname(cstr(plan.domainname)), "domainname: setdomainname");
   beforePivot();
-  forField("root.path", () => (plan.noPivot ? moveRoot(plan.rootfs) : pivotRoot(plan.rootfs)));
+  forField("root.path", () => (plan.noPivot ? moveRoot(rootfs) : pivotRoot(rootfs)));
   // Propagation applies to the current "/", so it is set again on the new one.
   if (plan.configuredPropagation !== null) {
     mount("", "/", "", plan.configuredPropagation, "", "linux.rootfsPropagation: set the propagation of /");

@@ -134,6 +134,33 @@ describe("bunc run --rootfs", () => {
     expectNothingLeft();
   });
 
+  test("--rootfs / --read-only: the host's root and tools, nothing of it writable, nothing left", () => {
+    const r = Bun.spawnSync(
+      [
+        BUNC,
+        "--root",
+        env.root,
+        "run",
+        "--rootfs",
+        "/",
+        "--read-only",
+        "--cgroup-parent",
+        env.cgroupParent,
+        "--",
+        "sh",
+        "-c",
+        "ls /usr/bin | grep -c .; for d in / /etc /tmp /home; do touch $d/.bunc-probe 2>/dev/null && rm $d/.bunc-probe && echo $d writable; done; echo $$",
+      ],
+      { stdin: "ignore" },
+    );
+    expect(r.stderr.toString()).toBe("");
+    const [tools, pid] = r.stdout.toString().trim().split("\n");
+    expect(Number(tools)).toBeGreaterThan(50);
+    expect(pid).toBe("1");
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain("host-root");
+    expectNothingLeft();
+  });
+
   test("--print-spec prints the config a bundle would hold; --detach prints the id; --keep keeps it", () => {
     const spec = shell(["--print-spec", "-m", "32m"], ["echo", "hi"]);
     const config = parseConfig(spec.stdout);
@@ -283,7 +310,7 @@ describe("what goes with shell mode", () => {
     });
     expect(readFileSync(join(dir, "out", "bundle.txt"), "utf8")).toBe("part a\npart b\n");
     expect(outputs[1]).toBe(`1\n${64 << 20}\n`);
-    expect(outputs[2]).toBe("1\n");
+    expect(outputs[2]).toBe("1\nread-only\n");
     expectNothingLeft();
   });
 

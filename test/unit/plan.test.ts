@@ -265,6 +265,7 @@ describe("the cgroup mount of the default spec", () => {
       noPivot: false,
       noNewKeyring: false,
       notifyDir: null,
+      hostRootStage: null,
       hooks: {
         hooks: { createContainer: [], startContainer: [] },
         runtimeHooks: false,
