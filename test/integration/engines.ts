@@ -2,7 +2,7 @@
 // of the test's own that stops with it, and removing what a daemon leaves
 // outside the test's directories whatever it is told.
 import { test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { BUNC, type TestEnv } from "./harness.ts";
 import { basename, join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -164,18 +164,24 @@ export async function waitReady(ready: () => boolean, what: string): Promise<voi
  * empty directories only, so a process still there after 15 s fails the test.
  */
 export async function removeEngineCgroups(env: TestEnv, name: string): Promise<void> {
+  await removeCgroupTrees(env.hierarchies().map((h) => `${h}${env.cgroupParent}/${name}`));
+}
+
+/** The same for a parent an engine insists on (podman's /libpod_parent), when the test made it. */
+export async function removeOwnParent(path: string): Promise<void> {
+  await removeCgroupTrees(readdirSync("/sys/fs/cgroup").map((h) => `/sys/fs/cgroup/${h}${path}`));
+}
+
+async function removeCgroupTrees(roots: readonly string[]): Promise<void> {
   const dirs = (dir: string): string[] => [
     ...readdirSync(dir, { withFileTypes: true })
       .filter((e) => e.isDirectory())
       .flatMap((e) => dirs(`${dir}/${e.name}`)),
     dir,
   ];
-  const parents = env
-    .hierarchies()
-    .map((h) => `${h}${env.cgroupParent}/${name}`)
-    .filter((p) => existsSync(p));
+  const parents = roots.filter((p) => existsSync(p) && statSync(p).isDirectory());
   const busy = () =>
     parents.flatMap(dirs).some((d) => readFileSync(`${d}/cgroup.procs`, "utf8").trim() !== "");
-  await waitReady(() => !busy(), `the ${name} cgroups to empty`).catch(() => {});
+  await waitReady(() => !busy(), "the engine's cgroups to empty").catch(() => {});
   for (const d of parents.flatMap(dirs)) rmdirSync(d);
 }

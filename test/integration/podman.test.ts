@@ -6,8 +6,17 @@
 // are lowered: podman asks for RLIMIT_NOFILE and RLIMIT_NPROC hard limits
 // above what this VM lets root raise, which runc refuses the same way.
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { join, resolve } from "node:path";
 import {
   HostLeftovers,
   IS_BUNC,
@@ -16,6 +25,7 @@ import {
   PrivateNetns,
   RUNTIME,
   removeEngineCgroups,
+  removeOwnParent,
   scenarios,
   stopDaemon,
 } from "./engines.ts";
@@ -23,11 +33,18 @@ import { useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 const IMAGE = "localhost/bunc-test:1";
+const PAUSE = "localhost/bunc-pause:1";
 const { scenario, report } = scenarios("podman");
 
 let dir = "";
 let leftovers: HostLeftovers | undefined;
 let netns: PrivateNetns | undefined;
+let tool = "";
+
+function cc(src: string, out: string): void {
+  const r = Bun.spawnSync(["cc", "-static", "-O2", "-o", out, src], { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`cc ${src}: ${r.stderr.toString()}`);
+}
 
 /** podman with the test's private places, in the test's network namespace. */
 function podmanCommand(args: readonly string[], runtimeFlags: readonly string[] = []): string[] {
@@ -47,17 +64,32 @@ function podman(
 ): { code: number; stdout: string; stderr: string } {
   const r = Bun.spawnSync(podmanCommand(args), {
     stdin: opts.stdin === undefined ? "ignore" : Buffer.from(opts.stdin),
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    env: podmanEnv(),
     timeout: 120_000,
   });
   return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
+
+/**
+ * podman's environment: a containers.conf of the test's own, with the
+ * lowered default limits (for the containers flags cannot reach: a pod's
+ * infra container, kube play's) and the pause image built by the test.
+ */
+const podmanEnv = () => ({
+  PATH: process.env.PATH ?? "/usr/bin:/bin",
+  CONTAINERS_CONF: join(dir, "containers.conf"),
+});
 
 function podmanOk(args: string[]): string {
   const r = podman(args);
   if (r.code !== 0) throw new Error(`podman ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
   return r.stdout;
 }
+
+/** podman's default cgroup parent is there already: not the test's to use. */
+const libpodParentTaken = readdirSync("/sys/fs/cgroup").some((h) =>
+  existsSync(`/sys/fs/cgroup/${h}/libpod_parent`),
+);
 
 const LIMITS = () => [
   ...["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"],
@@ -82,20 +114,43 @@ describe("podman with bunc as its runtime", () => {
     netns = new PrivateNetns(dir);
     chmodSync(dir, 0o755);
     chmodSync(join(dir, "hooks.d"), 0o755);
+    writeFileSync(
+      join(dir, "containers.conf"),
+      [
+        "[containers]",
+        'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]',
+        "[engine]",
+        `infra_image = "${PAUSE}"`,
+        'infra_command = "/pause"',
+        "",
+      ].join("\n"),
+    );
     const tar = join(dir, "rootfs.tar");
     Bun.spawnSync(["tar", "-C", env.rootfs, "-cf", tar, "."]);
-    podmanOk(["import", tar, IMAGE]);
+    podmanOk(["import", "--change", "ENV PATH=/usr/bin:/bin", tar, IMAGE]);
+    // A pause image of the test's own (nothing is pulled), and the echo tool for localhost checks.
+    const pauseRoot = join(dir, "pause-root");
+    mkdirSync(pauseRoot);
+    cc(resolve(import.meta.dir, "../fixtures/pause.c"), join(pauseRoot, "pause"));
+    Bun.spawnSync(["tar", "-C", pauseRoot, "-cf", join(dir, "pause.tar"), "."]);
+    podmanOk(["import", "--change", 'CMD ["/pause"]', join(dir, "pause.tar"), PAUSE]);
+    tool = join(dir, "tcptool");
+    cc(resolve(import.meta.dir, "../fixtures/tcptool.c"), tool);
   }, 300_000);
 
   afterAll(async () => {
     report();
-    if (netns) podman(["rm", "-a", "-f"]);
+    if (netns) {
+      podman(["pod", "rm", "-a", "-f", "-t", "0"]);
+      podman(["rm", "-a", "-f", "-t", "0"]);
+    }
     netns?.remove();
     await stopDaemon(undefined, dir);
     if (dir) rmSync(dir, { recursive: true, force: true });
     await removeEngineCgroups(env, "podman");
+    if (!libpodParentTaken) await removeOwnParent("/libpod_parent");
     leftovers?.remove();
-  });
+  }, 120_000);
 
   scenario("run: stdout, stderr and the exit code", () => {
     const r = podman(["run", "--rm", ...OPTS(), IMAGE, "sh", "-c", "echo out; echo err >&2; exit 3"]);
@@ -160,7 +215,7 @@ describe("podman with bunc as its runtime", () => {
           ["run", "--rm", ...OPTS(), IMAGE, "true"],
           ["--runtime-flag", `hooks-dir=${dir}/hooks.d`],
         ),
-        { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeout: 120_000 },
+        { env: podmanEnv(), timeout: 120_000 },
       );
       expect(r.stderr.toString()).toBe("");
       expect(r.exitCode).toBe(0);
@@ -187,7 +242,7 @@ describe("podman with bunc as its runtime", () => {
           file,
           ...podmanCommand(["run", "--rm", "--preserve-fds", "1", ...OPTS(), IMAGE, "sh", "-c", "cat <&3"]),
         ],
-        { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeout: 120_000 },
+        { env: podmanEnv(), timeout: 120_000 },
       );
       expect(r.stderr.toString()).toBe("");
       expect(r.stdout.toString()).toBe("through podman\n");
@@ -230,6 +285,96 @@ describe("podman with bunc as its runtime", () => {
         podman(["rm", "-f", "-t", "0", name]);
       }
     },
+  );
+
+  scenario(
+    "a pod: two containers share the infra container's network, IPC and UTS namespaces and localhost; stop and rm clean up",
+    () => {
+      const pod = `pod${process.pid}`;
+      podmanOk(["pod", "create", "--name", pod, "--cgroup-parent", `${env.cgroupParent}/podman`]);
+      const withTool = ["-v", `${tool}:/tcptool:ro`];
+      podmanOk([
+        "run",
+        "-d",
+        "--pod",
+        pod,
+        "--name",
+        `${pod}-server`,
+        ...withTool,
+        IMAGE,
+        "/tcptool",
+        "serve",
+        "7000",
+      ]);
+      // Read on the host: the infra container has nothing but its pause program.
+      const ns = (name: string) => {
+        const pid = podmanOk(["inspect", "-f", "{{.State.Pid}}", name]).trim();
+        return ["net", "ipc", "uts"].map((n) => readlinkSync(`/proc/${pid}/ns/${n}`));
+      };
+      const infra = podmanOk(["pod", "inspect", "-f", "{{.InfraContainerID}}", pod]).trim();
+      const client = podman([
+        "run",
+        "--rm",
+        "--pod",
+        pod,
+        ...withTool,
+        IMAGE,
+        "sh",
+        "-c",
+        "hostname; for i in 1 2 3 4 5; do /tcptool send 127.0.0.1 7000 hello && break; sleep 0.2; done",
+      ]);
+      expect(client.stderr).toBe("");
+      expect(client.stdout).toBe(`${pod}\necho:hello\n`);
+      expect(ns(`${pod}-server`)).toEqual(ns(infra));
+      podmanOk(["pod", "stop", "-t", "1", pod]);
+      podmanOk(["pod", "rm", pod]);
+      expect(podmanOk(["ps", "-a", "-q"]).trim()).toBe("");
+    },
+  );
+
+  scenario(
+    "kube play of a two-container pod: shared namespaces and localhost; kube down cleans up",
+    async () => {
+      const yaml = join(dir, "pod.yaml");
+      writeFileSync(
+        yaml,
+        [
+          "apiVersion: v1",
+          "kind: Pod",
+          "metadata:",
+          "  name: kp",
+          "spec:",
+          "  containers:",
+          "  - name: server",
+          `    image: ${IMAGE}`,
+          '    command: ["/tcptool", "serve", "7000"]',
+          "    volumeMounts: [{name: tool, mountPath: /tcptool, readOnly: true}]",
+          "  - name: client",
+          `    image: ${IMAGE}`,
+          '    command: ["sleep", "1000"]',
+          "    volumeMounts: [{name: tool, mountPath: /tcptool, readOnly: true}]",
+          "  volumes:",
+          `  - {name: tool, hostPath: {path: ${tool}, type: File}}`,
+          "",
+        ].join("\n"),
+      );
+      podmanOk(["kube", "play", yaml]);
+      try {
+        let reply = podman(["exec", "kp-client", "/tcptool", "send", "127.0.0.1", "7000", "kube"]);
+        for (let i = 0; i < 20 && reply.code !== 0; i++) {
+          await Bun.sleep(100);
+          reply = podman(["exec", "kp-client", "/tcptool", "send", "127.0.0.1", "7000", "kube"]);
+        }
+        expect(reply.stdout).toBe("echo:kube\n");
+        expect(podmanOk(["exec", "kp-client", "hostname"]).trim()).toBe("kp");
+      } finally {
+        podmanOk(["kube", "down", yaml]);
+      }
+      expect(podmanOk(["ps", "-a", "-q"]).trim()).toBe("");
+    },
+    // kube play takes no cgroup parent: its pods go below podman's own /libpod_parent, which
+    // the test may use only where it makes it (and removes it after).
+    libpodParentTaken,
   );
 
   scenario("terminals: run -t, run -i -t with input, exec -t", () => {
