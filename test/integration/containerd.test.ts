@@ -4,7 +4,7 @@
 // under the test's parent, and the terminal through `script`. The daemon and
 // its shims run in a network namespace of the test's own.
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import {
@@ -13,6 +13,7 @@ import {
   PrivateNetns,
   RUNTIME,
   scenarios,
+  startContainerd,
   stopDaemon,
   waitReady,
 } from "./engines.ts";
@@ -51,27 +52,7 @@ describe("containerd with bunc as its runc binary", () => {
     dir = join(env.dir, "containerd");
     mkdirSync(dir, { recursive: true });
     netns = new PrivateNetns(dir);
-    writeFileSync(
-      join(dir, "config.toml"),
-      [
-        "version = 2",
-        `root = "${dir}/root"`,
-        `state = "${dir}/state"`,
-        "[grpc]",
-        `  address = "${dir}/containerd.sock"`,
-        "[ttrpc]",
-        `  address = "${dir}/containerd.sock.ttrpc"`,
-        "[debug]",
-        `  address = "${dir}/debug.sock"`,
-        '[plugins."io.containerd.grpc.v1.cri"]',
-        "  disable = true",
-        "",
-      ].join("\n"),
-    );
-    containerd = Bun.spawn(netns.wrap(["containerd", "--config", join(dir, "config.toml")]), {
-      stdout: Bun.file(join(dir, "containerd.log")),
-      stderr: Bun.file(join(dir, "containerd.err")),
-    });
+    containerd = await startContainerd(dir, netns, null);
     await waitReady(() => ctr(["version"]).code === 0, "containerd");
   }, 300_000);
 

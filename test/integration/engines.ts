@@ -78,6 +78,38 @@ export class PrivateNetns {
 }
 
 /**
+ * A containerd of the test's own, in its network namespace: root, state and
+ * sockets under dir; `cri` is the CRI plugin's part of the config (none:
+ * the plugin is off). Resolves once its socket answers.
+ */
+export async function startContainerd(
+  dir: string,
+  netns: PrivateNetns,
+  cri: readonly string[] | null,
+): Promise<Subprocess> {
+  writeFileSync(
+    join(dir, "config.toml"),
+    [
+      "version = 2",
+      `root = "${dir}/root"`,
+      `state = "${dir}/state"`,
+      "[grpc]",
+      `  address = "${dir}/containerd.sock"`,
+      "[ttrpc]",
+      `  address = "${dir}/containerd.sock.ttrpc"`,
+      ...(cri ?? ['[plugins."io.containerd.grpc.v1.cri"]', "  disable = true"]),
+      "",
+    ].join("\n"),
+  );
+  const daemon = Bun.spawn(netns.wrap(["containerd", "--config", join(dir, "config.toml")]), {
+    stdout: Bun.file(join(dir, "containerd.log")),
+    stderr: Bun.file(join(dir, "containerd.err")),
+  });
+  await waitReady(() => existsSync(`${dir}/containerd.sock`), "containerd");
+  return daemon;
+}
+
+/**
  * The limits-and-security scenario both docker and podman run: the flags,
  * the command that reports what the container got, and what it must report.
  */
