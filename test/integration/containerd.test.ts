@@ -74,6 +74,14 @@ describe("containerd with bunc as its runc binary", () => {
 
   const cgroup = (id: string) => `${env.cgroupParent}/${id}`;
 
+  scenario("a create that fails: containerd reports bunc's own error, read from its log", () => {
+    const id = `c${process.pid}x`;
+    const r = ctr(["run", "--rm", "--cgroup", cgroup(id), ...RUN(), env.rootfs, id, "/no/such/program"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("process.args[0]");
+    expect(r.stderr).not.toContain("unable to retrieve OCI runtime error");
+  });
+
   scenario("run: stdout and the exit code", () => {
     const id = `c${process.pid}a`;
     const r = ctr([
