@@ -2,7 +2,8 @@
 // (fields not given keep their values), written to its cgroup, and kept in
 // its state so that the next update starts from them.
 import { isDeepStrictEqual } from "node:util";
-import type { Resources } from "../oci/config.ts";
+import { checked } from "../oci/checked.ts";
+import { Resources } from "../oci/config.ts";
 import { ConfigError } from "../oci/errors.ts";
 import { containerCgroup } from "./remains.ts";
 import { currentStatus } from "./status.ts";
@@ -28,7 +29,7 @@ export function updateContainer(store: Store, id: string, change: Resources): vo
     const { state, status } = currentStatus(store, id);
     if (status !== "created" && status !== "running" && status !== "paused")
       throw new Error(`cannot update container ${id}: it is ${status}`);
-    const base = state.resources ?? {};
+    const base = state.resources ? checked(Resources, state.resources, ["resources"]) : {};
     if (change.devices !== undefined && !isDeepStrictEqual(change.devices, base.devices ?? []))
       throw new ConfigError(
         "linux.resources.devices",

@@ -19,13 +19,10 @@ import {
   SECCOMP_RET,
 } from "../sys/constants.ts";
 import { hasControl } from "../sys/text.ts";
+import { absPath, str, stringList } from "./fields.ts";
+import { Hook } from "./hook.ts";
 import { ociVersionSupported } from "./version.ts";
 
-// Every string may reach C, where a NUL byte would cut it short.
-const str = v.pipe(
-  v.string(),
-  v.check((s) => !s.includes("\0"), "must not contain a NUL byte"),
-);
 const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
 const uint32 = int(0, 0xffffffff);
 // (uid_t)-1 means "no change" to the kernel: as an id it would run as root.
@@ -46,8 +43,6 @@ const uint64 = v.pipe(
 );
 // Written to the kernel as decimal text, so it must be exact.
 const int64 = int(-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-const absPath = v.pipe(str, v.startsWith("/", "must be an absolute path"));
-const stringList = v.array(str);
 const anyObject = v.record(str, v.unknown());
 
 const IdMapping = v.object({ containerID: id, hostID: id, size: uint32 });
@@ -59,13 +54,6 @@ export const Mount = v.object({
   options: v.optional(stringList),
   uidMappings: v.optional(v.array(IdMapping)),
   gidMappings: v.optional(v.array(IdMapping)),
-});
-
-export const Hook = v.object({
-  path: absPath,
-  args: v.optional(stringList),
-  env: v.optional(stringList),
-  timeout: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
 });
 
 const hookList = v.optional(v.array(Hook));
@@ -392,5 +380,5 @@ export type NamespaceType = v.InferOutput<typeof NamespaceType>;
 export type Propagation = v.InferOutput<typeof Propagation>;
 export type DeviceRule = v.InferOutput<typeof DeviceRule>;
 export type Resources = v.InferOutput<typeof Resources>;
-export type Hook = v.InferOutput<typeof Hook>;
+export { Hook };
 export type Seccomp = v.InferOutput<typeof Seccomp>;

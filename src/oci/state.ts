@@ -1,7 +1,7 @@
 // state.json in a container's state directory: what `create` recorded, from
 // which every command computes the container's current status.
 import * as v from "valibot";
-import { Hook, Resources } from "./config.ts";
+import { Hook } from "./hook.ts";
 
 export const CgroupState = v.object({
   path: v.string(),
@@ -38,8 +38,12 @@ export const StoredState = v.object({
   owner: v.string(),
   annotations: v.record(v.string(), v.string()),
   cgroup: CgroupState,
-  /** linux.resources as last applied (create, then each update), which a later update starts from. */
-  resources: v.optional(Resources),
+  /**
+   * linux.resources as last applied (create, then each update), which a
+   * later update starts from; checked there (the short verbs do not build
+   * the config's schema).
+   */
+  resources: v.optional(v.record(v.string(), v.unknown())),
   /** The hooks of the stages after create, chosen at create (config and plugins). */
   hooks: v.optional(
     v.object({
