@@ -5,7 +5,7 @@
 // warnings unless --debug.
 import { appendFileSync, writeSync } from "node:fs";
 import { isatty } from "node:tty";
-import type { ConsolaInstance, LogObject } from "consola";
+import type { ConsolaInstance, LogObject } from "consola/core";
 import { globals } from "./options.ts";
 
 type Level = "debug" | "info" | "warning" | "error";
@@ -48,7 +48,7 @@ let reporter: ConsolaInstance | undefined;
 
 // Made on the first message, so that a quiet command never loads consola.
 function consola(): ConsolaInstance {
-  reporter ??= (require("consola") as typeof import("consola")).createConsola({
+  reporter ??= (require("consola/core") as typeof import("consola/core")).createConsola({
     level: globals.debug ? 4 : 3,
     reporters: [{ log: (o) => writeSync(stderr, render(o)) }],
   });
