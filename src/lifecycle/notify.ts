@@ -6,7 +6,7 @@
 // MAINPID (the process's pid on the host, which systemd should watch).
 import { chmodSync, existsSync, mkdirSync, readSync, rmSync } from "node:fs";
 import type { Config } from "../oci/config.ts";
-import { NOTIFY_DIR } from "../plan/mounts.ts";
+import { NOTIFY_DIR } from "../plan/notify.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";

@@ -20,7 +20,7 @@ import {
 } from "../sys/constants.ts";
 import { hasControl } from "../sys/text.ts";
 import { absPath, str, stringList } from "./fields.ts";
-import { Hook } from "./hook.ts";
+import { HOOK_STAGES, Hook } from "./hook.ts";
 import { ociVersionSupported } from "./version.ts";
 
 const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
@@ -57,16 +57,6 @@ export const Mount = v.object({
 });
 
 const hookList = v.optional(v.array(Hook));
-
-/** The runtime-spec's hook stages, in the order a container meets them. */
-export const HOOK_STAGES = [
-  "prestart",
-  "createRuntime",
-  "createContainer",
-  "startContainer",
-  "poststart",
-  "poststop",
-] as const;
 
 const capList = v.optional(stringList);
 const Capabilities = v.object({
@@ -380,5 +370,5 @@ export type NamespaceType = v.InferOutput<typeof NamespaceType>;
 export type Propagation = v.InferOutput<typeof Propagation>;
 export type DeviceRule = v.InferOutput<typeof DeviceRule>;
 export type Resources = v.InferOutput<typeof Resources>;
-export { Hook };
+export { HOOK_STAGES, Hook };
 export type Seccomp = v.InferOutput<typeof Seccomp>;

@@ -11,3 +11,13 @@ export const Hook = v.object({
   timeout: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
 });
 export type Hook = v.InferOutput<typeof Hook>;
+
+/** The runtime-spec's hook stages, in the order a container meets them. */
+export const HOOK_STAGES = [
+  "prestart",
+  "createRuntime",
+  "createContainer",
+  "startContainer",
+  "poststart",
+  "poststop",
+] as const;

@@ -1,7 +1,7 @@
 // The oci-hooks.d 1.0.0 file format (containers/common pkg/hooks, as podman
 // and CRI-O read it): one hook, when it applies, and at which stages.
 import * as v from "valibot";
-import { HOOK_STAGES, Hook } from "./config.ts";
+import { HOOK_STAGES, Hook } from "./hook.ts";
 
 /** The spec's stages and podman's extension stage, which rewrites the config before create. */
 export const PLUGIN_STAGES = [...HOOK_STAGES, "precreate"] as const;

@@ -1,5 +1,6 @@
 // config.mounts -> the init's rootfs steps: every mount flag, remount,
 // propagation change and id mapping decided here, each step naming its field.
+import { NOTIFY_DIR } from "./notify.ts";
 import { statSync } from "node:fs";
 import { posix } from "node:path";
 import type { Config, Mount } from "../oci/config.ts";
@@ -166,9 +167,6 @@ export interface MountsPlan {
   /** /dev is bound from elsewhere: no default device nodes are made in it. */
   readonly devBound: boolean;
 }
-
-/** Where the NOTIFY_SOCKET relay's directory appears in the container (runc's place). */
-export const NOTIFY_DIR = "/run/notify";
 
 /**
  * The NOTIFY_SOCKET relay's directory, read-only: its socket is bound by
