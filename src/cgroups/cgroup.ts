@@ -9,7 +9,6 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   rmdirSync,
   writeFileSync,
 } from "node:fs";
@@ -35,18 +34,9 @@ import {
 
 type Dir = CgroupState["dirs"][number];
 
-const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
+import { type FreezerFiles, freezerFiles, isFrozen, readTrim } from "./freezer.ts";
 
-// Without an exception for a file that is not there: most are not, and
-// exceptions are not cheap in the few milliseconds a command has.
-function readTrim(file: string): string {
-  if (!existsSync(file)) return "";
-  try {
-    return readFileSync(file, "utf8").trim();
-  } catch {
-    return "";
-  }
-}
+const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
 // A new v1 cpuset cgroup starts with no cpus or mems, and nothing can join
 // it (or make a working child) until they are filled from its parent. Every
@@ -419,29 +409,16 @@ export class Cgroup {
   }
 
   /** The freezer: v1's where the host mounts it, else cgroup2's cgroup.freeze (the hybrid layout has both). */
-  private freezer(): { file: string; frozen: string; thawed: string; done: () => boolean } | undefined {
+  private freezer(): FreezerFiles | undefined {
     const where = this.controllerDir("freezer");
     if (!where || !this.verified().some((d) => d.dir === where.dir)) return undefined;
-    if (where.version === 1) {
-      const file = `${where.dir}/freezer.state`;
-      return { file, frozen: "FROZEN", thawed: "THAWED", done: () => readTrim(file) !== "FREEZING" };
-    }
-    const events = `${where.dir}/cgroup.events`;
-    const file = `${where.dir}/cgroup.freeze`;
-    return {
-      file,
-      frozen: "1",
-      thawed: "0",
-      done: () => readTrim(file) === "0" || /^frozen 1$/m.test(readTrim(events)),
-    };
+    return freezerFiles(where.dir, where.version);
   }
 
   /** Whether the container's processes are frozen (paused). */
   get frozen(): boolean {
     const f = this.freezer();
-    if (!f) return false;
-    const state = readTrim(f.file);
-    return state === f.frozen || state === "FREEZING";
+    return f ? isFrozen(f) : false;
   }
 
   /** Whether the host has a freezer for this cgroup. */

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import type { StateOutput, Status, StoredState } from "../oci/state.ts";
 import { isAlive } from "../sys/process.ts";
-import { containerCgroup } from "./remains.ts";
+import { isFrozen, recordedFreezer } from "../cgroups/freezer.ts";
 import type { Store } from "./store.ts";
 
 export function statusOf(s: StoredState, fifo: string): Status {
@@ -18,8 +18,10 @@ export function statusOf(s: StoredState, fifo: string): Status {
 export function currentStatus(store: Store, id: string): { state: StoredState; status: Status } {
   const state = store.read(id);
   const status = statusOf(state, store.fifo(id));
-  if ((status === "running" || status === "created") && containerCgroup(id, state.cgroup).frozen)
-    return { state, status: "paused" };
+  if (status !== "running" && status !== "created") return { state, status };
+  // A read where create recorded the freezer: `state` need not load the cgroup code.
+  const freezer = recordedFreezer(state.cgroup.dirs);
+  if (freezer && isFrozen(freezer)) return { state, status: "paused" };
   return { state, status };
 }
 
