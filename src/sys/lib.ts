@@ -77,10 +77,9 @@ const ALL_SEALS = 1 | 2 | 4 | 8;
 
 let memfd = -1;
 
-function load() {
-  // The init is handed the runtime's sealed memfd (and with a user
-  // namespace has it preloaded already under this very path).
-  if (memfd >= 0) return dlopen(`/proc/self/fd/${memfd}`, symbols);
+/** The sealed memfd's path, made on first use (the init adopts the runtime's). */
+function libraryPath(): string {
+  if (memfd >= 0) return `/proc/self/fd/${memfd}`;
   const libc = dlopen("libc.so.6", {
     memfd_create: { args: [ptr, u32], returns: i32 },
     fcntl: { args: [i32, i32, i32], returns: i32 },
@@ -95,30 +94,42 @@ function load() {
     // number would otherwise hand back a stale library. The enter stage of
     // a container with a user namespace preloads it from here too.
     memfd = fd;
-    return dlopen(`/proc/self/fd/${fd}`, symbols);
+    return `/proc/self/fd/${fd}`;
   } finally {
     libc.close();
   }
 }
 
-type Symbols = ReturnType<typeof load>["symbols"];
-let loaded: Symbols | undefined;
+type Symbols = ReturnType<typeof dlopen<typeof symbols>>["symbols"];
+type Name = keyof typeof symbols;
+const bound: Partial<Record<Name, unknown>> = {};
+
+/**
+ * One function of the C object. Each is bound on first use, alone: Bun
+ * compiles a trampoline per bound symbol, and a verb uses a handful of the
+ * object's functions (binding all of them cost ~1.5 ms a command).
+ */
+function bind(name: Name): unknown {
+  if (!(name in bound)) {
+    const one = { [name]: symbols[name] } as Pick<typeof symbols, typeof name>;
+    bound[name] = dlopen(libraryPath(), one).symbols[name];
+  }
+  return bound[name];
+}
 
 /** The init: load the C object from the sealed memfd the runtime passed at fd, not from a copy of our own. */
 export function adoptLibrary(fd: number): void {
   memfd = fd;
 }
 
-/** The sealed memfd holding the C object (loading it if need be). */
+/** The sealed memfd holding the C object (made if need be). */
 export function libFd(): number {
-  loaded ??= load().symbols;
+  libraryPath();
   return memfd;
 }
 
-// Loaded on first use: `state` and `list` never make a system call of ours.
+// Bound on first use: `state` and `list` never make a system call of ours.
 export const sys: Symbols = new Proxy({} as Symbols, {
-  get: (_, name) => {
-    loaded ??= load().symbols;
-    return loaded[name as keyof Symbols];
-  },
+  get: (_, name) =>
+    typeof name === "string" && Object.hasOwn(symbols, name) ? bind(name as Name) : undefined,
 });
