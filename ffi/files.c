@@ -16,9 +16,27 @@ int bunc_linkat(int olddirfd, const char *oldname, int newdirfd, const char *new
 	RET(linkat(olddirfd, oldname, newdirfd, newname, 0));
 }
 
+/* fchmodat has no AT_SYMLINK_NOFOLLOW before fchmodat2, and a name can be
+ * a symlink even for a hardlink entry (a hardlink to a symlink): the inode
+ * is pinned by an O_PATH fd and changed through it, and a symlink, which
+ * has no mode of its own, is left as it is. */
 int bunc_fchmodat(int dirfd, const char *name, uint32_t mode)
 {
-	RET(fchmodat(dirfd, name, (mode_t)mode, 0));
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+	} else if (!S_ISLNK(st.st_mode)) {
+		char path[32];
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		if (chmod(path, (mode_t)mode) < 0)
+			rc = -errno;
+	}
+	close(fd);
+	return rc;
 }
 
 int bunc_utimensat(int dirfd, const char *name, int64_t sec, int64_t nsec)

@@ -5,6 +5,7 @@
 // each kind; the cache under parallel creates, crashes and prune.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -347,6 +348,18 @@ describe("the unpack plugin", () => {
       );
       expect(statSync(join(env.dir, "victim-host")).nlink).toBe(1);
       expect(cached().some((k) => k.startsWith(sha256(tarOf(entries)).slice(7)))).toBe(false);
+      expectNothingLeft();
+    });
+
+    test("a hardlink to a symlink that points out: its mode never reaches the host file", () => {
+      const victim = join(outside(), "..", "victim-mode");
+      writeFileSync(victim, "host");
+      chmodSync(victim, 0o644);
+      hostile("linked-symlink", [
+        { path: "s", type: "symlink", linkpath: victim },
+        { path: "h", type: "hardlink", linkpath: "s", mode: 0o4777 },
+      ]);
+      expect(statSync(victim).mode & 0o7777).toBe(0o644);
       expectNothingLeft();
     });
 
