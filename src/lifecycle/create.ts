@@ -147,7 +147,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
   let trees = new Map<string, number>();
   let lock: Lock | undefined;
   let pid = -1;
-  // After precreate hooks made something (an unpacked root), a failure before the id is reserved still runs poststop.
+  // Once precreate hooks ran (one may have unpacked a root), a failure before the id is reserved still runs poststop.
   let precreated: { bundle: string; config: Config } | undefined;
   try {
     // Everything that can fail on the config fails here, before anything is made.
@@ -157,6 +157,8 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     hooks = selectHooks(config, plugins);
     if (store.exists(o.id)) throw new Error(`container with id ${o.id} already exists`);
     if (hooks.precreate) {
+      // Set first: a hook that fails after an earlier one made something still gets its poststop.
+      precreated = { bundle, config };
       config = await precreate(hooks.precreate, config, bundle, store.root, o.id);
       precreated = { bundle, config };
       hooks = selectHooks(config, plugins);

@@ -298,6 +298,24 @@ describe("the unpack plugin", () => {
     expect(statSync(join(dir, "dir", "b")).uid).toBe(100000);
   });
 
+  test("a later precreate hook that fails: the unpacked root is taken away, and the id can be used again", () => {
+    const dir = join(env.dir, "hooks-failing");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "50-bunc-unpack.json"), readFileSync(join(hooksDir, "50-bunc-unpack.json")));
+    const failing = { path: "/bin/false", args: ["false"] };
+    writeFileSync(
+      join(dir, "90-fail.json"),
+      JSON.stringify({ version: "1.0.0", hook: failing, when: { always: true }, stages: ["precreate"] }),
+    );
+    const id = env.id("pre");
+    const bundle = imageBundle(id, join(env.dir, "img"), undefined, ["true"]);
+    const failed = env.bunc(["--hooks-dir", dir, "run", "--bundle", bundle, id]);
+    expect(failed.code).not.toBe(0);
+    expectNothingLeft();
+    expect(bunc(["run", "--bundle", bundle, id]).code).toBe(0);
+    expectNothingLeft();
+  });
+
   describe("hostile images: nothing is written outside the root", () => {
     const outside = () => join(env.dir, "outside");
     const hostile = (name: string, entries: TarEntry[], edit?: (c: Config) => void) => {
