@@ -4,15 +4,16 @@
 // it (made under a hidden name, then renamed into place), and state.json is
 // replaced atomically: a directory without a readable state is damaged.
 import { parseExactJson, stringifyExact } from "../oci/exactJson.ts";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { type Dirent, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { checked } from "../oci/checked.ts";
 import type { ConfigError } from "../oci/errors.ts";
 import { type StoredState, StoredState as StoredStateSchema } from "../oci/state.ts";
-import { ERRNO, LOCK_EX, O } from "../sys/constants.ts";
+import { ERRNO, LOCK_EX, MNT_DETACH, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 import { tryOpen } from "../sys/open.ts";
+import { parseMountinfo } from "../sys/mountinfo.ts";
 import { processStartTime } from "../sys/process.ts";
 
 import { checkId } from "./id.ts";
@@ -37,6 +38,7 @@ export class DamagedState extends Error {
 }
 
 const RENAME_NOREPLACE = 1;
+const UMOUNT_NOFOLLOW = 8;
 // A directory being made: ".<id>.<pid>.tmp".
 const MAKING = /^\.(.+)\.(\d+)\.tmp$/;
 
@@ -146,8 +148,29 @@ export class Store {
     writeAtomic(`${this.dir(state.id)}/state.json`, stringifyExact(state));
   }
 
+  /**
+   * Removes a container's directory. A directory in it (the stage where a
+   * root of "/" is attached in the container's mount namespace) could hold
+   * a mount that reached the host by propagation: such mounts are detached
+   * first, so the recursive removal never walks into another filesystem.
+   */
   remove(id: string): void {
-    rmSync(this.dir(id), { recursive: true, force: true });
+    const dir = this.dir(id);
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw e;
+    }
+    if (entries.some((e) => e.isDirectory())) {
+      const below = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"))
+        .map((m) => m.mountpoint)
+        .filter((m) => m.startsWith(`${dir}/`))
+        .reverse();
+      for (const m of below) check(sys.bunc_umount(cstr(m), MNT_DETACH | UMOUNT_NOFOLLOW), `unmount ${m}`);
+    }
+    rmSync(dir, { recursive: true, force: true });
   }
 
   ids(): string[] {

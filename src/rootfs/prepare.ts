@@ -51,17 +51,18 @@ export function prepareRootfs(
   trees: ReadonlyMap<string, number>,
   beforePivot: () => void,
 ): void {
+  const rootfs = plan.hostRootStage ?? plan.rootfs;
   forField("linux.rootfsPropagation", () => {
     mount("", "/", "", plan.rootPropagation, "", "set the propagation of /");
-    // pivot_root refuses a shared parent, and a shared parent would carry the
-    // rootfs bind back to the host.
+    // pivot_root refuses a shared parent, and a shared parent would carry
+    // what is attached at the root (its bind, or the host's tree at the
+    // stage) back to the host.
     if (plan.rootPropagation & MS.SHARED) {
       const mounts = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"));
-      const parent = mountPointOf(mounts, posix.dirname(plan.rootfs));
+      const parent = mountPointOf(mounts, posix.dirname(rootfs));
       mount("", parent, "", MS.PRIVATE, "", `make ${parent} private`);
     }
   });
-  const rootfs = plan.hostRootStage ?? plan.rootfs;
   const rootFd = forField("root.path", () => {
     if (plan.hostRootStage) attachHostRoot(plan.hostRootStage, plan.readonlyRoot);
     else mount(rootfs, rootfs, "", MS.BIND | MS.REC, "", `bind ${rootfs}`);

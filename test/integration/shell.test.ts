@@ -161,6 +161,19 @@ describe("bunc run --rootfs", () => {
     expectNothingLeft();
   });
 
+  test("a root of / with shared propagation: the host's tree reaches the host through no peer", () => {
+    const id = env.id("shared");
+    const bundle = env.bundle(id, ["sh", "-c", "ls /usr/bin | grep -c ."], (c) => {
+      c.root = { path: "/", readonly: true };
+      c.linux = { ...c.linux, rootfsPropagation: "shared" };
+    });
+    const r = env.bunc(["run", "--bundle", bundle, id]);
+    expect(r.stderr).toBe("");
+    expect(Number(r.stdout)).toBeGreaterThan(50);
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain("host-root");
+    expectNothingLeft();
+  });
+
   test("--print-spec prints the config a bundle would hold; --detach prints the id; --keep keeps it", () => {
     const spec = shell(["--print-spec", "-m", "32m"], ["echo", "hi"]);
     const config = parseConfig(spec.stdout);
