@@ -189,31 +189,39 @@ static void exec_enter(const struct bunc_spawn *req, const struct pipes *p)
 	e.size = sizeof e;
 	e.clone_flags = req->clone_flags;
 	e.njoins = req->njoins;
-	int base = place_fds(req, errfd);
-	e.nfds = base;
-	/* The stage's fds follow the init's; it closes them before the init runs. */
+	/* The stage's fds follow the init's; it closes them before the init runs.
+	 * Every one is moved above the init's numbers before place_fds writes
+	 * those, which could otherwise replace one of them. */
 	int req_pipe[2];
 	if (pipe2(req_pipe, O_CLOEXEC) < 0)
 		bunc_child_fail(errfd, "pipe for the enter stage");
+	const struct bunc_join *joins = (const void *)(uintptr_t)req->joins;
+	int sources[4 + BUNC_MAX_JOINS] = {req_pipe[0], errfd, p->pid[1], p->sync[1]};
+	int n = 4;
+	for (uint64_t i = 0; i < req->njoins; i++)
+		sources[n++] = joins[i].fd;
+	int tmp[4 + BUNC_MAX_JOINS];
+	for (int i = 0; i < n; i++) {
+		tmp[i] = -1;
+		if (sources[i] >= 0 && (tmp[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, SCRATCH_FD(req))) < 0)
+			bunc_child_fail(errfd, "dup an fd for the enter stage");
+	}
+	int req_w = fcntl(req_pipe[1], F_DUPFD_CLOEXEC, SCRATCH_FD(req));
+	if (req_w < 0)
+		bunc_child_fail(errfd, "dup an fd for the enter stage");
+	int base = place_fds(req, errfd);
+	e.nfds = base;
 	int fd = base;
 	int lib = (int)req->lib_fd, reqfd = fd++;
 	e.err_fd = fd++;
 	e.pid_fd = fd++;
 	e.sync_fd = p->sync[1] >= 0 ? fd++ : -1;
-	const struct bunc_join *joins = (const void *)(uintptr_t)req->joins;
-	int sources[4 + BUNC_MAX_JOINS] = {req_pipe[0], p->err[1], p->pid[1], p->sync[1]};
 	int targets[4 + BUNC_MAX_JOINS] = {reqfd, e.err_fd, e.pid_fd, e.sync_fd};
-	int n = 4;
-	for (uint64_t i = 0; i < req->njoins; i++, n++) {
+	for (uint64_t i = 0; i < req->njoins; i++) {
 		e.joins[i].type = joins[i].type;
 		e.joins[i].fd = fd++;
-		sources[n] = joins[i].fd;
-		targets[n] = e.joins[i].fd;
+		targets[4 + i] = e.joins[i].fd;
 	}
-	int tmp[4 + BUNC_MAX_JOINS];
-	for (int i = 0; i < n; i++)
-		if (targets[i] >= 0 && (tmp[i] = fcntl(sources[i], F_DUPFD_CLOEXEC, SCRATCH_FD(req))) < 0)
-			bunc_child_fail(errfd, "dup an fd for the enter stage");
 	for (int i = 0; i < n; i++)
 		if (targets[i] >= 0 && dup2(tmp[i], targets[i]) < 0)
 			bunc_child_fail(errfd, "place an fd for the enter stage");
@@ -226,7 +234,7 @@ static void exec_enter(const struct bunc_spawn *req, const struct pipes *p)
 		}
 		strcpy(e.time_offsets, t);
 	}
-	if (bunc_write_full(req_pipe[1], &e, sizeof e) < 0)
+	if (bunc_write_full(req_w, &e, sizeof e) < 0)
 		bunc_child_fail(errfd, "hand the enter stage its request");
 	char preload[64], enter[64];
 	snprintf(preload, sizeof preload, "LD_PRELOAD=/proc/self/fd/%d", lib);
