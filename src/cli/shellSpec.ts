@@ -88,14 +88,22 @@ function capName(flag: string, name: string): string {
   return cap;
 }
 
+// Docker's rules: --cap-add ALL is every capability but the dropped ones;
+// else --cap-drop ALL leaves the added ones alone; else the default set
+// less the dropped, plus the added.
 function capabilities(o: ShellOptions): NonNullable<Config["process"]["capabilities"]> {
-  const all = o.capDrop.some((c) => c.toUpperCase() === "ALL");
-  const dropped = new Set(all ? [] : o.capDrop.map((c) => capName("cap-drop", c)));
-  const start = all ? [] : (defaultSpec().process.capabilities?.bounding ?? []);
-  const added = o.capAdd.some((c) => c.toUpperCase() === "ALL")
+  const isAll = (c: string) => c.toUpperCase() === "ALL";
+  const addAll = o.capAdd.some(isAll);
+  const dropAll = o.capDrop.some(isAll);
+  if (addAll && dropAll) throw new Error("--cap-add ALL and --cap-drop ALL contradict each other");
+  const added = o.capAdd.filter((c) => !isAll(c)).map((c) => capName("cap-add", c));
+  const dropped = new Set(o.capDrop.filter((c) => !isAll(c)).map((c) => capName("cap-drop", c)));
+  const start = addAll
     ? Object.keys(CAPABILITIES)
-    : o.capAdd.map((c) => capName("cap-add", c));
-  const caps = [...new Set([...start.filter((c) => !dropped.has(c)), ...added])];
+    : dropAll
+      ? []
+      : (defaultSpec().process.capabilities?.bounding ?? []);
+  const caps = [...new Set([...start.filter((c) => !dropped.has(c)), ...(addAll ? [] : added)])];
   return { bounding: caps, effective: caps, permitted: caps };
 }
 

@@ -1,0 +1,49 @@
+// Shell mode's config from its flags: what docker's flags of the same
+// name would give.
+import { describe, expect, test } from "bun:test";
+import { type ShellOptions, shellSpec } from "../../src/cli/shellSpec.ts";
+
+const options = (o: Partial<ShellOptions> = {}): ShellOptions => ({
+  rootfs: "/r",
+  name: "t",
+  env: [],
+  envFiles: [],
+  volumes: [],
+  readOnly: false,
+  tmpfs: [],
+  network: "none",
+  capAdd: [],
+  capDrop: [],
+  tty: false,
+  args: ["true"],
+  ...o,
+});
+
+describe("capabilities", () => {
+  const caps = (capAdd: string[], capDrop: string[]) =>
+    shellSpec(options({ capAdd, capDrop })).process.capabilities;
+
+  test("--cap-add ALL is every capability but the dropped ones", () => {
+    const c = caps(["ALL"], ["NET_RAW", "cap_sys_admin"]);
+    expect(c?.bounding).toContain("CAP_SYS_PTRACE");
+    expect(c?.bounding).not.toContain("CAP_NET_RAW");
+    expect(c?.bounding).not.toContain("CAP_SYS_ADMIN");
+    expect(c?.effective).toEqual(c?.bounding ?? []);
+    expect(c?.permitted).toEqual(c?.bounding ?? []);
+    expect(caps(["ALL", "NET_RAW"], ["NET_RAW"])?.bounding).not.toContain("CAP_NET_RAW");
+  });
+
+  test("--cap-drop ALL keeps the added ones; otherwise the default set less the dropped, plus the added", () => {
+    expect(caps(["chown"], ["ALL"])?.bounding).toEqual(["CAP_CHOWN"]);
+    expect(caps(["CHOWN"], ["KILL"])?.bounding).toEqual([
+      "CAP_AUDIT_WRITE",
+      "CAP_NET_BIND_SERVICE",
+      "CAP_CHOWN",
+    ]);
+  });
+
+  test("names are checked, and ALL both ways is refused", () => {
+    expect(() => caps([], ["ALL", "FLY"])).toThrow('--cap-drop: "FLY" is no capability');
+    expect(() => caps(["ALL"], ["ALL"])).toThrow("--cap-add ALL and --cap-drop ALL contradict each other");
+  });
+});
