@@ -55,9 +55,10 @@ function envOf(o: ShellOptions): string[] {
   });
   // An image brings its own PATH and the like (the unpack plugin puts them under these).
   const base = o.image === undefined ? (defaultSpec().process.env ?? []) : [];
-  const key = (e: string) => e.slice(0, e.indexOf("="));
-  const given = new Set(entries.map(key));
-  return [...base.filter((e) => !given.has(key(e))), ...entries];
+  // One entry a name, the last given winning as with docker: with two, getenv would return the first.
+  const byName = new Map<string, string>();
+  for (const e of [...base, ...entries]) byName.set(e.slice(0, e.indexOf("=")), e);
+  return [...byName.values()];
 }
 
 function userOf(spec: string): Config["process"]["user"] {

@@ -1,6 +1,9 @@
 // Shell mode's config from its flags: what docker's flags of the same
 // name would give.
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type ShellOptions, shellSpec } from "../../src/cli/shellSpec.ts";
 
 const options = (o: Partial<ShellOptions> = {}): ShellOptions => ({
@@ -45,5 +48,25 @@ describe("capabilities", () => {
   test("names are checked, and ALL both ways is refused", () => {
     expect(() => caps([], ["ALL", "FLY"])).toThrow('--cap-drop: "FLY" is no capability');
     expect(() => caps(["ALL"], ["ALL"])).toThrow("--cap-add ALL and --cap-drop ALL contradict each other");
+  });
+});
+
+describe("environment", () => {
+  test("one entry a name, the last given winning: the defaults, then --env-file, then -e", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bunc-env-"));
+    try {
+      const file = join(dir, "vars");
+      writeFileSync(file, "# a comment\nA=file\nB=file\nB=file-again\nTERM=dumb\n");
+      const env = shellSpec(options({ envFiles: [file], env: ["A=1", "C=x", "A=2"] })).process.env;
+      expect(env).toEqual([
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "TERM=dumb",
+        "A=2",
+        "B=file-again",
+        "C=x",
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });
