@@ -58,7 +58,7 @@ removed when the command ends. Flags:
   -u, --user UID[:GID]|NAME
   --hostname NAME         (default: the id)
   --read-only             the root filesystem read-only
-  --tmpfs DST             a tmpfs at DST; repeatable
+  --tmpfs DST[:OPTS]      a tmpfs at DST, OPTS its mount options (size=64m,mode=700); repeatable
   -m, --memory SIZE       a memory limit (64m, 1g)
   --pids-limit N          at most N processes
   --cpus N                CPU time, in CPUs (0.5)

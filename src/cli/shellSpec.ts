@@ -83,6 +83,22 @@ function volume(spec: string): NonNullable<Config["mounts"]>[number] {
   };
 }
 
+/** DST[:OPTIONS], the options comma-separated mount options as docker takes them. */
+function tmpfs(spec: string): NonNullable<Config["mounts"]>[number] {
+  const colon = spec.indexOf(":");
+  const dst = colon < 0 ? spec : spec.slice(0, colon);
+  const options = colon < 0 ? [] : spec.slice(colon + 1).split(",");
+  if (!dst.startsWith("/")) throw new Error(`--tmpfs: ${JSON.stringify(dst)} is not an absolute path`);
+  if (options.includes("")) throw new Error(`--tmpfs: ${JSON.stringify(spec)} has an empty mount option`);
+  return {
+    destination: dst,
+    type: "tmpfs",
+    source: "tmpfs",
+    // After the defaults: of two settings of one option, the later wins.
+    options: ["nosuid", "nodev", "mode=1777", ...options],
+  };
+}
+
 function capName(flag: string, name: string): string {
   const cap = `CAP_${name.toUpperCase().replace(/^CAP_/, "")}`;
   if (!(cap in CAPABILITIES)) throw new Error(`--${flag}: ${JSON.stringify(name)} is no capability`);
@@ -156,19 +172,7 @@ export function shellSpec(o: ShellOptions): Config {
       readonly: o.readOnly,
     },
     hostname: o.hostname ?? o.name,
-    mounts: [
-      ...(base.mounts ?? []),
-      ...o.volumes.map(volume),
-      ...o.tmpfs.map((dst) => {
-        if (!dst.startsWith("/")) throw new Error(`--tmpfs: ${JSON.stringify(dst)} is not an absolute path`);
-        return {
-          destination: dst,
-          type: "tmpfs",
-          source: "tmpfs",
-          options: ["nosuid", "nodev", "mode=1777"],
-        };
-      }),
-    ],
+    mounts: [...(base.mounts ?? []), ...o.volumes.map(volume), ...o.tmpfs.map(tmpfs)],
     linux: {
       ...base.linux,
       namespaces,

@@ -134,6 +134,16 @@ describe("bunc run --rootfs", () => {
     expectNothingLeft();
   });
 
+  test("--tmpfs DST:OPTIONS mounts at DST with those options", () => {
+    const r = shell(
+      ["--tmpfs", "/scratch:size=1m,mode=700"],
+      sh("stat -c %a /scratch; grep ' /scratch ' /proc/self/mountinfo | grep -o 'size=[0-9]*k'"),
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("700\nsize=1024k\n");
+    expectNothingLeft();
+  });
+
   test("--rootfs / --read-only: the host's root and tools, nothing of it writable, nothing left", () => {
     const r = Bun.spawnSync(
       [

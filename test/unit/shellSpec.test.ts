@@ -70,3 +70,28 @@ describe("environment", () => {
     }
   });
 });
+
+describe("--tmpfs", () => {
+  // They come last, after the default mounts.
+  const mounts = (tmpfs: string[]) => shellSpec(options({ tmpfs })).mounts?.slice(-tmpfs.length);
+
+  test("DST[:OPTIONS]: the options go after the defaults", () => {
+    expect(mounts(["/scratch", "/tmp:size=64m,mode=700,noexec"])).toEqual([
+      { destination: "/scratch", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"] },
+      {
+        destination: "/tmp",
+        type: "tmpfs",
+        source: "tmpfs",
+        options: ["nosuid", "nodev", "mode=1777", "size=64m", "mode=700", "noexec"],
+      },
+    ]);
+  });
+
+  test("a relative destination or an empty option is refused", () => {
+    expect(() => mounts(["tmp:size=1m"])).toThrow('--tmpfs: "tmp" is not an absolute path');
+    expect(() => mounts(["/tmp:"])).toThrow('--tmpfs: "/tmp:" has an empty mount option');
+    expect(() => mounts(["/tmp:size=1m,,ro"])).toThrow(
+      '--tmpfs: "/tmp:size=1m,,ro" has an empty mount option',
+    );
+  });
+});
