@@ -2,7 +2,15 @@
 // [FLAGS] -- CMD`, each flag checked from inside the container, streams,
 // exit codes and signals, cleanup whatever ends the command, parallel runs.
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import * as tar from "tar";
 import { join } from "node:path";
 import { parseConfig } from "../../src/oci/validate.ts";
@@ -354,6 +362,22 @@ describe("what goes with shell mode", () => {
     const r = parseConfig(readFileSync(join(dir, "config.json"), "utf8"));
     expect(r.linux?.namespaces?.map((n) => n.type)).toEqual(["pid", "ipc", "uts", "mount", "user"]);
     expect(r.linux?.uidMappings).toEqual([{ containerID: 0, hostID: 0, size: 1 }]);
+  });
+
+  test("bunc spec: --rootfs is root.path, from the current directory; a config.json link, even dangling, is refused", () => {
+    const dir = join(env.dir, "spec-rootfs");
+    mkdirSync(dir);
+    expect(env.bunc(["spec", "--bundle", dir, "--rootfs", "roots/a"], { cwd: env.dir }).stderr).toBe("");
+    const c = parseConfig(readFileSync(join(dir, "config.json"), "utf8"));
+    expect(c.root.path).toBe(join(env.dir, "roots/a"));
+    expect(c.process.args).toEqual(["sh"]);
+    rmSync(join(dir, "config.json"));
+    const target = join(env.dir, "spec-target");
+    symlinkSync(target, join(dir, "config.json"));
+    const r = env.bunc(["spec", "--bundle", dir]);
+    expect(r.stderr).toBe(`bunc: ${dir}/config.json exists; remove it first\n`);
+    expect(r.code).toBe(1);
+    expect(existsSync(target)).toBe(false);
   });
 
   test("bunc completion: bash completes verbs and each verb's flags; zsh and fish scripts", () => {
