@@ -2,7 +2,8 @@
 // `bunc run --image REF [FLAGS] [-- CMD [ARGS...]]`, a container with no
 // bundle for scripts. The flags build the config in memory (shellSpec.ts);
 // from there it is an ordinary create and run, removed afterwards unless
-// --keep. --image and --network bridge bring their bundled plugins along.
+// --keep or detached. --image and --network bridge bring their bundled
+// plugins along.
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { bundledPlugin } from "../hooks/admin.ts";
@@ -50,7 +51,7 @@ bunc run --image REF [FLAGS] [-- CMD [ARGS...]]
 A container with no bundle: the config is built from the flags, run, and
 removed when the command ends. Flags:
   --name ID               the container's id (default: generated)
-  --keep                  keep the stopped container (--rm, the default, removes it)
+  --keep                  keep the stopped container (--rm, the default, removes it; not with -d)
   -e, --env K=V           set a variable (K alone: the caller's value); repeatable
   --env-file F            variables from a file, one K=V a line; repeatable
   -v, --volume SRC:DST[:ro]  bind a host path; repeatable
@@ -67,7 +68,7 @@ removed when the command ends. Flags:
   --cgroup-parent PATH    the container's cgroup goes below PATH
   -t, --tty               a terminal (default: when stdin and stdout are one)
   --print-spec            print the config.json instead of running it
-  -d, --detach            start it and print its id
+  -d, --detach            start it and print its id; it is kept when it ends (bunc delete ID)
 `;
 
 /** The config-building part of the flags (not how it runs). */
@@ -107,6 +108,11 @@ export async function shellRun(raw: readonly string[]): Promise<number> {
   }
   const name = checkId(lastOf(p, "name") ?? `bunc-${randomBytes(6).toString("hex")}`);
   const detach = isOn(p, "detach");
+  // Nothing of bunc stays with a detached container to remove it when it ends.
+  if (detach && isOn(p, "rm"))
+    throw new Error(
+      "--rm: a detached container is kept when it ends (bunc delete removes it); drop --rm or -d",
+    );
   const ttyFlag = lastOf(p, "tty");
   const config = shellSpec({
     ...shellOptions(p, lastOf(p, "rootfs"), name),

@@ -209,6 +209,18 @@ describe("bunc run --rootfs", () => {
     expectNothingLeft();
   });
 
+  test("-d: the container is kept, stopped, when its command ends; -d --rm is refused", async () => {
+    expect(shell(["-d", "--name", "shell-bg-ends"], ["true"]).stdout).toBe("shell-bg-ends\n");
+    await env.waitStatus("shell-bg-ends", "stopped");
+    env.ok(["delete", "shell-bg-ends"]);
+    const rm = shell(["-d", "--rm", "--name", "shell-bg-rm"], ["true"]);
+    expect(rm.stderr).toBe(
+      "bunc: --rm: a detached container is kept when it ends (bunc delete removes it); drop --rm or -d\n",
+    );
+    expect(rm.code).toBe(1);
+    expectNothingLeft();
+  });
+
   test("bad flags: one line naming the flag, nothing made", () => {
     for (const [flags, message] of [
       [["--memory", "lots"], '--memory: "lots" is not a size'],
