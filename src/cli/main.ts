@@ -6,6 +6,7 @@ import { defineCommand, runCommand, showUsage } from "citty";
 import { debug, setDiagSinks } from "../diag.ts";
 import { errorLine, isInternal } from "../sys/errors.ts";
 import { commands } from "./commands/index.ts";
+import type { FlagDef } from "./flagParser.ts";
 import { isShellMode } from "./shellMode.ts";
 import { logDebug, logError, logWarning } from "./log.ts";
 import { globals, takeGlobals } from "./options.ts";
@@ -19,6 +20,38 @@ const main = defineCommand({
   },
   subCommands: commands,
 });
+
+/**
+ * The verbs that pass the words after their first positional on (exec's
+ * command, ps's options, a hook plugin's), with the flags of their own
+ * before it.
+ */
+const PASS_ON = new Map<string, () => Promise<readonly FlagDef[]>>([
+  ["exec", async () => (await import("./commands/exec.ts")).FLAGS],
+  ["ps", async () => [["format", "f", true, false]]],
+  ["hook", async () => []],
+]);
+
+/**
+ * Whether -h/--help is one of the verb's own flags: not after `--`, nor
+ * after the first positional of a verb above (`bunc exec ID grep -h x`
+ * runs grep -h).
+ */
+async function asksHelp(verb: string, args: readonly string[]): Promise<boolean> {
+  const isHelp = (a: string) => a === "--help" || a === "-h";
+  const end = args.indexOf("--");
+  const own = end < 0 ? args : args.slice(0, end);
+  const table = await PASS_ON.get(verb)?.();
+  if (table === undefined) return own.some(isHelp);
+  for (let i = 0; i < own.length; i++) {
+    const a = own[i] ?? "";
+    if (isHelp(a)) return true;
+    if (!a.startsWith("-") || a === "-") return false;
+    // A flag's value is no positional.
+    if (table.find(([long, short]) => a === `--${long}` || (short !== null && a === `-${short}`))?.[2]) i++;
+  }
+  return false;
+}
 
 export async function cli(argv: readonly string[]): Promise<void> {
   let rest: string[] = [];
@@ -36,7 +69,8 @@ export async function cli(argv: readonly string[]): Promise<void> {
     }
     const sub = (commands as Record<string, () => Promise<Parameters<typeof showUsage>[0]>>)[verb];
     if (!sub) throw new Error(`unknown command ${JSON.stringify(verb)}; see bunc --help`);
-    if ((rest.includes("--help") || rest.includes("-h")) && !(verb === "run" && isShellMode(rest.slice(1)))) {
+    // Shell mode's run finds its own --help, among its flags.
+    if (!(verb === "run" && isShellMode(rest.slice(1))) && (await asksHelp(verb, rest.slice(1)))) {
       await showUsage(await sub(), main);
       return;
     }

@@ -282,6 +282,25 @@ test("the usage of shell mode", () => {
   expect(r.stdout.toString()).toStartWith("bunc run --rootfs DIR [FLAGS] -- CMD [ARGS...]\n");
 });
 
+test("-h and --help are help among a verb's own flags only, not among the command's", () => {
+  const id = env.id("help");
+  env.ok(["run", "-d", "--bundle", env.bundle(id, ["sleep", "100"]), id]);
+  try {
+    expect(env.bunc(["exec", id, "grep", "-h", "^root:", "/etc/passwd"]).stdout).toStartWith("root:");
+    expect(env.bunc(["exec", "--cwd", "/", id, "printf", "%s\\n", "--help"]).stdout).toBe("--help\n");
+    expect(shell([], ["echo", "-h"]).stdout).toBe("-h\n");
+    for (const args of [
+      ["exec", "-h"],
+      ["exec", "--cwd", "/", "--help", id],
+      ["state", id, "-h"],
+    ])
+      expect(env.bunc(args).stdout).toContain(`bunc ${args[0]}`);
+  } finally {
+    env.ok(["delete", "--force", id]);
+  }
+  expectNothingLeft();
+});
+
 describe("bunc run --image, --network bridge", () => {
   test("an image's root and config, the bundled plugins brought along without a hooks directory", () => {
     const file = join(env.dir, "base.tar");
