@@ -32,6 +32,9 @@ const TYPES: Record<string, EntryType> = {
   "6": "fifo",
 };
 
+/** Magic and version of a POSIX ustar header (bytes 257 to 264). */
+const POSIX_MAGIC = Buffer.from("ustar\x0000", "latin1");
+
 /** Reads exactly the bytes asked for from an async stream of chunks. */
 class Bytes {
   private chunks: Buffer[] = [];
@@ -159,8 +162,11 @@ export async function* readLayer(
     }
     const type = TYPES[typeflag];
     const all = new Map([...global, ...pax]);
+    // Both POSIX ustar ("ustar\0" "00") and GNU ("ustar  \0") headers have device numbers; only
+    // POSIX's has a name prefix at 345 (GNU keeps atime, ctime and more there).
     const ustar = h.subarray(257, 262).toString("ascii") === "ustar";
-    const prefix = ustar ? cstring(h.subarray(345, 500)) : "";
+    const posix = h.subarray(257, 265).equals(POSIX_MAGIC);
+    const prefix = posix ? cstring(h.subarray(345, 500)) : "";
     const name = cstring(h.subarray(0, 100));
     const path = all.get("path")?.toString("utf8") ?? longName ?? (prefix ? `${prefix}/${name}` : name);
     const entrySize = all.has("size") ? Number(all.get("size")?.toString("ascii")) : size;
