@@ -34,9 +34,22 @@ function locked<T>(store: LeaseStore, bridge: string, fn: (file: string) => T): 
   }
 }
 
-function read(file: string): LeaseFile | null {
+function read(file: string, bridge: string): LeaseFile | null {
   if (!existsSync(file)) return null;
-  return JSON.parse(readFileSync(file, "utf8")) as LeaseFile;
+  const damaged = (why: string) =>
+    new Error(
+      `network: the lease file ${file} is damaged (${why}): remove it once no container is on ` +
+        `bridge ${bridge} (addresses are then leased afresh), or repair it`,
+    );
+  let data: Partial<LeaseFile> | null;
+  try {
+    data = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw damaged((e as Error).message);
+  }
+  if (typeof data?.subnet !== "string" || typeof data.leases !== "object" || data.leases === null)
+    throw damaged("it has no subnet and leases");
+  return data as LeaseFile;
 }
 
 function write(file: string, data: LeaseFile): void {
@@ -57,7 +70,7 @@ export function lease(
   wanted: bigint | null,
 ): bigint {
   return locked(store, bridge, (file) => {
-    const data = read(file) ?? { subnet: formatCidr(subnet), leases: {} };
+    const data = read(file, bridge) ?? { subnet: formatCidr(subnet), leases: {} };
     for (const [offset, owner] of Object.entries(data.leases))
       if (owner !== id && !store.exists(owner)) delete data.leases[offset];
     if (data.subnet !== formatCidr(subnet)) {
@@ -93,7 +106,7 @@ export function lease(
 /** Gives the container's address back; nothing to do when it has none. */
 export function release(store: LeaseStore, bridge: string, id: string): void {
   locked(store, bridge, (file) => {
-    const data = read(file);
+    const data = read(file, bridge);
     if (!data) return;
     const before = Object.keys(data.leases).length;
     for (const [offset, owner] of Object.entries(data.leases)) if (owner === id) delete data.leases[offset];

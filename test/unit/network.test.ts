@@ -1,8 +1,13 @@
 // The network plugin's pure parts: addresses and blocks, the annotations,
-// the netlink attribute encoding, the files it writes.
-import { describe, expect, test } from "bun:test";
+// the netlink attribute encoding, the files it writes, the lease store's
+// refusal of a damaged file.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { hostsFile } from "../../hooks/network/etc.ts";
 import { addressBytes, blockSize, formatAddress, parseAddress, parseCidr } from "../../hooks/network/ip.ts";
+import { lease, release } from "../../hooks/network/leases.ts";
 import { attr, nested } from "../../hooks/network/netlink.ts";
 import { readRequest } from "../../hooks/network/request.ts";
 
@@ -100,4 +105,30 @@ test("/etc/hosts names the container at its addresses", () => {
   expect(hostsFile({ hostname: "web", ip: "10.77.0.2", ip6: "fd00::2" })).toBe(
     "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.77.0.2\tweb\nfd00::2\tweb\n",
   );
+});
+
+describe("a damaged lease file", () => {
+  let dir = "";
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "bunc-leases-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test.each([
+    ['{"subnet":"10.77.0.0/16","lea', "JSON"],
+    ["null", "it has no subnet and leases"],
+  ])("%p is refused, naming the file and what to do", (text, why) => {
+    const store = { dir, exists: () => true };
+    const file = join(dir, "bunc0.leases.json");
+    writeFileSync(file, text);
+    const subnet = parseCidr("10.77.0.0/16");
+    if (!subnet) throw new Error("no subnet");
+    for (const call of [() => lease(store, "bunc0", subnet, "c1", null), () => release(store, "bunc0", "c1")])
+      expect(call).toThrow(
+        new RegExp(
+          `^network: the lease file ${file} is damaged \\(.*${why}.*\\): remove it once no container is on bridge bunc0`,
+        ),
+      );
+    expect(readFileSync(file, "utf8")).toBe(text);
+  });
 });
