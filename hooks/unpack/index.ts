@@ -175,8 +175,10 @@ async function precreate(state: HookStateJson, config: Config, root: string): Pr
   chmodSync(posix.dirname(dir), 0o711);
   try {
     mkdirSync(dir, { mode: 0o711 });
-  } catch {
-    throw new Error(`image: container ${id} has an unpacked root already`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST")
+      throw new Error(`image: container ${id} has an unpacked root already`);
+    throw new Error(`image: make ${dir} for container ${id}: ${(e as Error).message}`);
   }
   try {
     const shift = shiftOf(config);

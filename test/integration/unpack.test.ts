@@ -316,6 +316,36 @@ describe("the unpack plugin", () => {
     expectNothingLeft();
   });
 
+  test("a container directory that cannot be made is reported with its path and cause; one already there as such", () => {
+    const containers = join(imagesDir(), "containers");
+    mkdirSync(containers, { recursive: true });
+    // A filesystem with no inode left for the container's directory.
+    const full = Bun.spawnSync([
+      "mount",
+      "-t",
+      "tmpfs",
+      "-o",
+      "nr_inodes=1,mode=0711",
+      "bunc-test",
+      containers,
+    ]);
+    expect(full.exitCode).toBe(0);
+    const id = env.id("img");
+    try {
+      expect(run(id, join(env.dir, "img"), ["true"]).stderr).toContain(
+        `image: make ${join(containers, id)} for container ${id}: ENOSPC`,
+      );
+    } finally {
+      Bun.spawnSync(["umount", containers]);
+    }
+    const again = env.id("img");
+    mkdirSync(join(containers, again));
+    expect(run(again, join(env.dir, "img"), ["true"]).stderr).toContain(
+      `image: container ${again} has an unpacked root already`,
+    );
+    expectNothingLeft();
+  });
+
   describe("hostile images: nothing is written outside the root", () => {
     const outside = () => join(env.dir, "outside");
     const hostile = (name: string, entries: TarEntry[], edit?: (c: Config) => void) => {
