@@ -121,10 +121,11 @@ async function setUp(
   const ipText = formatAddress(4, ip);
   const ip6Text = ip6 === null ? null : formatAddress(6, ip6);
 
-  const host = Netlink.open(null, `network: container ${id}`);
   const nsFd = openPath(pin, O.RDONLY, `network: open the pinned network namespace of container ${id}`);
+  let host: Netlink | undefined;
   let inside: Netlink | undefined;
   try {
+    host = Netlink.open(null, `network: container ${id}`);
     const b = req.bridge;
     addBridge(host, b, `network: create bridge ${b}`);
     const bridge = linkIndex(host, b, `network: find bridge ${b}`);
@@ -206,7 +207,7 @@ async function setUp(
       );
   } finally {
     inside?.close();
-    host.close();
+    host?.close();
     sys.bunc_close(nsFd);
   }
   debug(`network: ${id} has ${ipText}`);
