@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { Config } from "../../src/oci/config.ts";
-import { useTestEnv } from "./harness.ts";
+import { BUNC, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
 let sender = "";
@@ -128,6 +128,48 @@ describe("NOTIFY_SOCKET", () => {
     ]);
     expect(mount.split(",")).toContain("ro");
     env.ok(["delete", "--force", id]);
+  });
+
+  test("a foreground run passes the caller's signals on while it waits for READY=1, and after", async () => {
+    const path = join(env.dir, "notify-signals.sock");
+    const host = await socketAt(path);
+    const run = (id: string, script: string) =>
+      Bun.spawn(
+        [BUNC, "--root", env.root, "run", "--bundle", env.bundle(id, ["sh", "-c", script], withSender), id],
+        {
+          stdin: "ignore",
+          stdout: "ignore",
+          stderr: "pipe",
+          env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NOTIFY_SOCKET: path },
+        },
+      );
+    const received = async (prefix: string) => {
+      for (let i = 0; i < 500; i++) {
+        const line = host.got().find((l) => l.startsWith(prefix));
+        if (line !== undefined) return line;
+        await Bun.sleep(10);
+      }
+      throw new Error(`the host socket got no ${prefix}`);
+    };
+    // STATUS=b is relayed by a later round of the relay than the first: bunc waits for READY=1 by then.
+    const waiting = env.id("n");
+    const p = run(
+      waiting,
+      "trap 'exit 5' TERM; /sd-notify STATUS=a; sleep 0.3; /sd-notify STATUS=b; sleep 30 & wait",
+    );
+    await received("STATUS=b");
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(5);
+    expect(await new Response(p.stderr).text()).toBe("");
+    expect(env.bunc(["state", waiting]).code).toBe(1);
+    // After READY=1, waitForeground passes them on.
+    const ready = env.id("n");
+    const q = run(ready, "trap 'exit 6' INT; /sd-notify READY=1; sleep 30 & wait");
+    expect(await received("READY=1")).toBe(`READY=1|MAINPID=${env.state(ready).pid}|`);
+    await Bun.sleep(100);
+    q.kill("SIGINT");
+    expect(await q.exited).toBe(6);
+    expect(env.bunc(["state", ready]).code).toBe(1);
   });
 
   test("a process that exits without READY=1 ends the wait; without NOTIFY_SOCKET nothing is mounted", async () => {
