@@ -5,9 +5,10 @@
 // the process says on to the caller's socket until READY=1, followed by
 // MAINPID (the process's pid on the host, which systemd should watch).
 import { chmodSync, existsSync, mkdirSync, readSync, rmSync } from "node:fs";
+import { warn } from "../diag.ts";
 import type { Config } from "../oci/config.ts";
 import { NOTIFY_DIR } from "../plan/notify.ts";
-import { check } from "../sys/errors.ts";
+import { check, SysError } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
 import { isAlive } from "../sys/process.ts";
@@ -63,7 +64,10 @@ const LOCAL = /^(MAINPID|BARRIER|FDSTORE|FDSTOREREMOVE|FDNAME|FDPOLL)=/;
 
 /**
  * Passes the process's messages on until READY=1, then MAINPID; returns
- * early when the process exits first. Closes the relay's socket.
+ * early when the process exits first, or when the caller's socket cannot
+ * be sent to (a warning: the container is not failed for it, and with no
+ * one to tell, waiting for READY=1 serves no one). Closes the relay's
+ * socket.
  */
 export async function relayUntilReady(relay: Relay, pid: number, startTime: string): Promise<void> {
   const buf = Buffer.alloc(8192);
@@ -84,7 +88,14 @@ export async function relayUntilReady(relay: Relay, pid: number, startTime: stri
       if (ready) lines.push(`MAINPID=${pid}`);
       if (lines.length) {
         const msg = Buffer.from(`${lines.join("\n")}\n`);
-        check(sys.bunc_send_dgram(cstr(relay.host), msg, msg.length), `NOTIFY_SOCKET: send to ${relay.host}`);
+        const rc = sys.bunc_send_dgram(cstr(relay.host), msg, msg.length);
+        if (rc < 0) {
+          // A stale socket (ECONNREFUSED): its manager is gone.
+          warn(
+            `${new SysError(-rc, `NOTIFY_SOCKET: send to ${relay.host}`).message}; no longer passing the container's notifications on`,
+          );
+          return;
+        }
       }
       if (ready) return;
     }

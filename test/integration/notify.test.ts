@@ -172,6 +172,43 @@ describe("NOTIFY_SOCKET", () => {
     expect(env.bunc(["state", ready]).code).toBe(1);
   });
 
+  test("a caller's socket that no one listens on: one warning, the container runs, the wait ends", () => {
+    const path = join(env.dir, "notify-stale.sock");
+    // Bound, then left behind by its process: sending to it is refused.
+    const bind = Bun.spawnSync([
+      "python3",
+      "-c",
+      "import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])",
+      path,
+    ]);
+    expect(bind.exitCode).toBe(0);
+    const notifyEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", NOTIFY_SOCKET: path };
+    const warning = `bunc: warning: NOTIFY_SOCKET: send to ${path}: Connection refused; no longer passing the container's notifications on\n`;
+    const detached = env.id("n");
+    const d = env.bunc(
+      [
+        "run",
+        "-d",
+        "--bundle",
+        env.bundle(detached, ["sh", "-c", "/sd-notify READY=1; sleep 100"], withSender),
+        detached,
+      ],
+      { env: notifyEnv },
+    );
+    expect(d).toEqual({ code: 0, stdout: "", stderr: warning });
+    expect(env.state(detached).status).toBe("running");
+    env.ok(["delete", "--force", detached]);
+    const foreground = env.id("n");
+    const script = "/sd-notify STATUS=starting; /sd-notify READY=1; echo done";
+    const f = env.bunc(
+      ["run", "--bundle", env.bundle(foreground, ["sh", "-c", script], withSender), foreground],
+      {
+        env: notifyEnv,
+      },
+    );
+    expect(f).toEqual({ code: 0, stdout: "done\n", stderr: warning });
+  });
+
   test("a process that exits without READY=1 ends the wait; without NOTIFY_SOCKET nothing is mounted", async () => {
     const path = join(env.dir, "notify-3.sock");
     const host = await socketAt(path);
