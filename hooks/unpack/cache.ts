@@ -20,7 +20,8 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { PassThrough, type Readable, Transform } from "node:stream";
+import { PassThrough, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { createGunzip, createZstdDecompress } from "node:zlib";
 import { LOCK_EX, LOCK_SH, O } from "../../src/sys/constants.ts";
 import { check } from "../../src/sys/errors.ts";
@@ -167,13 +168,19 @@ async function unpack(
   if (!existsSync(file)) throw new Error("its blob is missing");
   const blob = hashing();
   const tar = hashing();
-  const source: Readable = createReadStream(file, { highWaterMark: 1 << 20 });
+  const source = createReadStream(file, { highWaterMark: 1 << 20 });
   source.on("data", (c: Buffer) => progress(c.length));
-  const stream = source.pipe(blob).pipe(decompressor(file)).pipe(tar);
-  for (const s of [source, blob]) s.on("error", (e) => stream.destroy(e));
   const rootFd = openPath(tmp, O.PATH | O.DIRECTORY);
   try {
-    await applyLayer(stream as AsyncIterable<Buffer>, rootFd, shift);
+    // An error anywhere, applyLayer's own included, ends every stream: the blob's fd and zlib's state go with it.
+    await pipeline(source, blob, decompressor(file), tar, (s: AsyncIterable<Buffer>) =>
+      applyLayer(s, rootFd, shift),
+    );
+  } catch (e) {
+    // zlib's and zstd's own codes (Z_BUF_ERROR for a cut gzip stream, ZSTD_error_*).
+    if (/^(Z|ZSTD)_/.test((e as NodeJS.ErrnoException).code ?? ""))
+      throw new Error(`its blob does not decompress: ${(e as Error).message}`);
+    throw e;
   } finally {
     sys.bunc_close(rootFd);
   }

@@ -10,14 +10,18 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import * as tar from "tar";
 import { applyLayer } from "../../hooks/unpack/apply.ts";
+import { cacheLock, ensureLayer } from "../../hooks/unpack/cache.ts";
 import type { Config } from "../../src/oci/config.ts";
 import { O } from "../../src/sys/constants.ts";
 import { sys } from "../../src/sys/lib.ts";
@@ -344,6 +348,74 @@ describe("the unpack plugin", () => {
       `image: container ${again} has an unpacked root already`,
     );
     expectNothingLeft();
+  });
+
+  test("a truncated gzip layer fails the create naming image and layer; nothing is left, and the id is free again", () => {
+    const image = join(env.dir, "truncated");
+    const layer = tarOf([{ path: "t", body: "whole\n".repeat(10_000) }]);
+    let digest = "";
+    writeLayout(image, [
+      {
+        layers: [base, layer],
+        compress: "gzip",
+        config: PLAIN,
+        // Cut inside the deflate stream; the manifest's digest and size are the cut blob's.
+        blobOf: (i, b) => {
+          if (i === 0) return b;
+          const cut = b.subarray(0, b.length - 40);
+          digest = sha256(cut);
+          return cut;
+        },
+      },
+    ]);
+    const id = env.id("bad");
+    // A timeout: an unhandled stream error may end the create, or leave it hanging.
+    const r = Bun.spawnSync(
+      [BUNC, "--root", env.root, "--hooks-dir", hooksDir, "run", "--bundle", imageBundle(id, image), id],
+      { stdout: "pipe", stderr: "pipe", timeout: 20_000 },
+    );
+    expect(r.stderr.toString()).toContain(
+      `image ${image}: layer ${digest}: its blob does not decompress: unexpected end of file`,
+    );
+    expect(r.exitCode).not.toBe(0);
+    expect(cached().some((k) => k.startsWith(sha256(layer).slice(7)))).toBe(false);
+    expectNothingLeft();
+    const whole = join(env.dir, "whole");
+    writeLayout(whole, [{ layers: [base, layer], compress: "gzip", config: PLAIN }]);
+    expect(run(id, whole, ["head", "-1", "/t"]).stdout).toBe("whole\n");
+    expectNothingLeft();
+  });
+
+  test("a layer that fails to unpack leaves no fd open on its blob", async () => {
+    const root = join(env.dir, "fd-root");
+    const blobFile = join(env.dir, "fd-blob");
+    // A refused entry first, then more than the streams buffer: the blob is far from read when the unpack fails.
+    const layer = tarOf([
+      { path: "victim", type: "hardlink", linkpath: "/etc/passwd" },
+      { path: "big", body: randomBytes(16 << 20) },
+    ]);
+    const blob = gzipSync(layer);
+    writeFileSync(blobFile, blob);
+    const open = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === blobFile;
+        } catch {
+          return false;
+        }
+      });
+    cacheLock(root);
+    await expect(
+      ensureLayer(
+        root,
+        "fd-image",
+        { digest: sha256(blob), size: blob.length, diffId: sha256(layer), file: () => blobFile },
+        null,
+        () => {},
+      ),
+    ).rejects.toThrow(`image fd-image: layer ${sha256(blob)}: /victim: link to /etc/passwd`);
+    await Bun.sleep(50);
+    expect(open()).toEqual([]);
   });
 
   describe("hostile images: nothing is written outside the root", () => {
