@@ -20,7 +20,7 @@ import type { BundledPlugin, HookStateJson, PluginRuntime } from "../index.ts";
 import { readMade, saveMade } from "../record.ts";
 import { type IdShift, mapId } from "./apply.ts";
 import { cacheLock, ensureLayer, imagesDir, LOCK_SH, layerKey, withLockAsync } from "./cache.ts";
-import { type ResolvedImage, resolveImage } from "./image.ts";
+import { type ImageLayer, type ResolvedImage, resolveImage } from "./image.ts";
 import { Progress } from "./progress.ts";
 
 export const IMAGE_ANNOTATION = "bunc.image";
@@ -86,6 +86,15 @@ function unmountLowers(dir: string, made: Made): void {
     if (rc < 0 && rc !== -22) check(rc, `image: detach the id-mapped layer ${i}`);
   }
   made.lowers = 0;
+}
+
+/**
+ * Each diff id at its topmost place only: overlayfs refuses one directory
+ * twice in a stack (ELOOP), and the root is the same, as the upper copy
+ * decides again every path the layer names.
+ */
+function topmost(layers: readonly ImageLayer[]): ImageLayer[] {
+  return layers.filter((l, i) => !layers.slice(i + 1).some((above) => above.diffId === l.diffId));
 }
 
 function mount(layers: readonly string[], dir: string, id: string): void {
@@ -188,14 +197,15 @@ async function precreate(state: HookStateJson, config: Config, root: string): Pr
         mkdirSync(`${dir}/staging`, { mode: 0o700 });
         return `${dir}/staging`;
       });
+      const layers = topmost(image.layers);
       const unpackAll = async (s: IdShift | null) => {
-        const missing = image.layers.filter(
+        const missing = layers.filter(
           (l) => !existsSync(`${imagesDir(root)}/layers/${layerKey(l.diffId, s)}.json`),
         );
         if (missing.length) image.stage(missing);
-        const progress = new Progress(image.layers, missing);
+        const progress = new Progress(layers, missing);
         const dirs: string[] = [];
-        for (const layer of image.layers)
+        for (const layer of layers)
           dirs.push(await ensureLayer(root, ref, layer, s, (n) => progress.add(layer, n)));
         progress.done();
         return { dirs, unpacked: missing.length };

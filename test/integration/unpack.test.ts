@@ -350,6 +350,23 @@ describe("the unpack plugin", () => {
     expectNothingLeft();
   });
 
+  test("a layer the image stacks twice counts at its upper place (overlayfs takes a directory once)", () => {
+    const image = join(env.dir, "repeated");
+    const x = tarOf([
+      { path: "rep", body: "x" },
+      { path: "x-only", body: "x" },
+    ]);
+    const y = tarOf([
+      { path: "rep", body: "y" },
+      { path: "y-only", body: "y" },
+    ]);
+    writeLayout(image, [{ layers: [base, x, y, x], config: PLAIN }]);
+    const r = run(env.id("img"), image, ["cat", "/rep", "/x-only", "/y-only"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("xxy");
+    expectNothingLeft();
+  });
+
   test("a truncated gzip layer fails the create naming image and layer; nothing is left, and the id is free again", () => {
     const image = join(env.dir, "truncated");
     const layer = tarOf([{ path: "t", body: "whole\n".repeat(10_000) }]);
