@@ -4,7 +4,16 @@
 // it (made under a hidden name, then renamed into place), and state.json is
 // replaced atomically: a directory without a readable state is damaged.
 import { parseExactJson, stringifyExact } from "../oci/exactJson.ts";
-import { type Dirent, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  type Dirent,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { checked } from "../oci/checked.ts";
 import type { ConfigError } from "../oci/errors.ts";
 import { type StoredState, StoredState as StoredStateSchema } from "../oci/state.ts";
