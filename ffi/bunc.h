@@ -74,6 +74,11 @@ struct bunc_spawn {
 	uint64_t gid_map;      /* char *: gid_map of a new user namespace, or 0 */
 	uint64_t time_offsets; /* char *: timens_offsets of a new time namespace, or 0 */
 	uint64_t pass_fds;     /* fds 3 to 3+pass_fds-1 reach the init at their numbers (--preserve-fds, LISTEN_FDS) */
+	uint64_t uid_helper;   /* char *: newuidmap to write uid_map with (an unprivileged caller's ranges), or 0: written directly */
+	uint64_t gid_helper;   /* char *: newgidmap likewise, or 0 */
+	uint64_t deny_setgroups; /* write "deny" to setgroups before gid_map (what an unprivileged direct write needs) */
+	uint64_t set_oom_score_adj; /* process.oomScoreAdj given */
+	int64_t oom_score_adj;
 };
 
 /* The last steps of the init (final.c). */
@@ -140,7 +145,7 @@ _Static_assert(sizeof(struct bunc_join) == 8, "bunc_join layout");
 _Static_assert(sizeof(struct bunc_exec_extra) == 16, "bunc_exec_extra layout");
 _Static_assert(sizeof(struct bunc_fdmap) == 8, "bunc_fdmap layout");
 _Static_assert(sizeof(struct bunc_rlimit) == 24, "bunc_rlimit layout");
-_Static_assert(sizeof(struct bunc_spawn) == 17 * 8, "bunc_spawn: 17 fields of 64 bits");
+_Static_assert(sizeof(struct bunc_spawn) == 22 * 8, "bunc_spawn: 22 fields of 64 bits");
 _Static_assert(offsetof(struct bunc_spawn, cgroup_fd) == 12 * 8, "bunc_spawn layout");
 _Static_assert(sizeof(struct bunc_final) == 42 * 8, "bunc_final: 42 fields of 64 bits");
 _Static_assert(offsetof(struct bunc_final, errlen) == 25 * 8, "bunc_final layout");

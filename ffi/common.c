@@ -8,6 +8,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -281,5 +282,77 @@ int bunc_write_map(long pid, const char *file, const char *map, char *errbuf, si
 	/* The kernel takes the whole map in one write or none of it. */
 	if (n != (ssize_t)len)
 		return bunc_fail(errbuf, errlen, err, "write %s (%sMappings)", file, field);
+	return 0;
+}
+
+/* newuidmap PID ID HOSTID COUNT...: the map's lines as words. The helper is
+ * setuid root and checks the ranges against /etc/subuid (or subgid); what
+ * it prints on failure becomes the error. Spawned with vfork semantics, as
+ * every child of this multi-threaded process is. */
+int bunc_helper_map(long pid, const char *file, const char *map, const char *helper, char *errbuf, size_t errlen)
+{
+	const char *field = file[0] == 'u' ? "uid" : "gid";
+	char words[16384];
+	size_t len = strlen(map);
+	if (len >= sizeof words)
+		return bunc_refuse(errbuf, errlen, E2BIG, "%sMappings: too long for %s", field, helper);
+	memcpy(words, map, len + 1);
+	char pidtext[24];
+	snprintf(pidtext, sizeof pidtext, "%ld", pid);
+	char *argv[3 * 340 + 3] = {(char *)helper, pidtext};
+	int argc = 2;
+	for (char *save = NULL, *w = strtok_r(words, " \n", &save); w; w = strtok_r(NULL, " \n", &save)) {
+		if (argc >= (int)(sizeof argv / sizeof *argv) - 1)
+			return bunc_refuse(errbuf, errlen, E2BIG, "%sMappings: too many for %s", field, helper);
+		argv[argc++] = w;
+	}
+	argv[argc] = NULL;
+	int out[2];
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return bunc_fail(errbuf, errlen, errno, "pipe for %s", helper);
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+	posix_spawnattr_init(&attr);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	char *envp[] = {NULL};
+	pid_t child;
+	int err = posix_spawn(&child, helper, &fa, &attr, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(out[1]);
+	if (err) {
+		close(out[0]);
+		return bunc_fail(errbuf, errlen, err, "run %s", helper);
+	}
+	char said[512];
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(out[0], said + got, sizeof said - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got == sizeof said - 1)
+			break;
+	}
+	close(out[0]);
+	while (got && (said[got - 1] == '\n' || said[got - 1] == ' '))
+		got--;
+	said[got] = 0;
+	int status = 0;
+	bunc_waitpid(child, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return bunc_refuse(errbuf, errlen, EPERM, "%sMappings: %s failed: %s", field, helper,
+				   got ? said : "no reason given");
 	return 0;
 }

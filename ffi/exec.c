@@ -28,22 +28,54 @@ struct exec_child {
 	uint64_t njoins;
 	int console_sock;
 	const struct bunc_exec_extra *extra;
+	/* With a user namespace the pid namespace is joined here, after it (an
+	 * unprivileged runtime may not join it itself), and the process is a
+	 * second child, the runtime's by CLONE_PARENT: its pid goes here. */
+	int pid_in_child;
+	long process;
 };
 
 #define FAILX(c, ...) bunc_fail((char *)(uintptr_t)(c)->final->errbuf, (size_t)(c)->final->errlen, errno, __VA_ARGS__)
 
+static int exec_process(void *p);
+
 static int exec_child(void *p)
 {
-	const struct exec_child *c = p;
+	struct exec_child *c = p;
+	int pid_ns = -1;
 	for (uint64_t i = 0; i < c->njoins; i++) {
 		int type = c->joins[i].type;
-		if (type == CLONE_NEWPID)
+		if (type == CLONE_NEWPID) {
+			pid_ns = c->joins[i].fd;
 			continue;
+		}
 		if (setns(c->joins[i].fd, type) < 0) {
 			FAILX(c, "join the container's namespaces: setns");
 			_exit(127);
 		}
 	}
+	if (c->pid_in_child && pid_ns >= 0) {
+		if (setns(pid_ns, CLONE_NEWPID) < 0) {
+			FAILX(c, "join the container's pid namespace for the process");
+			_exit(127);
+		}
+		long pid = bunc_clone_run(CLONE_PARENT, -1, exec_process, c);
+		if (pid < 0) {
+			errno = (int)-pid;
+			FAILX(c, "clone the process into the container's pid namespace");
+			_exit(127);
+		}
+		c->process = pid;
+		_exit(0);
+	}
+	return exec_process(c);
+}
+
+/* In every namespace of the container: the process's own settings, its
+ * terminal, and the final act. */
+static int exec_process(void *p)
+{
+	const struct exec_child *c = p;
 	/* process.oomScoreAdj: our own, in our own /proc entry (the container's /proc now). */
 	if (c->extra->set_oom_score_adj) {
 		char v[16];
@@ -94,9 +126,12 @@ int bunc_exec_process(const struct bunc_final *final, const struct bunc_join *jo
 		return bunc_refuse(errbuf, errlen, E2BIG, "bunc_exec_process: too many namespaces to join");
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return bunc_fail(errbuf, errlen, errno, "make the runtime non-dumpable");
+	int pid_in_child = 0;
+	for (uint64_t i = 0; i < njoins; i++)
+		pid_in_child |= joins[i].type == CLONE_NEWUSER;
 	int own_pid_ns = -1;
 	for (uint64_t i = 0; i < njoins; i++) {
-		if (joins[i].type != CLONE_NEWPID)
+		if (joins[i].type != CLONE_NEWPID || pid_in_child)
 			continue;
 		own_pid_ns = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
 		if (own_pid_ns < 0)
@@ -107,7 +142,7 @@ int bunc_exec_process(const struct bunc_final *final, const struct bunc_join *jo
 			return bunc_fail(errbuf, errlen, err, "join the container's pid namespace for the process");
 		}
 	}
-	struct exec_child c = {final, joins, njoins, console_sock, extra};
+	struct exec_child c = {final, joins, njoins, console_sock, extra, pid_in_child, -1};
 	long pid = bunc_clone_run(0, cgroup_fd, exec_child, &c);
 	if (own_pid_ns >= 0) {
 		int err = setns(own_pid_ns, CLONE_NEWPID) < 0 ? errno : 0;
@@ -121,6 +156,10 @@ int bunc_exec_process(const struct bunc_final *final, const struct bunc_join *jo
 	}
 	if (pid < 0)
 		return bunc_fail(errbuf, errlen, (int)-pid, "clone the process");
+	if (c.process > 0) {
+		bunc_waitpid((pid_t)pid, NULL, 0);
+		pid = c.process;
+	}
 	/* The child shares our memory until it execs: a failure left its reason here. */
 	if (errlen && errbuf[0]) {
 		bunc_waitpid((pid_t)pid, NULL, 0);

@@ -115,7 +115,10 @@ static int set_credentials(const struct bunc_final *r)
 			return FAIL(r, "process.capabilities.bounding: drop capability %llu", (unsigned long long)cap);
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return FAIL(r, "keep capabilities across the change of user");
-	if (syscall(SYS_setgroups, (size_t)r->ngroups, (const uint32_t *)(uintptr_t)r->groups) < 0)
+	/* A user namespace mapped by an unprivileged caller itself denies
+	 * setgroups: with no groups asked for, the process keeps those it has. */
+	if (syscall(SYS_setgroups, (size_t)r->ngroups, (const uint32_t *)(uintptr_t)r->groups) < 0 &&
+	    !(errno == EPERM && r->ngroups == 0))
 		return FAIL(r, "process.user.additionalGids: setgroups");
 	if (syscall(SYS_setresgid, (gid_t)r->gid, (gid_t)r->gid, (gid_t)r->gid) < 0)
 		return FAIL(r, "process.user.gid: setresgid");

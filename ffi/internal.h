@@ -58,5 +58,8 @@ BUNC_HIDDEN int bunc_sendmsg_fd(int sock, int fd, const void *data, size_t len);
 
 /* Writes a uid_map or gid_map of pid. */
 BUNC_HIDDEN int bunc_write_map(long pid, const char *file, const char *map, char *errbuf, size_t errlen);
+/* Writes a uid_map or gid_map of pid through newuidmap/newgidmap (helper). */
+BUNC_HIDDEN int bunc_helper_map(long pid, const char *file, const char *map, const char *helper, char *errbuf,
+				size_t errlen);
 
 #endif

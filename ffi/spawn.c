@@ -251,9 +251,17 @@ static int map_user_namespace(const struct bunc_spawn *req, long stage, int sync
 	char c;
 	if (bunc_read_full(sync, &c, 1) < 0 || c != 'U')
 		return 1; /* the stage failed: its error pipe says why */
-	int rc = bunc_write_map(stage, "uid_map", (const char *)(uintptr_t)req->uid_map, errbuf, errlen);
+	const char *uid_helper = (const char *)(uintptr_t)req->uid_helper;
+	const char *gid_helper = (const char *)(uintptr_t)req->gid_helper;
+	const char *uid_map = (const char *)(uintptr_t)req->uid_map;
+	const char *gid_map = (const char *)(uintptr_t)req->gid_map;
+	int rc = uid_helper ? bunc_helper_map(stage, "uid_map", uid_map, uid_helper, errbuf, errlen)
+			    : bunc_write_map(stage, "uid_map", uid_map, errbuf, errlen);
+	if (rc == 0 && req->deny_setgroups)
+		rc = bunc_write_map(stage, "setgroups", "deny", errbuf, errlen);
 	if (rc == 0)
-		rc = bunc_write_map(stage, "gid_map", (const char *)(uintptr_t)req->gid_map, errbuf, errlen);
+		rc = gid_helper ? bunc_helper_map(stage, "gid_map", gid_map, gid_helper, errbuf, errlen)
+				: bunc_write_map(stage, "gid_map", gid_map, errbuf, errlen);
 	if (rc < 0)
 		return rc;
 	if (bunc_write_full(sync, "G", 1) < 0)
@@ -274,6 +282,17 @@ static int child_main(void *arg)
 {
 	const struct child *c = arg;
 	close(c->p->err[0]);
+	/* Set here, while still the runtime's and in the host's /proc, so that
+	 * the init inherits it: in a user namespace the init could not open its
+	 * own /proc entry, which belongs to the host's root. */
+	if (c->req->set_oom_score_adj) {
+		char v[24];
+		int n = snprintf(v, sizeof v, "%lld", (long long)c->req->oom_score_adj);
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || bunc_write_full(fd, v, (size_t)n) < 0)
+			bunc_child_fail(c->p->err[1], "process.oomScoreAdj: write /proc/self/oom_score_adj (below the caller's own value needs CAP_SYS_RESOURCE)");
+		close(fd);
+	}
 	if (c->enter) {
 		if (c->p->sync[0] >= 0)
 			close(c->p->sync[0]);

@@ -4,6 +4,8 @@
 // other containers: made if missing (another create may be making them at
 // the same moment), never removed. Only the container's own directory is.
 import {
+  accessSync,
+  constants,
   type Dirent,
   existsSync,
   lstatSync,
@@ -18,6 +20,7 @@ import type { Resources } from "../oci/config.ts";
 import type { CgroupState } from "../oci/state.ts";
 import { O } from "../sys/constants.ts";
 import { sys } from "../sys/lib.ts";
+import { euid, rootless } from "../sys/rootless.ts";
 import { openPath } from "../sys/open.ts";
 import { type DeviceEntry, v1Line } from "./devices.ts";
 import { attachDeviceFilter } from "./ebpf.ts";
@@ -117,6 +120,37 @@ function nearestExisting(dir: string): string {
   return d;
 }
 
+/** The deepest cgroup path that holds both a and b. */
+function commonAncestor(a: string, b: string): string {
+  const x = a.split("/").filter(Boolean);
+  const y = b.split("/").filter(Boolean);
+  let n = 0;
+  while (n < x.length && n < y.length && x[n] === y[n]) n++;
+  return `/${x.slice(0, n).join("/")}`;
+}
+
+const writable = (path: string) => {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Whether an unprivileged caller may make the cgroup and move the init
+ * into it: write access to the nearest existing directory on the way, and
+ * (cgroup2's delegation rule) to cgroup.procs of the common ancestor of
+ * its own cgroup and the new one; a directory it makes itself is its own.
+ */
+function mayUse(h: Hierarchy, path: string, dir: string): boolean {
+  if (!writable(nearestExisting(dir))) return false;
+  if (h.version !== 2) return true;
+  const common = dirFor(h, commonAncestor(h.ownPath, path));
+  return common !== undefined && (!existsSync(common) || writable(`${common}/cgroup.procs`));
+}
+
 /**
  * Makes a cgroup2 directory's missing parents, enabling in each parent's
  * cgroup.subtree_control the controllers the directory needs. Planning
@@ -179,22 +213,37 @@ export class Cgroup {
     private dirs: Dir[],
     /** The path is the container's own under bunc's default parent: no other cgroup can be there. */
     private readonly ownPath = false,
+    /** Planned rootless: only the hierarchies the caller may write are in dirs. */
+    private readonly unprivileged = false,
   ) {}
 
   /** The directories this process made (for undoing a failed create). */
   private readonly made: string[] = [];
 
-  /** Where the container's cgroup goes in every mounted hierarchy; creates nothing. */
+  /**
+   * Where the container's cgroup goes in every mounted hierarchy; creates
+   * nothing. Rootless, only hierarchies where the caller may make it and
+   * move the init into it are used (none, unless one was delegated to it),
+   * and with no cgroupsPath it goes below the caller's own cgroup.
+   */
   static plan(id: string, cgroupsPath: string | undefined, hierarchies = hostHierarchies()): Cgroup {
+    const unprivileged = rootless();
+    const wanted = cgroupsPath || (unprivileged ? `bunc/${id}` : undefined);
     let path = "";
-    const dirs = hierarchies.map((h): Dir => {
-      path = cgroupPathFor(cgroupsPath, id, h);
-      const dir = dirFor(h, path);
-      if (!dir) throw new ConfigError("linux.cgroupsPath", `${path} is outside the ${h.mountpoint} mount`);
+    const dirs: Dir[] = [];
+    for (const h of hierarchies) {
+      const here = cgroupPathFor(wanted, id, h);
+      const dir = dirFor(h, here);
+      if (unprivileged && (!dir || !mayUse(h, here, dir))) {
+        path ||= here;
+        continue;
+      }
+      if (!dir) throw new ConfigError("linux.cgroupsPath", `${here} is outside the ${h.mountpoint} mount`);
       if (readTrim(`${dir}/cgroup.procs`) !== "") throw new CgroupInUse(dir);
-      return { dir, mountpoint: h.mountpoint, version: h.version, controllers: [...h.controllers] };
-    });
-    return new Cgroup(path, dirs);
+      path = here;
+      dirs.push({ dir, mountpoint: h.mountpoint, version: h.version, controllers: [...h.controllers] });
+    }
+    return new Cgroup(path, dirs, false, unprivileged);
   }
 
   /**
@@ -316,6 +365,19 @@ export class Cgroup {
     for (const dir of this.made.splice(0).reverse()) await removeRetrying(dir);
   }
 
+  /**
+   * Rootless, device rules need a delegated v1 devices controller: cgroup2's
+   * eBPF filter takes privileges the caller lacks.
+   */
+  checkDevices(rules: number): void {
+    if (!this.unprivileged || rules === 0) return;
+    if (this.dirs.some((d) => d.version === 1 && d.controllers.includes("devices"))) return;
+    throw new ConfigError(
+      "linux.resources.devices",
+      `${this.missing("devices")} (a rootless container reaches only the device nodes its user may open anyway)`,
+    );
+  }
+
   /** Device rules: to the v1 devices controller, and as an eBPF filter to the cgroup2 directory. */
   applyDevices(entries: readonly DeviceEntry[], filterV2: boolean): void {
     for (const { dir, version, controllers } of this.dirs) {
@@ -373,6 +435,12 @@ export class Cgroup {
   }
 
   private missing(name: string): string {
+    if (this.unprivileged) {
+      const v2 = this.dirs.find((d) => d.version === 2);
+      return v2
+        ? `bunc runs rootless and may use only the delegated cgroup2 ${nearestExisting(dirname(v2.dir))}, which has no ${V2_NAME[name] || name} controller`
+        : `bunc runs rootless and may write no cgroup here (none is delegated to uid ${euid()}): leave linux.resources out, or delegate a cgroup2 subtree to the user and run bunc from inside it`;
+    }
     const v1 = this.dirs.find((d) => d.version === 1 && d.controllers.includes(name));
     if (v1) return `the ${name} controller is on cgroup v1 on this host (${v1.mountpoint}), not on cgroup2`;
     const v2 = this.dirs.find((d) => d.version === 2);
@@ -433,7 +501,12 @@ export class Cgroup {
    */
   setFrozen(frozen: boolean): void {
     const f = this.freezer();
-    if (!f) throw new Error("this host has no cgroup freezer (no v1 freezer hierarchy and no cgroup2)");
+    if (!f)
+      throw new Error(
+        this.dirs.length === 0
+          ? "the container has no cgroup (it was made rootless, with none delegated to its user), so it cannot be frozen"
+          : "this host has no cgroup freezer (no v1 freezer hierarchy and no cgroup2)",
+      );
     const value = frozen ? f.frozen : f.thawed;
     writeControl(f.file, value);
     for (let i = 0; !f.done(); i++) {

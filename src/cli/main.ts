@@ -16,7 +16,7 @@ const main = defineCommand({
   meta: {
     name: "bunc",
     description:
-      "an OCI container runtime. Global options, before the command: --root DIR (default /run/bunc), --log FILE, --log-format text|json, --debug, --hooks-dir DIR (repeatable; after /etc/bunc/hooks.d)",
+      "an OCI container runtime. Global options, before the command: --root DIR (default /run/bunc; for other users $XDG_RUNTIME_DIR/bunc), --rootless true|false|auto, --log FILE, --log-format text|json, --debug, --hooks-dir DIR (repeatable; after /etc/bunc/hooks.d)",
   },
   subCommands: commands,
 });

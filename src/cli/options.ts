@@ -1,7 +1,10 @@
 // runc's global options, which come before the subcommand
 // (`bunc --root /run/x --log f --log-format json create ...`).
+import { defaultStateRoot } from "../lifecycle/stateRoot.ts";
+import { setRootless } from "../sys/rootless.ts";
 
 export interface GlobalOptions {
+  /** --root; the default depends on who runs bunc (defaultStateRoot). */
   root: string;
   log: string | undefined;
   logFormat: "text" | "json";
@@ -12,8 +15,17 @@ export interface GlobalOptions {
   systemdCgroup: boolean;
 }
 
+let root: string | undefined;
+
 export const globals: GlobalOptions = {
-  root: "/run/bunc",
+  // Decided on first use: the fallback for a user may have to make its directory.
+  get root() {
+    root ??= defaultStateRoot();
+    return root;
+  },
+  set root(dir: string) {
+    root = dir;
+  },
   log: undefined,
   logFormat: "text",
   debug: false,
@@ -31,6 +43,7 @@ export const GLOBAL_FLAGS = [
   "--debug",
   "--hooks-dir",
   "--systemd-cgroup",
+  "--rootless",
   "--version",
   "--help",
 ];
@@ -75,8 +88,9 @@ export function takeGlobals(argv: readonly string[]): string[] {
         globals.debug = true;
         break;
       case "--rootless":
-        if (value !== "false" && value !== "auto")
-          throw new Error("--rootless: rootless containers are not supported by bunc yet");
+        if (value !== "true" && value !== "false" && value !== "auto")
+          throw new Error(`--rootless: must be true, false or auto, not ${value}`);
+        setRootless(value);
         break;
       case "--systemd-cgroup":
         globals.systemdCgroup = true;

@@ -20,8 +20,6 @@ import { resolveProgram } from "./program.ts";
 // Settings written through /proc while the host's procfs is still mounted
 // (it shows the init's own namespaces for /proc/sys and /proc/self).
 function applyProcSettings(plan: InitPlan): void {
-  const adj = plan.process.oomScoreAdj;
-  if (adj !== null) writeProc("self/oom_score_adj", String(adj), "process.oomScoreAdj");
   for (const [key, path, value] of plan.sysctl) writeProc(path, value, `linux.sysctl.${key}`);
   for (const l of plan.execLabels) writeProc(l.file, l.value, l.what);
   closeProc();

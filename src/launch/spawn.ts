@@ -36,6 +36,8 @@ export interface SpawnRequest {
   readonly cgroupFd: number | null;
   /** The caller's fds 3 to 3+passFds-1 go to the init at their numbers. */
   readonly passFds: number;
+  /** process.oomScoreAdj, set before the init exists so that it inherits it. */
+  readonly oomScoreAdj: number | null;
 }
 
 /** Returns the init's pid once it has exec'd (and, with a user namespace, entered it). */
@@ -68,6 +70,11 @@ export function spawnInit(req: SpawnRequest): number {
     gid_map: ns.userns ? cstr(ns.userns.gidMap) : null,
     time_offsets: ns.timeOffsets === null ? null : cstr(ns.timeOffsets),
     pass_fds: req.passFds,
+    uid_helper: ns.userns?.uidWriter.helper ? cstr(ns.userns.uidWriter.helper) : null,
+    gid_helper: ns.userns?.gidWriter.helper ? cstr(ns.userns.gidWriter.helper) : null,
+    deny_setgroups: ns.userns?.gidWriter.denySetgroups ? 1 : 0,
+    set_oom_score_adj: req.oomScoreAdj === null ? 0 : 1,
+    oom_score_adj: req.oomScoreAdj ?? 0,
   });
   const pid = new Int32Array(1);
   const rc = sys.bunc_spawn(request.bytes, pid);

@@ -242,6 +242,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
       consoleFd: theirs >= 0 ? theirs : null,
       cgroupFd: plan.startIn === null ? null : open(plan.startIn, O.RDONLY | O.DIRECTORY),
       passFds: o.passed?.total ?? 0,
+      oomScoreAdj: plan.init.process.oomScoreAdj,
     });
     debug(`init ${pid} spawned`);
     // Only the init holds its end now: its death reads as EOF here.

@@ -93,7 +93,9 @@ export function rootlessSpec(base: Config, uid: number, gid: number): Config {
         destination: "/sys",
         type: "none",
         source: "/sys",
-        options: ["rbind", "nosuid", "noexec", "nodev", "ro"],
+        // Read-only all the way down: the host's cgroup mounts under /sys must
+        // not be writable from inside (CVE-2023-25809).
+        options: ["rbind", "nosuid", "noexec", "nodev", "rro"],
       };
     if (m.destination === "/dev/pts")
       return { ...m, options: (m.options ?? []).filter((o) => o !== "gid=5") };

@@ -80,6 +80,7 @@ export function planContainer(i: ContainerInputs): ContainerPlan {
   cgroup.planResources(config.linux?.resources);
   const { late, startIn, early } = cgroup.joinPlan(roomForInit(config.linux?.resources));
   const rules = config.linux?.resources?.devices;
+  cgroup.checkDevices(rules?.length ?? 0);
   const devices = deviceEntries(rules);
   const namespaces = planNamespaces(config);
   try {

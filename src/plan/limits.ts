@@ -6,6 +6,7 @@ import { ConfigError } from "../oci/errors.ts";
 import { CAPABILITIES, RLIMITS } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
+import { inInitialUserns } from "../sys/rootless.ts";
 
 function holdsCapability(cap: number): boolean {
   const line = readFileSync("/proc/self/status", "utf8").match(/^CapEff:\s*([0-9a-f]+)$/m);
@@ -13,7 +14,8 @@ function holdsCapability(cap: number): boolean {
 }
 
 export function checkRlimits(rlimits: ProcessPlan["rlimits"]): void {
-  if (!rlimits.length || holdsCapability(CAPABILITIES.CAP_SYS_RESOURCE ?? 24)) return;
+  // A capability held in a user namespace of its own raises nothing on the host.
+  if (!rlimits.length || (inInitialUserns() && holdsCapability(CAPABILITIES.CAP_SYS_RESOURCE ?? 24))) return;
   const current = new BigUint64Array(2);
   rlimits.forEach(([type, , hard], i) => {
     check(sys.bunc_getrlimit(type, current), "getrlimit");

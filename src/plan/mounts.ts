@@ -11,7 +11,7 @@ import { MS } from "../sys/constants.ts";
 import { withMountLabel } from "./lsm.ts";
 import { type ParsedOptions, parseOptions } from "./mountOptions.ts";
 import type { NamespacePlan } from "./namespaces.ts";
-import { mapText } from "./userns.ts";
+import { isMapped, mapText } from "./userns.ts";
 
 const inContainer = (p: string) => (p.startsWith("/") ? posix.normalize(p) : posix.normalize(`/${p}`));
 
@@ -99,6 +99,16 @@ function planMount(
     return [...steps, ...propagate];
   }
   if (!m.type) throw new ConfigError(`${field}.type`, "is required for a mount that is not a bind mount");
+  // The kernel refuses (EINVAL) an owner the mount's user namespace does not map.
+  for (const o of ns.userns ? (m.options ?? []) : []) {
+    const owner = /^(uid|gid)=(\d+)$/.exec(o);
+    const kind = owner?.[1] as "uid" | "gid" | undefined;
+    if (kind && !isMapped(config, kind, Number(owner?.[2])))
+      throw new ConfigError(
+        `${field}.options`,
+        `${o}: ${kind} ${owner?.[2]} is not mapped in linux.${kind}Mappings`,
+      );
+  }
   return [
     {
       op: "mount",

@@ -6,7 +6,8 @@ import { CLONE, O } from "../sys/constants.ts";
 import { sys } from "../sys/lib.ts";
 import { tryOpen } from "../sys/open.ts";
 
-import { planUserns } from "./userns.ts";
+import { euid } from "../sys/rootless.ts";
+import { planUserns, type UsernsPlan } from "./userns.ts";
 
 const FLAG: Record<NamespaceType, number> = {
   pid: CLONE.NEWPID,
@@ -30,7 +31,7 @@ export interface NamespacePlan {
   /** /proc/self/timens_offsets text for a new time namespace (made at exec, not by clone), or null. */
   readonly timeOffsets: string | null;
   /** uid_map and gid_map text for a new user namespace. */
-  readonly userns: { readonly uidMap: string; readonly gidMap: string } | null;
+  readonly userns: UsernsPlan | null;
   /** A user namespace is joined by path. */
   readonly joinsUserns: boolean;
 }
@@ -74,6 +75,11 @@ export function planNamespaces(config: Config): NamespacePlan {
       "needs a new user namespace in linux.namespaces",
     );
   }
+  if (!newUserns && !wanted.some((w) => w.name === "user") && euid() !== 0)
+    throw new ConfigError(
+      "linux.namespaces",
+      `bunc runs as uid ${euid()}, not root: the container needs a user namespace of its own (bunc spec --rootless writes one)`,
+    );
   const userns = newUserns ? planUserns(config) : null;
   const offsets = Object.entries(config.linux?.timeOffsets ?? {});
   if (offsets.length && !newTimens)

@@ -2,8 +2,15 @@
 // gid_map text the runtime writes while the child waits.
 import type { Config } from "../oci/config.ts";
 import { ConfigError } from "../oci/errors.ts";
+import { euid } from "../sys/rootless.ts";
+import { type Mapping, type MapWriter, mapWriter } from "./idmapHelpers.ts";
 
-type Mapping = { containerID: number; hostID: number; size: number };
+export interface UsernsPlan {
+  readonly uidMap: string;
+  readonly gidMap: string;
+  readonly uidWriter: MapWriter;
+  readonly gidWriter: MapWriter;
+}
 
 const mapped = (maps: readonly Mapping[], id: number) =>
   maps.some((m) => id >= m.containerID && id < m.containerID + m.size);
@@ -24,11 +31,23 @@ export function mapText(maps: readonly Mapping[], field: string): string {
 // writes) maps the caller's own uid and gid to root, as crun does.
 const callerAsRoot = (id: number): Mapping[] => [{ containerID: 0, hostID: id, size: 1 }];
 
-/** uid_map and gid_map for a new user namespace; refuses ids the process would need but the mappings lack. */
-export function planUserns(config: Config): { uidMap: string; gidMap: string } {
+function mappingsOf(config: Config): { uids: readonly Mapping[]; gids: readonly Mapping[] } {
   const given = config.linux?.uidMappings?.length || config.linux?.gidMappings?.length;
-  const uids = given ? (config.linux?.uidMappings ?? []) : callerAsRoot(process.getuid?.() ?? 0);
-  const gids = given ? (config.linux?.gidMappings ?? []) : callerAsRoot(process.getgid?.() ?? 0);
+  return {
+    uids: given ? (config.linux?.uidMappings ?? []) : callerAsRoot(process.getuid?.() ?? 0),
+    gids: given ? (config.linux?.gidMappings ?? []) : callerAsRoot(process.getgid?.() ?? 0),
+  };
+}
+
+/** Whether a container id is mapped in the new user namespace the config asks for. */
+export function isMapped(config: Config, kind: "uid" | "gid", id: number): boolean {
+  const { uids, gids } = mappingsOf(config);
+  return mapped(kind === "uid" ? uids : gids, id);
+}
+
+/** uid_map and gid_map for a new user namespace; refuses ids the process would need but the mappings lack. */
+export function planUserns(config: Config): UsernsPlan {
+  const { uids, gids } = mappingsOf(config);
   const uidMap = mapText(uids, "linux.uidMappings");
   const gidMap = mapText(gids, "linux.gidMappings");
   // The init runs as the namespace's root until the final exec.
@@ -45,5 +64,12 @@ export function planUserns(config: Config): { uidMap: string; gidMap: string } {
     if (!mapped(gids, g))
       throw new ConfigError(`process.user.additionalGids[${i}]`, `${g} is not in linux.gidMappings`);
   });
-  return { uidMap, gidMap };
+  const uidWriter = mapWriter("uid", uids, { euid: euid(), id: process.getuid?.() ?? 0 });
+  const gidWriter = mapWriter("gid", gids, { euid: euid(), id: process.getgid?.() ?? 0 });
+  if (gidWriter.denySetgroups && user.additionalGids?.length)
+    throw new ConfigError(
+      "process.user.additionalGids",
+      "needs setgroups, which a user namespace an unprivileged caller maps itself must deny (map a range from /etc/subgid, written by newgidmap)",
+    );
+  return { uidMap, gidMap, uidWriter, gidWriter };
 }

@@ -21,7 +21,9 @@ export const SPAWN = {
     ...u64s(["size", "clone_flags", "joins", "njoins", "fdmap", "nfdmap", "exe_fd", "lib_fd"]),
     ...u64s(["argv", "envp", "errbuf", "errlen"]),
     ["cgroup_fd", "i64"],
-    ...u64s(["uid_map", "gid_map", "time_offsets", "pass_fds"]),
+    ...u64s(["uid_map", "gid_map", "time_offsets", "pass_fds", "uid_helper", "gid_helper", "deny_setgroups"]),
+    ["set_oom_score_adj", "u64"],
+    ["oom_score_adj", "i64"],
   ],
 } as const satisfies StructDef<string>;
 
