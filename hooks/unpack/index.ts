@@ -11,10 +11,12 @@ import { posix } from "node:path";
 import { debug } from "../../src/diag.ts";
 import type { Config } from "../../src/oci/config.ts";
 import { readDbInRoot } from "../../src/plan/user.ts";
-import { MNT_DETACH } from "../../src/sys/constants.ts";
+import { MNT_DETACH, O } from "../../src/sys/constants.ts";
 import { check } from "../../src/sys/errors.ts";
+import { fdPath } from "../../src/sys/inroot.ts";
 import { sys } from "../../src/sys/lib.ts";
 import { cstr, ErrBuf } from "../../src/sys/mem.ts";
+import { openPath } from "../../src/sys/open.ts";
 import { passwdEntries, records } from "../../src/sys/passwd.ts";
 import type { BundledPlugin, HookStateJson, PluginRuntime } from "../index.ts";
 import { readMade, saveMade } from "../record.ts";
@@ -97,14 +99,35 @@ function topmost(layers: readonly ImageLayer[]): ImageLayer[] {
   return layers.filter((l, i) => !layers.slice(i + 1).some((above) => above.diffId === l.diffId));
 }
 
-function mount(layers: readonly string[], dir: string, id: string): void {
+/** mount(2) takes one page of options (4096 bytes with the NUL) and cuts off the rest. */
+const MOUNT_DATA_MAX = 4095;
+
+function mount(layers: readonly string[], dir: string, id: string, ref: string): void {
   // Overlayfs wants the top layer first.
-  const lower = [...layers].reverse().join(":");
-  const data = `lowerdir=${lower},upperdir=${dir}/upper,workdir=${dir}/work`;
-  check(
-    sys.bunc_mount(cstr("overlay"), cstr(`${dir}/rootfs`), cstr("overlay"), 0, cstr(data)),
-    `image: mount the root filesystem of container ${id}`,
-  );
+  const top = [...layers].reverse();
+  const data = (lower: readonly string[]) =>
+    `lowerdir=${lower.join(":")},upperdir=${dir}/upper,workdir=${dir}/work`;
+  const fits = (lower: readonly string[]) => Buffer.byteLength(data(lower)) <= MOUNT_DATA_MAX;
+  const fds: number[] = [];
+  try {
+    let lower = top;
+    if (!fits(lower)) {
+      // Too long as paths (some 40 layers): each layer as an fd of ours, /proc/self/fd/N.
+      for (const layer of top)
+        fds.push(openPath(layer, O.PATH | O.DIRECTORY, `image: open layer ${posix.basename(layer)}`));
+      lower = fds.map(fdPath);
+      if (!fits(lower))
+        throw new Error(
+          `image ${ref}: its ${layers.length} layers are more than one overlayfs mount's options can name`,
+        );
+    }
+    check(
+      sys.bunc_mount(cstr("overlay"), cstr(`${dir}/rootfs`), cstr("overlay"), 0, cstr(data(lower))),
+      `image: mount the root filesystem of container ${id}`,
+    );
+  } finally {
+    for (const fd of fds) sys.bunc_close(fd);
+  }
 }
 
 /** The image's User as process.user: numbers directly, names through the image's own files. */
@@ -239,7 +262,7 @@ async function precreate(state: HookStateJson, config: Config, root: string): Pr
         );
       Object.assign(made, { layers: dirs.map((l) => posix.basename(l)) });
       saveMade(dir, made);
-      mount(stacked, dir, id);
+      mount(stacked, dir, id, ref);
       made.mounted = true;
       saveMade(dir, made);
       debug(`image: ${ref} mounted for ${id} (${unpacked} of ${dirs.length} layers unpacked)`);

@@ -367,6 +367,29 @@ describe("the unpack plugin", () => {
     expectNothingLeft();
   });
 
+  test("80 layers, too many for overlayfs's options as paths, are stacked; 300 are refused by name", () => {
+    const layers = Array.from({ length: 80 }, (_, i) =>
+      tarOf([
+        { path: "top", body: String(i) },
+        { path: `n/${i}`, body: "" },
+      ]),
+    );
+    const image = join(env.dir, "tall");
+    writeLayout(image, [{ layers: [base, ...layers], config: PLAIN }]);
+    const check = ["sh", "-c", "cat /top; echo; ls /n | wc -l"];
+    expect(run(env.id("img"), image, check).stdout).toBe("79\n80\n");
+    // Id-mapped views of the layers, under the container's directory: longer paths still.
+    expect(run(env.id("img"), image, check, withUserns).stdout).toBe("79\n80\n");
+    const taller = join(env.dir, "taller");
+    writeLayout(taller, [
+      { layers: [base, ...Array.from({ length: 299 }, (_, i) => tarOf([{ path: `m${i}` }]))], config: PLAIN },
+    ]);
+    expect(run(env.id("img"), taller, ["true"]).stderr).toContain(
+      `image ${taller}: its 300 layers are more than one overlayfs mount's options can name`,
+    );
+    expectNothingLeft();
+  });
+
   test("a truncated gzip layer fails the create naming image and layer; nothing is left, and the id is free again", () => {
     const image = join(env.dir, "truncated");
     const layer = tarOf([{ path: "t", body: "whole\n".repeat(10_000) }]);
