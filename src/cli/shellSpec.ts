@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { posix } from "node:path";
 import { parseBytes } from "./updateFlags.ts";
 import type { Config } from "../oci/config.ts";
-import { defaultSpec } from "../oci/default.ts";
+import { defaultSpec, rootlessSpec } from "../oci/default.ts";
+import { euid } from "../sys/rootless.ts";
 import { CAPABILITIES } from "../sys/constants.ts";
 
 export interface ShellOptions {
@@ -124,8 +125,8 @@ function capabilities(o: ShellOptions): NonNullable<Config["process"]["capabilit
   return { bounding: caps, effective: caps, permitted: caps };
 }
 
-function resources(o: ShellOptions): NonNullable<Config["linux"]>["resources"] {
-  const r: NonNullable<NonNullable<Config["linux"]>["resources"]> = { ...defaultSpec().linux?.resources };
+function resources(o: ShellOptions, base: Config): NonNullable<Config["linux"]>["resources"] {
+  const r: NonNullable<NonNullable<Config["linux"]>["resources"]> = { ...base.linux?.resources };
   if (o.memory !== undefined) r.memory = { limit: Number(parseBytes("memory", o.memory)) };
   if (o.pidsLimit !== undefined) {
     if (!/^\d+$/.test(o.pidsLimit))
@@ -147,10 +148,17 @@ export function shellSpec(o: ShellOptions): Config {
   if (o.rootfs !== undefined && !o.args.length) throw new Error("--rootfs: give the command to run after --");
   if (!["none", "host", "bridge"].includes(o.network))
     throw new Error(`--network: ${JSON.stringify(o.network)} is not none, host or bridge`);
-  const base = defaultSpec();
-  const namespaces = (base.linux?.namespaces ?? []).filter(
-    (n) => o.network !== "host" || n.type !== "network",
-  );
+  // An ordinary user gets what `bunc spec --rootless` writes, its own
+  // network namespace kept unless --network host.
+  const unprivileged = euid() !== 0;
+  const base = unprivileged
+    ? rootlessSpec(defaultSpec(), process.getuid?.() ?? 0, process.getgid?.() ?? 0)
+    : defaultSpec();
+  const own = base.linux?.namespaces ?? [];
+  const namespaces = [
+    ...own.filter((n) => o.network !== "host" || n.type !== "network"),
+    ...(unprivileged && o.network !== "host" ? [{ type: "network" as const }] : []),
+  ];
   const annotations: Record<string, string> = {
     ...(o.image !== undefined ? { "bunc.image": o.image } : {}),
     ...(o.network === "bridge" ? { "bunc.network": "bridge" } : {}),
@@ -176,7 +184,7 @@ export function shellSpec(o: ShellOptions): Config {
     linux: {
       ...base.linux,
       namespaces,
-      resources: resources(o),
+      resources: resources(o, base),
       ...(o.cgroupParent !== undefined
         ? { cgroupsPath: `${o.cgroupParent.replace(/\/+$/, "")}/${o.name}` }
         : {}),
