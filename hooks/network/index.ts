@@ -8,21 +8,21 @@
 // network namespace pinned there), and poststop undoes what the record says.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { posix } from "node:path";
 import { debug } from "../../src/diag.ts";
 import type { Config } from "../../src/oci/config.ts";
-import { MNT_DETACH, MS, O } from "../../src/sys/constants.ts";
+import { MS, O } from "../../src/sys/constants.ts";
 import { check } from "../../src/sys/errors.ts";
 import { sys } from "../../src/sys/lib.ts";
 import { cstr } from "../../src/sys/mem.ts";
 import { openPath } from "../../src/sys/open.ts";
 import { isAlive, processStartTime } from "../../src/sys/process.ts";
 import type { BundledPlugin, HookStateJson, PluginRuntime } from "../index.ts";
-import { readMade, saveMade } from "../record.ts";
+import { detach, readMade, removeMadeDir, saveMade } from "../record.ts";
 import { writeEtcFiles } from "./etc.ts";
 import { formatAddress } from "./ip.ts";
-import { type LeaseStore, lease, release } from "./leases.ts";
+import { type LeaseStore, lease, release, releaseEverywhere } from "./leases.ts";
 import { addAddress, addBridge, addDefaultRoute, addVeth, deleteLink, linkIndex, linkUp } from "./links.ts";
 import { Netlink } from "./netlink.ts";
 import type { ProxySpec } from "./proxy.ts";
@@ -237,7 +237,12 @@ function stopProxy(proxy: { pid: number; startTime: string }): void {
   }
 }
 
-/** Undoes what the record says was made; every step is tried, the first failure reported. */
+/**
+ * Undoes what the record says was made; every step is tried, the first
+ * failure reported. What can be found without the record (the host end of
+ * the veth, by its name; the pin; the lease, on every bridge) is undone
+ * even when it is lost.
+ */
 function tearDown(root: string, id: string): void {
   const dir = containerDir(root, id);
   if (!existsSync(dir)) return;
@@ -272,27 +277,20 @@ function tearDown(root: string, id: string): void {
       }
     });
   }
-  if (made) {
-    const m = made;
-    attempt(() => {
-      const host = Netlink.open(null, `network: container ${id}`);
-      try {
-        deleteLink(host, m.hostIf, `network: delete veth ${m.hostIf} of container ${id}`);
-      } finally {
-        host.close();
-      }
-    });
-  }
-  if (made?.pinned)
-    attempt(() =>
-      check(
-        sys.bunc_umount(cstr(`${dir}/netns`), MNT_DETACH),
-        `network: unpin the network namespace of container ${id}`,
-      ),
-    );
-  if (made?.leased) attempt(() => release(leaseStore(root), made.bridge, id));
+  const hostIf = made?.hostIf ?? hostIfOf(id);
+  attempt(() => {
+    const host = Netlink.open(null, `network: container ${id}`);
+    try {
+      deleteLink(host, hostIf, `network: delete veth ${hostIf} of container ${id}`);
+    } finally {
+      host.close();
+    }
+  });
+  attempt(() => detach(`${dir}/netns`, `network: unpin the network namespace of container ${id}`));
+  if (!made) attempt(() => releaseEverywhere(leaseStore(root), id));
+  else if (made.leased) attempt(() => release(leaseStore(root), made.bridge, id));
+  if (!failures.length) attempt(() => removeMadeDir(dir, `network: container ${id}`));
   debug(`network: ${id} torn down`);
-  if (!failures.length) rmSync(dir, { recursive: true, force: true });
   if (failures.length) throw new Error(failures.join("; "));
 }
 

@@ -3,7 +3,16 @@
 // of the bridge's lock file, so parallel creates never share an address. A
 // lease is the container's id; one whose container no longer exists (its
 // state directory is gone, after a crash say) is taken back.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
 import { LOCK_EX } from "../../src/sys/constants.ts";
 import { check } from "../../src/sys/errors.ts";
 import { sys } from "../../src/sys/lib.ts";
@@ -112,4 +121,13 @@ export function release(store: LeaseStore, bridge: string, id: string): void {
     for (const [offset, owner] of Object.entries(data.leases)) if (owner === id) delete data.leases[offset];
     if (Object.keys(data.leases).length !== before) write(file, data);
   });
+}
+
+/** Gives the container's addresses back on every bridge (its record, which names the bridge, is lost). */
+export function releaseEverywhere(store: LeaseStore, id: string): void {
+  if (!existsSync(store.dir)) return;
+  for (const name of readdirSync(store.dir)) {
+    const bridge = /^(.+)\.leases\.json$/.exec(name)?.[1];
+    if (bridge) release(store, bridge, id);
+  }
 }

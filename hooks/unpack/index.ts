@@ -6,12 +6,12 @@
 // directory, root.path points there, and the image's Env, Entrypoint/Cmd,
 // WorkingDir and User fill what the bundle left empty. poststop unmounts
 // and removes the container's part.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { posix } from "node:path";
 import { debug } from "../../src/diag.ts";
 import type { Config } from "../../src/oci/config.ts";
 import { readDbInRoot } from "../../src/plan/user.ts";
-import { MNT_DETACH, O } from "../../src/sys/constants.ts";
+import { O } from "../../src/sys/constants.ts";
 import { check } from "../../src/sys/errors.ts";
 import { fdPath } from "../../src/sys/inroot.ts";
 import { sys } from "../../src/sys/lib.ts";
@@ -19,7 +19,7 @@ import { cstr, ErrBuf } from "../../src/sys/mem.ts";
 import { openPath } from "../../src/sys/open.ts";
 import { passwdEntries, records } from "../../src/sys/passwd.ts";
 import type { BundledPlugin, HookStateJson, PluginRuntime } from "../index.ts";
-import { readMade, saveMade } from "../record.ts";
+import { detach, removeMadeDir, saveMade } from "../record.ts";
 import { type IdShift, mapId } from "./apply.ts";
 import { cacheLock, ensureLayer, imagesDir, LOCK_SH, layerKey, withLockAsync } from "./cache.ts";
 import { type ImageLayer, type ResolvedImage, resolveImage } from "./image.ts";
@@ -29,12 +29,13 @@ export const IMAGE_ANNOTATION = "bunc.image";
 
 export const containerDir = (root: string, id: string) => `${imagesDir(root)}/containers/${id}`;
 
-/** What precreate made for a container (containers/<id>/made.json). */
+/**
+ * What precreate made for a container (containers/<id>/made.json): the
+ * layers its root stacks, which prune leaves alone. Its mounts are not
+ * recorded: tearDown detaches whatever may be mounted.
+ */
 export interface Made {
   readonly layers: readonly string[];
-  /** Id-mapped views of the layers attached under lower/ (a user namespace's). */
-  lowers: number;
-  mounted: boolean;
 }
 
 /** The id shift of the config's own user namespace, if it has one with mappings. */
@@ -52,7 +53,7 @@ function shiftOf(config: Config): IdShift | null {
  * container's lower/: one unpack then serves every mapping. Null where the
  * kernel refuses (the caller unpacks shifted copies instead).
  */
-function idmappedLayers(layers: readonly string[], shift: IdShift, dir: string, made: Made): string[] | null {
+function idmappedLayers(layers: readonly string[], shift: IdShift, dir: string): string[] | null {
   const text = (ranges: IdShift["uid"]) =>
     ranges.map(([inside, outside, size]) => `${inside} ${outside} ${size}`).join("\n");
   const err = new ErrBuf();
@@ -72,8 +73,6 @@ function idmappedLayers(layers: readonly string[], shift: IdShift, dir: string, 
       const rc = sys.bunc_move_mount(tree, cstr(view));
       sys.bunc_close(tree);
       check(rc, `image: attach the id-mapped layer ${posix.basename(layer)}`);
-      made.lowers++;
-      saveMade(dir, made);
       views.push(view);
     }
     return views;
@@ -82,12 +81,11 @@ function idmappedLayers(layers: readonly string[], shift: IdShift, dir: string, 
   }
 }
 
-function unmountLowers(dir: string, made: Made): void {
-  for (let i = made.lowers - 1; i >= 0; i--) {
-    const rc = sys.bunc_umount(cstr(`${dir}/lower/${i}`), MNT_DETACH);
-    if (rc < 0 && rc !== -22) check(rc, `image: detach the id-mapped layer ${i}`);
-  }
-  made.lowers = 0;
+/** Detaches every id-mapped view under lower/, attached or not. */
+function unmountLowers(dir: string): void {
+  if (!existsSync(`${dir}/lower`)) return;
+  for (const name of readdirSync(`${dir}/lower`))
+    detach(`${dir}/lower/${name}`, `image: detach the id-mapped layer ${name}`);
 }
 
 /**
@@ -183,17 +181,17 @@ function applyImageConfig(config: Config, image: ResolvedImage, rootfs: string):
   };
 }
 
+/**
+ * Detaches the root and the layer views whatever the record says (a create
+ * may have died before saying it mounted them), then removes the
+ * container's directory, never while anything under it is still mounted.
+ */
 function tearDown(root: string, id: string): void {
   const dir = containerDir(root, id);
   if (!existsSync(dir)) return;
-  const made = readMade<Made>(dir);
-  if (made?.mounted) {
-    const rc = sys.bunc_umount(cstr(`${dir}/rootfs`), MNT_DETACH);
-    // EINVAL: not mounted (any more).
-    if (rc < 0 && rc !== -22) check(rc, `image: unmount the root filesystem of container ${id}`);
-  }
-  if (made) unmountLowers(dir, made);
-  rmSync(dir, { recursive: true, force: true });
+  detach(`${dir}/rootfs`, `image: unmount the root filesystem of container ${id}`);
+  unmountLowers(dir);
+  removeMadeDir(dir, `image: container ${id}`);
 }
 
 async function precreate(state: HookStateJson, config: Config, root: string): Promise<Config | undefined> {
@@ -214,7 +212,6 @@ async function precreate(state: HookStateJson, config: Config, root: string): Pr
   }
   try {
     const shift = shiftOf(config);
-    const made: Made = { layers: [], lowers: 0, mounted: false };
     await withLockAsync(cacheLock(root), LOCK_SH, async () => {
       const image = resolveImage(ref, () => {
         mkdirSync(`${dir}/staging`, { mode: 0o700 });
@@ -237,11 +234,10 @@ async function precreate(state: HookStateJson, config: Config, root: string): Pr
       let { dirs, unpacked } = await unpackAll(null);
       let stacked = dirs;
       if (shift) {
-        saveMade(dir, made);
-        const views = idmappedLayers(dirs, shift, dir, made);
+        const views = idmappedLayers(dirs, shift, dir);
         if (views) stacked = views;
         else {
-          unmountLowers(dir, made);
+          unmountLowers(dir);
           ({ dirs, unpacked } = await unpackAll(shift));
           stacked = dirs;
         }
@@ -260,17 +256,18 @@ async function precreate(state: HookStateJson, config: Config, root: string): Pr
           ),
           "image: chown the upper directory",
         );
-      Object.assign(made, { layers: dirs.map((l) => posix.basename(l)) });
-      saveMade(dir, made);
+      saveMade(dir, { layers: dirs.map((l) => posix.basename(l)) } satisfies Made);
       mount(stacked, dir, id, ref);
-      made.mounted = true;
-      saveMade(dir, made);
       debug(`image: ${ref} mounted for ${id} (${unpacked} of ${dirs.length} layers unpacked)`);
       config = applyImageConfig(config, image, `${dir}/rootfs`);
     });
     return config;
   } catch (e) {
-    tearDown(root, id);
+    try {
+      tearDown(root, id);
+    } catch {
+      // The create's error says what went wrong; its poststop tries the rest again.
+    }
     throw e;
   }
 }

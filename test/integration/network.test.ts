@@ -266,6 +266,15 @@ describe("the network plugin", () => {
     expectNothingLeft();
   });
 
+  test("a record lost half-written: poststop still removes the veth, the pin and the lease", () => {
+    const id = env.id("net");
+    server(id);
+    // As a crash in the middle of rewriting it would leave it.
+    writeFileSync(join(env.root, ".network", "containers", id, "made.json"), '{"bridge":"bun');
+    expect(nbunc(["delete", "--force", id]).stderr).toBe("");
+    expectNothingLeft();
+  });
+
   test("/etc/hosts, hostname and resolv.conf, written inside the root: a link out of it stays in it", () => {
     const id = env.id("net");
     // A root of its own whose /etc/hosts links to a host file's absolute path.

@@ -390,6 +390,56 @@ describe("the unpack plugin", () => {
     expectNothingLeft();
   });
 
+  test("a record lost half-written: poststop still detaches root and id-mapped layers, and never deletes a shared layer's files", () => {
+    const layers = join(imagesDir(), "layers");
+    const files = () => readdirSync(layers, { recursive: true }).map(String).sort();
+    const id = env.id("img");
+    env.ok([
+      "--hooks-dir",
+      hooksDir,
+      "create",
+      "--bundle",
+      imageBundle(id, join(env.dir, "img"), withUserns, ["true"]),
+      id,
+    ]);
+    const dir = join(imagesDir(), "containers", id);
+    expect(readdirSync(join(dir, "lower")).length).toBe(3);
+    const before = files();
+    // As a crash in the middle of rewriting it would leave it.
+    writeFileSync(join(dir, "made.json"), '{"layers":["');
+    expect(bunc(["delete", "--force", id]).stderr).toBe("");
+    expect(files()).toEqual(before);
+    expectNothingLeft();
+  });
+
+  test("a mount under a container's directory that the plugin did not make: it is not removed across", () => {
+    const id = env.id("img");
+    env.ok([
+      "--hooks-dir",
+      hooksDir,
+      "create",
+      "--bundle",
+      imageBundle(id, join(env.dir, "img"), undefined, ["true"]),
+      id,
+    ]);
+    const dir = join(imagesDir(), "containers", id);
+    const precious = join(env.dir, "precious");
+    mkdirSync(precious, { recursive: true });
+    writeFileSync(join(precious, "keep"), "kept");
+    mkdirSync(join(dir, "extra"));
+    expect(Bun.spawnSync(["mount", "--bind", precious, join(dir, "extra")]).exitCode).toBe(0);
+    try {
+      expect(bunc(["delete", "--force", id]).stderr).toContain(
+        `image: container ${id}: ${join(dir, "extra")} is still mounted, so ${dir} is left in place`,
+      );
+      expect(readFileSync(join(precious, "keep"), "utf8")).toBe("kept");
+    } finally {
+      Bun.spawnSync(["umount", "-l", join(dir, "extra")]);
+    }
+    rmSync(dir, { recursive: true });
+    expectNothingLeft();
+  });
+
   test("a truncated gzip layer fails the create naming image and layer; nothing is left, and the id is free again", () => {
     const image = join(env.dir, "truncated");
     const layer = tarOf([{ path: "t", body: "whole\n".repeat(10_000) }]);
