@@ -221,7 +221,8 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
       ...(config.linux?.resources ? { resources: config.linux.resources } : {}),
       ...laterHooks(hooks),
     };
-    lock = store.reserve(state);
+    // The config as made (after precreate hooks, or built by shell mode), not the bundle's file.
+    lock = store.reserve(state, stringifyExact(plan.config));
     if (notify) makeNotifyDir(store, o.id);
     if (plan.init.hostRootStage) mkdirSync(plan.init.hostRootStage, { mode: 0o755 });
     const [ours, theirs] = foregroundTty

@@ -157,7 +157,7 @@ export async function execInContainer(store: Store, o: ExecOptions): Promise<num
       if (status !== "created" && status !== "running" && status !== "paused")
         throw new Error(`cannot exec in container ${o.id}: it is ${status}`);
       const pid = state.pid;
-      const config = readConfig(state.bundle);
+      const config = readConfig(store.dir(o.id));
       const asked = o.process ?? processFromFlags(config.process, o);
       if (asked.terminal && o.detach && o.consoleSocket === undefined)
         throw new Error("--tty: a detached process needs --console-socket for its terminal");

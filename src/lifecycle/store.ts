@@ -86,11 +86,12 @@ export class Store {
   }
 
   /**
-   * Makes the container's directory with its first state in it, failing if
+   * Makes the container's directory with its first state (and the config it
+   * was made from, which exec reads) in it, failing if
    * the id is taken; returns it locked. The directory is built under a
    * hidden name and renamed into place, so it never exists without a state.
    */
-  reserve(first: StoredState): Lock {
+  reserve(first: StoredState, config?: string): Lock {
     const { id } = first;
     const dir = this.dir(id);
     mkdirSync(this.root, { recursive: true, mode: 0o711 });
@@ -99,6 +100,7 @@ export class Store {
     mkdirSync(tmp, { mode: 0o711 });
     try {
       writeFileSync(`${tmp}/state.json`, stringifyExact(first), { mode: 0o600 });
+      if (config !== undefined) writeFileSync(`${tmp}/config.json`, config, { mode: 0o600 });
       const lock = this.lockDir(id, tmp);
       const rc = sys.bunc_renameat2(-100, cstr(tmp), -100, cstr(dir), RENAME_NOREPLACE);
       if (rc < 0) {

@@ -13,6 +13,7 @@ import {
 } from "node:fs";
 import * as tar from "tar";
 import { join } from "node:path";
+import { defaultSpec } from "../../src/oci/default.ts";
 import { parseConfig } from "../../src/oci/validate.ts";
 import { tarOf, writeLayout } from "../fixtures/images.ts";
 import { PrivateNetns } from "./engines.ts";
@@ -176,6 +177,20 @@ describe("bunc run --rootfs", () => {
     expect(Number(tools)).toBeGreaterThan(50);
     expect(pid).toBe("1");
     expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain("host-root");
+    expectNothingLeft();
+  });
+
+  test("exec in a shell-mode container uses the config it was made from, not a config.json where it was run", () => {
+    const decoy = defaultSpec();
+    decoy.process.env = ["FOO=decoy"];
+    writeFileSync(join(env.dir, "config.json"), JSON.stringify(decoy));
+    try {
+      expect(shell(["-d", "--name", "shell-exec", "-e", "FOO=flag"], ["sleep", "100"]).stdout).toBe("shell-exec\n");
+      expect(env.ok(["exec", "shell-exec", "sh", "-c", "echo $FOO"])).toBe("flag\n");
+      env.ok(["delete", "--force", "shell-exec"]);
+    } finally {
+      rmSync(join(env.dir, "config.json"));
+    }
     expectNothingLeft();
   });
 
