@@ -303,6 +303,72 @@ describe("the network plugin", () => {
     expectNothingLeft();
   });
 
+  describe("a hostile root's /etc: refused by name, nothing outside the root's own filesystem written", () => {
+    const shared = () => join(env.dir, "shared");
+    /** A root of its own with /etc/NAME replaced by what plant makes there. */
+    const hostileRoot = (name: string, plant: (file: string) => void) => {
+      const root = join(env.dir, `rootfs-${name}`);
+      Bun.spawnSync(["cp", "-a", env.rootfs, root]);
+      rmSync(join(root, "etc", name), { force: true });
+      plant(join(root, "etc", name));
+      mkdirSync(join(root, "shared"));
+      return root;
+    };
+    // In a UTS namespace of its own (should the refusal regress, a write to
+    // the kernel's hostname renames that one), and bounded in time (a FIFO
+    // opened for writing blocks).
+    const attempt = (id: string, root: string): Out => {
+      const base = join(env.dir, `hostile-${id}`);
+      const config = bundle(id, ["true"], { "bunc.network.hosts": "true" }, (c) => {
+        c.root = { path: root };
+        c.mounts = [
+          ...(c.mounts ?? []),
+          { destination: "/shared", type: "bind", source: shared(), options: ["bind"] },
+        ];
+      });
+      const argv = [BUNC, "--root", env.root, "--hooks-dir", hooksDir, "run", "--bundle", config, id];
+      const r = Bun.spawnSync(["unshare", "--uts", ...netns.wrap(argv)], {
+        stdout: Bun.file(`${base}.out`),
+        stderr: Bun.file(`${base}.err`),
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        timeout: 20_000,
+      });
+      return { code: r.exitCode ?? -1, stdout: "", stderr: readFileSync(`${base}.err`, "utf8") };
+    };
+    beforeAll(() => {
+      mkdirSync(shared());
+      writeFileSync(join(shared(), "hosts"), "the host's own\n");
+    });
+
+    test.each([
+      [
+        "a link into the container's /proc",
+        "hostname",
+        (file: string) => symlinkSync("/proc/sys/kernel/hostname", file),
+        "it is on another filesystem than the container's root (a mount, or a link into one)",
+      ],
+      [
+        "a link into a mount of the config's",
+        "hosts",
+        (file: string) => symlinkSync("/shared/hosts", file),
+        "it is on another filesystem than the container's root (a mount, or a link into one)",
+      ],
+      [
+        "a FIFO",
+        "resolv.conf",
+        (file: string) => expect(Bun.spawnSync(["mkfifo", file]).exitCode).toBe(0),
+        "it is a FIFO, not a regular file",
+      ],
+    ] as const)("%s", (_, name, plant, why) => {
+      const id = env.id("etc");
+      const r = attempt(id, hostileRoot(name, plant));
+      expect(r.stderr).toContain(`network: write /etc/${name} in container ${id}: ${why}`);
+      expect(r.code).not.toBe(0);
+      expect(readFileSync(join(shared(), "hosts"), "utf8")).toBe("the host's own\n");
+      expectNothingLeft();
+    });
+  });
+
   test("a bridge and subnet of its own, with IPv6 and an MTU", async () => {
     const id = env.id("net");
     const r = nbunc([
