@@ -1,14 +1,17 @@
 /* `exec`: a new process in a running container, made without the runtime's
- * JavaScript or binary ever entering the container. The runtime joins the
- * pid namespace for its children (setns of a pid namespace affects only
- * children) just long enough to clone a vfork-style child, then goes back:
- * a process whose children's pid namespace is not its own cannot make
- * threads, and Bun makes them. The child joins the others, the user
- * namespace first (a time namespace takes effect at its execve), opens a
- * pty in the container's devpts when asked, and makes the final act
- * (final.c): cgroups, limits, credentials, seccomp, execve. The runtime is
- * made non-dumpable first: the child shares its memory while it runs
- * inside the container's user namespace. */
+ * JavaScript or binary ever entering the container. A vfork-style child
+ * joins the container's namespaces, the user namespace first (a time
+ * namespace takes effect at its execve) and the pid namespace last: setns
+ * of a pid namespace affects only children, so the child clones the
+ * process itself, as the runtime's child (CLONE_PARENT), for the runtime to
+ * wait for. (The runtime cannot join the pid namespace for its children and
+ * come back when it lacks CAP_SYS_ADMIN over its own, as when rootless, and
+ * a process whose children's pid namespace is not its own cannot make the
+ * threads Bun makes.) The process opens a pty in the container's devpts
+ * when asked and makes the final act (final.c): cgroups, limits,
+ * credentials, seccomp, execve. The runtime is made non-dumpable first: the
+ * children share its memory while they run inside the container's user
+ * namespace. */
 #define _GNU_SOURCE
 #include "bunc.h"
 #include "internal.h"
@@ -28,10 +31,9 @@ struct exec_child {
 	uint64_t njoins;
 	int console_sock;
 	const struct bunc_exec_extra *extra;
-	/* With a user namespace the pid namespace is joined here, after it (an
-	 * unprivileged runtime may not join it itself), and the process is a
-	 * second child, the runtime's by CLONE_PARENT: its pid goes here. */
-	int pid_in_child;
+	/* The pid namespace is joined by the child, last (after a user
+	 * namespace that grants it the right), and the process is a second
+	 * child, the runtime's by CLONE_PARENT: its pid goes here. */
 	long process;
 };
 
@@ -54,7 +56,7 @@ static int exec_child(void *p)
 			_exit(127);
 		}
 	}
-	if (c->pid_in_child && pid_ns >= 0) {
+	if (pid_ns >= 0) {
 		if (setns(pid_ns, CLONE_NEWPID) < 0) {
 			FAILX(c, "join the container's pid namespace for the process");
 			_exit(127);
@@ -126,34 +128,8 @@ int bunc_exec_process(const struct bunc_final *final, const struct bunc_join *jo
 		return bunc_refuse(errbuf, errlen, E2BIG, "bunc_exec_process: too many namespaces to join");
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return bunc_fail(errbuf, errlen, errno, "make the runtime non-dumpable");
-	int pid_in_child = 0;
-	for (uint64_t i = 0; i < njoins; i++)
-		pid_in_child |= joins[i].type == CLONE_NEWUSER;
-	int own_pid_ns = -1;
-	for (uint64_t i = 0; i < njoins; i++) {
-		if (joins[i].type != CLONE_NEWPID || pid_in_child)
-			continue;
-		own_pid_ns = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
-		if (own_pid_ns < 0)
-			return bunc_fail(errbuf, errlen, errno, "open our own pid namespace");
-		if (setns(joins[i].fd, CLONE_NEWPID) < 0) {
-			int err = errno;
-			close(own_pid_ns);
-			return bunc_fail(errbuf, errlen, err, "join the container's pid namespace for the process");
-		}
-	}
-	struct exec_child c = {final, joins, njoins, console_sock, extra, pid_in_child, -1};
+	struct exec_child c = {final, joins, njoins, console_sock, extra, -1};
 	long pid = bunc_clone_run(0, cgroup_fd, exec_child, &c);
-	if (own_pid_ns >= 0) {
-		int err = setns(own_pid_ns, CLONE_NEWPID) < 0 ? errno : 0;
-		close(own_pid_ns);
-		if (err) {
-			/* Without it we cannot make threads: better to stop here than to hang later. */
-			if (pid > 0)
-				kill((pid_t)pid, SIGKILL);
-			return bunc_fail(errbuf, errlen, err, "return to our own pid namespace");
-		}
-	}
 	if (pid < 0)
 		return bunc_fail(errbuf, errlen, (int)-pid, "clone the process");
 	if (c.process > 0) {
