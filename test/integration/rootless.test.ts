@@ -19,6 +19,7 @@ import {
 import { join, resolve } from "node:path";
 import type { Config } from "../../src/oci/config.ts";
 import { stringifyExact } from "../../src/oci/exactJson.ts";
+import { installEngines } from "./engines.ts";
 import { BUNC, type Result, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
@@ -388,6 +389,77 @@ describe("rootless", () => {
     expect(readFileSync(join(victim, "file"), "utf8")).toBe("host");
     expect(statSync(join(victim, "file")).mode & 0o777).toBe(0o644);
     expect(existsSync(join(victim, "new"))).toBe(false);
+  });
+
+  test("podman rootless drives bunc: run with its exit code, exec, stop, rm", () => {
+    installEngines();
+    const home = join(env.dir, "podman-home");
+    mkdirSync(home);
+    chownSync(home, uid, gid);
+    const image = join(home, "rootfs.tar");
+    run(["tar", "-C", env.rootfs, "-cf", image, "."]);
+    chownSync(image, uid, gid);
+    const podman = (args: string[]) => {
+      const r = Bun.spawnSync(
+        [
+          "setpriv",
+          `--reuid=${uid}`,
+          `--regid=${gid}`,
+          "--clear-groups",
+          "--",
+          "env",
+          "-i",
+          "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+          `HOME=${home}`,
+          `XDG_RUNTIME_DIR=${xdg}`,
+          "podman",
+          ...["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"],
+          ...["--runtime", BUNC],
+          ...args,
+        ],
+        { stdin: "ignore", cwd: home, timeout: 120_000 },
+      );
+      return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+    };
+    try {
+      expect(podman(["import", image, "localhost/bunc-rl:1"]).code).toBe(0);
+      const once = podman([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "localhost/bunc-rl:1",
+        "sh",
+        "-c",
+        "id -u; exit 3",
+      ]);
+      expect(once.stdout).toBe("0\n");
+      expect(once.code).toBe(3);
+      expect(
+        podman([
+          "run",
+          "-d",
+          "--name",
+          "rl-podman",
+          "--network",
+          "none",
+          "localhost/bunc-rl:1",
+          "sleep",
+          "100",
+        ]).code,
+      ).toBe(0);
+      const exec = podman(["exec", "rl-podman", "sh", "-c", "cat /proc/self/uid_map; exit 4"]);
+      expect(exec.code).toBe(4);
+      expect(exec.stdout.trim().split(/\s+/)).toEqual(["0", String(uid), "1", "1", String(subuid), "65536"]);
+      expect(podman(["stop", "-t", "1", "rl-podman"]).code).toBe(0);
+      expect(podman(["rm", "rl-podman"]).code).toBe(0);
+      expect(podman(["ps", "-aq"]).stdout).toBe("");
+    } finally {
+      // Rootless podman keeps a process holding its user namespace: ours to end.
+      const pause = join(xdg, "libpod", "tmp", "pause.pid");
+      if (existsSync(pause)) process.kill(Number(readFileSync(pause, "utf8")), "SIGKILL");
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   test("while the init waits for start, no process of the container can open bunc's binary for writing", () => {
