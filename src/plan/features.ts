@@ -14,8 +14,26 @@ import {
 } from "../sys/constants.ts";
 import { HOOK_STAGES } from "../oci/config.ts";
 import { OCI_VERSION } from "../oci/version.ts";
+import { rootless } from "../sys/rootless.ts";
+import { Cgroup } from "../cgroups/cgroup.ts";
+import { dirname } from "node:path";
+
+/**
+ * What running rootless leaves: the cgroup directories bunc could make for
+ * a container (none unless one is delegated; then linux.resources is
+ * refused), and no id-mapped mounts (they need the host's privileges).
+ */
+function rootlessAnnotations(): Record<string, string> {
+  if (!rootless()) return { "bunc.rootless": "false" };
+  const dirs = Cgroup.plan("features", undefined).state.dirs.map((d) => dirname(d.dir));
+  return {
+    "bunc.rootless": "true",
+    "bunc.rootless.cgroups": dirs.length ? dirs.join(",") : "none: linux.resources is refused",
+  };
+}
 
 export function features(): Record<string, unknown> {
+  const unprivileged = rootless();
   return {
     ociVersionMin: "1.0.0",
     ociVersionMax: OCI_VERSION,
@@ -36,9 +54,10 @@ export function features(): Record<string, unknown> {
       apparmor: { enabled: true },
       selinux: { enabled: true },
       intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: true } },
+      mountExtensions: { idmap: { enabled: !unprivileged } },
       netDevices: { enabled: false },
       memoryPolicy: { modes: namesOf(MPOL_MODE), flags: namesOf(MPOL_FLAG) },
     },
+    annotations: rootlessAnnotations(),
   };
 }

@@ -162,6 +162,10 @@ describe("rootless", () => {
     okAsUser(["kill", id, "KILL"]);
     okAsUser(["delete", "--force", id]);
     expect(containers()).not.toContain(id);
+    expect(JSON.parse(okAsUser(["features"])).annotations).toEqual({
+      "bunc.rootless": "true",
+      "bunc.rootless.cgroups": "none: linux.resources is refused",
+    });
   });
 
   test("its /etc/subuid ranges through newuidmap: files made inside are owned by them on the host", () => {
@@ -292,6 +296,9 @@ describe("rootless", () => {
     okAsUser(["run", "-d", "--bundle", dir, id], { inCgroup: delegated });
     const pid = JSON.parse(okAsUser(["state", id])).pid;
     const own = `/bunc-test-rl-${process.pid}/bunc/${id}`;
+    expect(
+      JSON.parse(okAsUser(["features"], { inCgroup: delegated })).annotations["bunc.rootless.cgroups"],
+    ).toBe(`${delegated}/bunc`);
     expect(readFileSync(`/proc/${pid}/cgroup`, "utf8")).toContain(`0::${own}\n`);
     okAsUser(["pause", id], { inCgroup: delegated });
     expect(JSON.parse(okAsUser(["state", id])).status).toBe("paused");
