@@ -13,6 +13,7 @@
 import { emptyHookSamples, printHooks, timeHooks } from "./hooks.ts";
 import { emptyImageSamples, ImageBench, printImage } from "./image.ts";
 import { emptyNetworkSamples, NetworkBench, printNetwork } from "./network.ts";
+import { emptyRootlessSamples, printRootless, RootlessBench } from "./rootless.ts";
 import { emptyShellSamples, printShell, timeShell } from "./shell.ts";
 import {
   chmodSync,
@@ -687,6 +688,7 @@ async function main(): Promise<number> {
   const networkSamples = emptyNetworkSamples();
   const imageSamples = emptyImageSamples();
   const shellSamples = emptyShellSamples();
+  const rootlessSamples = emptyRootlessSamples();
   let layerBytes = 0;
   let failed = false;
   try {
@@ -766,6 +768,18 @@ async function main(): Promise<number> {
         await checkpoint();
       }
     }
+    if (bunc) {
+      console.log(`rootless run of bunc, bwrap and crun as a throwaway user x${RUNS}`);
+      const rl = new RootlessBench(tmp, bunc.path);
+      try {
+        for (let i = 0; i < RUNS; i++) {
+          rl.timeRuns(i, rootlessSamples);
+          await checkpoint();
+        }
+      } finally {
+        rl.close();
+      }
+    }
     const callRuns = Math.min(RUNS, 10);
     console.log(`syscalls x${SYSCALL_LOOPS} in a container, with and without a filter, x${callRuns}`);
     for (let i = 0; i < callRuns; i++) {
@@ -797,18 +811,21 @@ async function main(): Promise<number> {
   const network = printNetwork(networkSamples);
   const image = printImage(imageSamples, layerBytes);
   const shell = printShell(shellSamples);
+  const rootless = printRootless(rootlessSamples);
   const rep = {
     ...report(rts, samples, wrapperMs, { ...seccompStatic(), compileInCreateMs: stat(compileMs) }),
     hooks: hooks.stats,
     network: network.stats,
     image: image.stats,
     shell: shell.stats,
+    rootless: rootless.stats,
   };
   print(rep);
   console.log(`\n${hooks.text}`);
   console.log(`\n${network.text}`);
   console.log(`\n${image.text}`);
   console.log(`\n${shell.text}`);
+  console.log(`\n${rootless.text}`);
   if (opts.json) {
     writeFileSync(opts.json, `${JSON.stringify(rep, null, 2)}\n`);
     console.log(`\nJSON written to ${opts.json}`);
