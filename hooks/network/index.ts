@@ -16,6 +16,7 @@ import { MS, O } from "../../src/sys/constants.ts";
 import { check } from "../../src/sys/errors.ts";
 import { sys } from "../../src/sys/lib.ts";
 import { cstr } from "../../src/sys/mem.ts";
+import { rootless } from "../../src/sys/rootless.ts";
 import { openPath } from "../../src/sys/open.ts";
 import { isAlive, processStartTime } from "../../src/sys/process.ts";
 import type { BundledPlugin, HookStateJson, PluginRuntime } from "../index.ts";
@@ -306,6 +307,10 @@ const network: BundledPlugin = {
       throw new Error(`network: runs at createRuntime and poststop, not ${stage}`);
     const req = readRequest(state.annotations ?? {});
     if (!req) return;
+    if (rootless())
+      throw new Error(
+        "network: bunc.network=bridge makes a bridge and veths in the host's network namespace, which takes CAP_NET_ADMIN there, and bunc runs rootless; give the container --network none or host (shell mode), or a network namespace of its own made by other means (bunc does not drive slirp4netns or pasta)",
+      );
     const cfg = configOf(state, config);
     ownNetworkNamespace(cfg, state.id);
     const dir = containerDir(root, state.id);

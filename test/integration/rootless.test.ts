@@ -341,6 +341,11 @@ describe("rootless", () => {
     );
     expect(host.stdout).toBe("seen\nrefused\n");
     expect(existsSync("/etc/.bunc-probe")).toBe(false);
+    const bridge = shell(["--rootfs", env.rootfs, "--network", "bridge"], "true");
+    expect(bridge.code).not.toBe(0);
+    expect(bridge.stderr).toContain(
+      "network: bunc.network=bridge makes a bridge and veths in the host's network namespace",
+    );
     expect(containers().filter((c) => !c.startsWith("rl-"))).toEqual([]);
   });
 
