@@ -185,7 +185,9 @@ describe("bunc run --rootfs", () => {
     decoy.process.env = ["FOO=decoy"];
     writeFileSync(join(env.dir, "config.json"), JSON.stringify(decoy));
     try {
-      expect(shell(["-d", "--name", "shell-exec", "-e", "FOO=flag"], ["sleep", "100"]).stdout).toBe("shell-exec\n");
+      expect(shell(["-d", "--name", "shell-exec", "-e", "FOO=flag"], ["sleep", "100"]).stdout).toBe(
+        "shell-exec\n",
+      );
       expect(env.ok(["exec", "shell-exec", "sh", "-c", "echo $FOO"])).toBe("flag\n");
       env.ok(["delete", "--force", "shell-exec"]);
     } finally {
