@@ -19,6 +19,7 @@ import { dirname, join } from "node:path";
 import type { Config, Hook } from "../oci/config.ts";
 import { checked } from "../oci/checked.ts";
 import { HooksdFile, type PluginStage } from "../oci/hooksd.ts";
+import { euid } from "../sys/rootless.ts";
 
 export const DEFAULT_HOOKS_DIR = "/etc/bunc/hooks.d";
 
@@ -59,8 +60,13 @@ export function containerStageRefusal(stage: string, path: string, plugin: boole
   return null;
 }
 
+// Root's, or (rootless) the caller's own: no one else may choose what bunc runs.
 function checkOwner(path: string, st: Stats, what: string, allowSticky: boolean): void {
-  if (st.uid !== 0) throw new Error(`${path}: ${what} must be owned by root, not uid ${st.uid}`);
+  const self = euid();
+  if (st.uid !== 0 && st.uid !== self)
+    throw new Error(
+      `${path}: ${what} must be owned by root${self ? ` or uid ${self}` : ""}, not uid ${st.uid}`,
+    );
   const sticky = allowSticky && (st.mode & 0o1000) !== 0;
   if ((st.mode & 0o022) !== 0 && !sticky) {
     const mode = (st.mode & 0o7777).toString(8).padStart(4, "0");
@@ -68,7 +74,7 @@ function checkOwner(path: string, st: Stats, what: string, allowSticky: boolean)
   }
 }
 
-/** The directory and every one above it: root's, and not open to others (sticky ones above it, like /tmp, may be). */
+/** The directory and every one above it: root's (or the caller's), and not open to others (sticky ones above it, like /tmp, may be). */
 function checkDirectory(dir: string): string {
   const real = realpathSync(dir);
   checkOwner(real, statSync(real), "a hooks directory", false);
