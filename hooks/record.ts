@@ -33,13 +33,18 @@ export function detach(path: string, what: string): void {
  * Removes the plugin's directory of a container, unless something is still
  * mounted at or below it: a recursive remove would go on into the mount (an
  * id-mapped view of a shared layer, say) and delete what is there.
+ * `remove` does the removing (rootless: a worker that owns what is there).
  */
-export function removeMadeDir(dir: string, what: string): void {
+export function removeMadeDir(
+  dir: string,
+  what: string,
+  remove = (p: string) => rmSync(p, { recursive: true, force: true }),
+): void {
   const real = realpathSync(dir);
   const mounted = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"))
     .map((m) => m.mountpoint)
     .filter((m) => m === real || m.startsWith(`${real}/`));
   if (mounted.length)
     throw new Error(`${what}: ${mounted.join(", ")} is still mounted, so ${dir} is left in place`);
-  rmSync(dir, { recursive: true, force: true });
+  remove(dir);
 }

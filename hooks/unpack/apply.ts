@@ -45,10 +45,16 @@ export interface LayerStats {
   skipped: number;
 }
 
+/**
+ * opaque: the xattr that marks an opaque directory for overlayfs: its
+ * trusted.* one, or user.* for a stack a user mounts (overlayfs's
+ * userxattr), as setting trusted.* takes the host's CAP_SYS_ADMIN.
+ */
 export async function applyLayer(
   source: AsyncIterable<Buffer>,
   rootFd: number,
   shift: IdShift | null,
+  opaque = "trusted.overlay.opaque",
 ): Promise<LayerStats> {
   const stats: LayerStats = { entries: 0, skipped: 0 };
   // Directory times go last: every entry made in a directory changes its mtime.
@@ -65,7 +71,7 @@ export async function applyLayer(
     const dir = ensureInRoot(rootFd, parent, "dir");
     try {
       if (base === OPAQUE) {
-        setXattr(dir, "", "trusted.overlay.opaque", Buffer.from("y"), path);
+        setXattr(dir, "", opaque, Buffer.from("y"), path);
         continue;
       }
       if (base.startsWith(WHITEOUT)) {

@@ -28,8 +28,10 @@ import { check } from "../../src/sys/errors.ts";
 import { sys } from "../../src/sys/lib.ts";
 import { openPath } from "../../src/sys/open.ts";
 import { processStartTime } from "../../src/sys/process.ts";
+import { rootless } from "../../src/sys/rootless.ts";
 import { applyLayer, type IdShift } from "./apply.ts";
 import type { ImageLayer } from "./image.ts";
+import { removeAsUser } from "./rootless.ts";
 
 export const imagesDir = (root: string) => `${root}/.images`;
 export const layersDir = (root: string) => `${imagesDir(root)}/layers`;
@@ -115,13 +117,28 @@ function decompressor(file: string): Transform {
 }
 
 /** Hidden directories of unpacks whose process is gone. */
-function sweep(dir: string, key: string): void {
-  for (const name of readdirSync(dir)) {
-    const m = /^\.tmp-(.+)-(\d+)$/.exec(name);
-    if (m && (key === "" || m[1] === key) && processStartTime(Number(m[2])) === null)
-      rmSync(`${dir}/${name}`, { recursive: true, force: true });
-  }
+/** Removes unpacked trees: rootless, through a worker, as their files are owned by the containers' ids. */
+function removeTrees(paths: readonly string[]): void {
+  if (paths.length === 0) return;
+  if (rootless()) removeAsUser(paths);
+  else for (const p of paths) rmSync(p, { recursive: true, force: true });
 }
+
+function sweep(dir: string, key: string): void {
+  const dead = readdirSync(dir).filter((name) => {
+    const m = /^\.tmp-(.+)-(\d+)$/.exec(name);
+    return m && (key === "" || m[1] === key) && processStartTime(Number(m[2])) === null;
+  });
+  removeTrees(dead.map((name) => `${dir}/${name}`));
+}
+
+/** Unpacks a layer into an empty directory, checking both its digests. */
+export type Unpacker = (
+  layer: ImageLayer,
+  dir: string,
+  shift: IdShift | null,
+  progress: (n: number) => void,
+) => Promise<LayerMeta>;
 
 /**
  * The layer's directory in the cache, unpacked now if it is not there.
@@ -133,6 +150,7 @@ export async function ensureLayer(
   layer: ImageLayer,
   shift: IdShift | null,
   progress: (bytes: number) => void,
+  unpacker: Unpacker = unpackLayer,
 ): Promise<string> {
   const dir = layersDir(root);
   const key = layerKey(layer.diffId, shift);
@@ -142,27 +160,28 @@ export async function ensureLayer(
     // Another create may have unpacked it while we waited.
     if (existsSync(`${final}.json`)) return final;
     sweep(dir, key);
-    rmSync(final, { recursive: true, force: true });
+    removeTrees(existsSync(final) ? [final] : []);
     const tmp = `${dir}/.tmp-${key}-${process.pid}`;
     mkdirSync(tmp, { mode: 0o755 });
     try {
-      const meta = await unpack(layer, tmp, shift, progress);
+      const meta = await unpacker(layer, tmp, shift, progress);
       writeFileSync(`${dir}/.${key}.json.tmp`, JSON.stringify(meta));
       renameSync(tmp, final);
       renameSync(`${dir}/.${key}.json.tmp`, `${final}.json`);
       return final;
     } catch (e) {
-      rmSync(tmp, { recursive: true, force: true });
+      removeTrees([tmp]);
       throw new Error(`image ${ref}: layer ${layer.digest}: ${(e as Error).message}`);
     }
   });
 }
 
-async function unpack(
+export async function unpackLayer(
   layer: ImageLayer,
   tmp: string,
   shift: IdShift | null,
   progress: (n: number) => void,
+  opaque?: string,
 ): Promise<LayerMeta> {
   const file = layer.file();
   if (!existsSync(file)) throw new Error("its blob is missing");
@@ -174,7 +193,7 @@ async function unpack(
   try {
     // An error anywhere, applyLayer's own included, ends every stream: the blob's fd and zlib's state go with it.
     await pipeline(source, blob, decompressor(file), tar, (s: AsyncIterable<Buffer>) =>
-      applyLayer(s, rootFd, shift),
+      applyLayer(s, rootFd, shift, opaque),
     );
   } catch (e) {
     // zlib's and zstd's own codes (Z_BUF_ERROR for a cut gzip stream, ZSTD_error_*).
@@ -215,14 +234,13 @@ export function prune(root: string, inUse: ReadonlySet<string>): string[] {
   const dir = layersDir(root);
   return withLock(cacheLock(root), LOCK_EX, () => {
     sweep(dir, "");
-    const removed: string[] = [];
-    for (const l of cachedLayers(root)) {
-      if (inUse.has(l.key)) continue;
-      rmSync(`${dir}/${l.key}.json`, { force: true });
-      rmSync(`${dir}/${l.key}`, { recursive: true, force: true });
-      rmSync(`${dir}/${l.key}.lock`, { force: true });
-      removed.push(l.key);
-    }
+    const removed = cachedLayers(root)
+      .map((l) => l.key)
+      .filter((key) => !inUse.has(key));
+    // The meta first: a layer without it is never used, whatever is left of its tree.
+    for (const key of removed) rmSync(`${dir}/${key}.json`, { force: true });
+    removeTrees(removed.map((key) => `${dir}/${key}`));
+    for (const key of removed) rmSync(`${dir}/${key}.lock`, { force: true });
     return removed;
   });
 }

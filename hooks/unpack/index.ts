@@ -10,20 +10,23 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } f
 import { posix } from "node:path";
 import { debug } from "../../src/diag.ts";
 import type { Config } from "../../src/oci/config.ts";
-import { readDbInRoot } from "../../src/plan/user.ts";
+import { ROOT_OVERLAY } from "../../src/plan/rootOverlay.ts";
+import { readDbInRoot, resolveUsername } from "../../src/plan/user.ts";
 import { O } from "../../src/sys/constants.ts";
 import { check } from "../../src/sys/errors.ts";
 import { fdPath } from "../../src/sys/inroot.ts";
 import { sys } from "../../src/sys/lib.ts";
 import { cstr, ErrBuf } from "../../src/sys/mem.ts";
 import { openPath } from "../../src/sys/open.ts";
+import { rootless } from "../../src/sys/rootless.ts";
 import { passwdEntries, records } from "../../src/sys/passwd.ts";
 import type { BundledPlugin, HookStateJson, PluginRuntime } from "../index.ts";
 import { detach, removeMadeDir, saveMade } from "../record.ts";
 import { type IdShift, mapId } from "./apply.ts";
-import { cacheLock, ensureLayer, imagesDir, LOCK_SH, layerKey, withLockAsync } from "./cache.ts";
+import { cacheLock, ensureLayer, imagesDir, LOCK_SH, layerKey, unpackLayer, withLockAsync } from "./cache.ts";
 import { type ImageLayer, type ResolvedImage, resolveImage } from "./image.ts";
 import { Progress } from "./progress.ts";
+import { removeAsUser, workerUnpacker } from "./rootless.ts";
 
 export const IMAGE_ANNOTATION = "bunc.image";
 
@@ -129,10 +132,10 @@ function mount(layers: readonly string[], dir: string, id: string, ref: string):
 }
 
 /** The image's User as process.user: numbers directly, names through the image's own files. */
-function userOf(spec: string, rootfs: string, ref: string): Config["process"]["user"] {
+function userOf(spec: string, rootOf: (file: string) => string, ref: string): Config["process"]["user"] {
   const [u = "", g] = spec.split(":");
   const field = `image ${ref}: User ${JSON.stringify(spec)}`;
-  const passwd = () => passwdEntries(readDbInRoot(rootfs, "/etc/passwd", field) ?? "");
+  const passwd = () => passwdEntries(readDbInRoot(rootOf("/etc/passwd"), "/etc/passwd", field) ?? "");
   const entry = /^\d+$/.test(u)
     ? passwd().find((e) => e.uid === Number(u))
     : passwd().find((e) => e.name === u);
@@ -142,7 +145,9 @@ function userOf(spec: string, rootfs: string, ref: string): Config["process"]["u
   if (g !== undefined) {
     if (/^\d+$/.test(g)) gid = Number(g);
     else {
-      const group = records(readDbInRoot(rootfs, "/etc/group", field) ?? "").find(([name]) => name === g);
+      const group = records(readDbInRoot(rootOf("/etc/group"), "/etc/group", field) ?? "").find(
+        ([name]) => name === g,
+      );
       if (!group || !/^\d+$/.test(group[2] ?? ""))
         throw new Error(`${field}: no such group in the image's /etc/group`);
       gid = Number(group[2]);
@@ -155,7 +160,12 @@ function userOf(spec: string, rootfs: string, ref: string): Config["process"]["u
  * The image's settings where the bundle left the field empty (cwd "/" is
  * the default spec's); its Env under the bundle's own variables.
  */
-function applyImageConfig(config: Config, image: ResolvedImage, rootfs: string): Config {
+function applyImageConfig(
+  config: Config,
+  image: ResolvedImage,
+  rootfs: string,
+  rootOf: (file: string) => string,
+): Config {
   const c = image.config.config ?? {};
   const p = config.process;
   const args = p.args?.length ? p.args : [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
@@ -176,7 +186,7 @@ function applyImageConfig(config: Config, image: ResolvedImage, rootfs: string):
         ...(p.env ?? []),
       ],
       cwd: (p.cwd === "/" || !p.cwd) && c.WorkingDir ? c.WorkingDir : p.cwd,
-      user: keepsRoot && c.User ? userOf(c.User, rootfs, image.ref) : p.user,
+      user: keepsRoot && c.User ? userOf(c.User, rootOf, image.ref) : p.user,
     },
   };
 }
@@ -189,9 +199,45 @@ function applyImageConfig(config: Config, image: ResolvedImage, rootfs: string):
 function tearDown(root: string, id: string): void {
   const dir = containerDir(root, id);
   if (!existsSync(dir)) return;
+  // Rootless, nothing was mounted on the host (and unmounting is not allowed),
+  // and what the container made is owned by its ids: a worker removes it.
+  if (rootless()) {
+    removeMadeDir(dir, `image: container ${id}`, (p) => removeAsUser([p]));
+    return;
+  }
   detach(`${dir}/rootfs`, `image: unmount the root filesystem of container ${id}`);
   unmountLowers(dir);
   removeMadeDir(dir, `image: container ${id}`);
+}
+
+/**
+ * Rootless: the container's own mappings as an id shift (a user namespace
+ * without mappings maps the caller to root), for the cache's key; a
+ * container without a user namespace is refused, as the planner would.
+ */
+function rootlessShift(config: Config): IdShift {
+  const userns = config.linux?.namespaces?.find((n) => n.type === "user" && !n.path);
+  if (!userns)
+    throw new Error(
+      "image: a rootless container needs a user namespace of its own (bunc spec --rootless writes one)",
+    );
+  return (
+    shiftOf(config) ?? {
+      uid: [[0, process.getuid?.() ?? 0, 1]],
+      gid: [[0, process.getgid?.() ?? 0, 1]],
+    }
+  );
+}
+
+/** Rootless: the stack is the init's to mount, inside the container's namespaces (see plan/rootOverlay.ts). */
+function withRootOverlay(config: Config, layers: readonly string[], dir: string): Config {
+  const overlay = {
+    lower: [...layers].reverse(),
+    upper: `${dir}/upper`,
+    work: `${dir}/work`,
+    userxattr: true,
+  };
+  return { ...config, annotations: { ...config.annotations, [ROOT_OVERLAY]: JSON.stringify(overlay) } };
 }
 
 async function precreate(state: HookStateJson, config: Config, root: string): Promise<Config | undefined> {
@@ -211,7 +257,9 @@ async function precreate(state: HookStateJson, config: Config, root: string): Pr
     throw new Error(`image: make ${dir} for container ${id}: ${(e as Error).message}`);
   }
   try {
-    const shift = shiftOf(config);
+    const unprivileged = rootless();
+    const shift = unprivileged ? rootlessShift(config) : shiftOf(config);
+    const unpacker = unprivileged ? workerUnpacker(config) : unpackLayer;
     await withLockAsync(cacheLock(root), LOCK_SH, async () => {
       const image = resolveImage(ref, () => {
         mkdirSync(`${dir}/staging`, { mode: 0o700 });
@@ -226,14 +274,15 @@ async function precreate(state: HookStateJson, config: Config, root: string): Pr
         const progress = new Progress(layers, missing);
         const dirs: string[] = [];
         for (const layer of layers)
-          dirs.push(await ensureLayer(root, ref, layer, s, (n) => progress.add(layer, n)));
+          dirs.push(await ensureLayer(root, ref, layer, s, (n) => progress.add(layer, n), unpacker));
         progress.done();
         return { dirs, unpacked: missing.length };
       };
       // A user namespace gets id-mapped views of the shared layers where the kernel allows, shifted copies otherwise.
-      let { dirs, unpacked } = await unpackAll(null);
+      // Rootless, the worker unpacks in the container's user namespace: the layers are its own.
+      let { dirs, unpacked } = await unpackAll(unprivileged ? shift : null);
       let stacked = dirs;
-      if (shift) {
+      if (shift && !unprivileged) {
         const views = idmappedLayers(dirs, shift, dir);
         if (views) stacked = views;
         else {
@@ -257,9 +306,20 @@ async function precreate(state: HookStateJson, config: Config, root: string): Pr
           "image: chown the upper directory",
         );
       saveMade(dir, { layers: dirs.map((l) => posix.basename(l)) } satisfies Made);
-      mount(stacked, dir, id, ref);
+      if (unprivileged) config = withRootOverlay(config, stacked, dir);
+      else mount(stacked, dir, id, ref);
       debug(`image: ${ref} mounted for ${id} (${unpacked} of ${dirs.length} layers unpacked)`);
-      config = applyImageConfig(config, image, `${dir}/rootfs`);
+      // Rootless, the root is not mounted yet: a file is read from the topmost layer that has it.
+      const rootOf = (file: string) =>
+        unprivileged
+          ? ([...stacked].reverse().find((l) => existsSync(`${l}${file}`)) ?? `${dir}/rootfs`)
+          : `${dir}/rootfs`;
+      config = applyImageConfig(config, image, `${dir}/rootfs`, rootOf);
+      // Nor can the planner read the user's groups from it: resolved here, by the layer that has them.
+      if (unprivileged && config.process.user.username) {
+        const { username: _, ...user } = resolveUsername(config, rootOf("/etc/passwd")).process.user;
+        config = { ...config, process: { ...config.process, user } };
+      }
     });
     return config;
   } catch (e) {

@@ -22,10 +22,10 @@ function sealedExe(): number {
 
 // A compiled bunc is its own interpreter; from source, Bun needs the script.
 // The count of passed fds tells the init where its own are.
-function initArgv(passed: number): string[] {
+function selfArgv(role: string, passed: number): string[] {
   const compiled = process.argv[1]?.startsWith("/$bunfs/") ?? false;
-  const init = passed ? ["init", String(passed)] : ["init"];
-  return compiled ? ["bunc", ...init] : ["bun", Bun.main, ...init];
+  const args = passed ? [role, String(passed)] : [role];
+  return compiled ? ["bunc", ...args] : ["bun", Bun.main, ...args];
 }
 
 export interface SpawnRequest {
@@ -38,9 +38,11 @@ export interface SpawnRequest {
   readonly passFds: number;
   /** process.oomScoreAdj, set before the init exists so that it inherits it. */
   readonly oomScoreAdj: number | null;
+  /** What our binary runs as in there: the container's init, or a worker (src/main.ts). */
+  readonly role?: "init" | "unpack-worker";
 }
 
-/** Returns the init's pid once it has exec'd (and, with a user namespace, entered it). */
+/** Returns the init's (or worker's) pid once it has exec'd (and, with a user namespace, entered it). */
 export function spawnInit(req: SpawnRequest): number {
   const ns = req.namespaces;
   const joins = packArray(JOIN, ns.joins);
@@ -59,7 +61,7 @@ export function spawnInit(req: SpawnRequest): number {
     nfdmap: map.length,
     exe_fd: sealedExe(),
     lib_fd: fds.lib,
-    argv: new CStrings(initArgv(req.passFds)),
+    argv: new CStrings(selfArgv(req.role ?? "init", req.passFds)),
     // An explicit, empty environment: BUN_OPTIONS and the like from the
     // caller's environment must not reach a process that runs as root.
     envp: new CStrings([]),

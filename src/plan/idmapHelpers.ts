@@ -17,7 +17,11 @@ export interface MapWriter {
 
 const HELPER_DIRS = ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"];
 
-const read = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "");
+export const readText = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "");
+
+/** The caller's user name, for its /etc/subuid and /etc/subgid lines. */
+export const callerName = (): string | undefined =>
+  passwdEntries(readText("/etc/passwd")).find((e) => e.uid === (process.geteuid?.() ?? 0))?.name;
 
 /** The caller's subordinate ranges from /etc/subuid or /etc/subgid, listed by name or by number. */
 export function subordinateRanges(text: string, name: string | undefined, id: number): [number, number][] {
@@ -44,8 +48,8 @@ export function mapWriter(
     return { helper: null, denySetgroups: kind === "gid" };
   const field = `linux.${kind}Mappings`;
   const file = `/etc/sub${kind}`;
-  const name = passwdEntries(read("/etc/passwd")).find((e) => e.uid === caller.euid)?.name;
-  const ranges = subordinateRanges(read(file), name, caller.euid);
+  const name = callerName();
+  const ranges = subordinateRanges(readText(file), name, caller.euid);
   maps.forEach((m, i) => {
     const own = m.hostID === caller.id && m.size === 1;
     const inRange = ranges.some(([start, count]) => m.hostID >= start && m.hostID + m.size <= start + count);

@@ -11,6 +11,7 @@ import { planMounts } from "./mounts.ts";
 import { PROPAGATION } from "./mountOptions.ts";
 import type { NamespacePlan } from "./namespaces.ts";
 import { planProcess } from "./process.ts";
+import { planRootOverlay } from "./rootOverlay.ts";
 import { planSeccomp } from "./seccomp.ts";
 import { planSysctl } from "./sysctl.ts";
 
@@ -56,6 +57,7 @@ export function planInit(inputs: InitInputs): InitPlan {
     configuredPropagation: propagation ? (PROPAGATION[propagation] ?? 0) : null,
     readonlyRoot: config.root.readonly ?? false,
     hostRootStage: inputs.hostRootStage,
+    rootOverlay: planRootOverlay(config),
     steps,
     setupDev: !devBound,
     devices: planDevices(config),

@@ -3,7 +3,14 @@
 import type { Config } from "../oci/config.ts";
 import { ConfigError } from "../oci/errors.ts";
 import { euid } from "../sys/rootless.ts";
-import { type Mapping, type MapWriter, mapWriter } from "./idmapHelpers.ts";
+import {
+  callerName,
+  type Mapping,
+  type MapWriter,
+  mapWriter,
+  readText,
+  subordinateRanges,
+} from "./idmapHelpers.ts";
 
 export interface UsernsPlan {
   readonly uidMap: string;
@@ -72,4 +79,30 @@ export function planUserns(config: Config): UsernsPlan {
       "needs setgroups, which a user namespace an unprivileged caller maps itself must deny (map a range from /etc/subgid, written by newgidmap)",
     );
   return { uidMap, gidMap, uidWriter, gidWriter };
+}
+
+/**
+ * A user namespace mapping root to the caller and then every id of its
+ * /etc/subuid and /etc/subgid ranges: wide enough to own whatever any of
+ * its containers made (for removing it).
+ */
+export function callerWideUserns(): UsernsPlan {
+  const wide = (kind: "uid" | "gid", own: number): Mapping[] => {
+    const name = callerName();
+    let next = 1;
+    const ranges = subordinateRanges(readText(`/etc/sub${kind}`), name, euid()).map(([start, count]) => {
+      const m = { containerID: next, hostID: start, size: count };
+      next += count;
+      return m;
+    });
+    return [...callerAsRoot(own), ...ranges];
+  };
+  const uids = wide("uid", process.getuid?.() ?? 0);
+  const gids = wide("gid", process.getgid?.() ?? 0);
+  return {
+    uidMap: mapText(uids, "the caller's /etc/subuid"),
+    gidMap: mapText(gids, "the caller's /etc/subgid"),
+    uidWriter: mapWriter("uid", uids, { euid: euid(), id: process.getuid?.() ?? 0 }),
+    gidWriter: mapWriter("gid", gids, { euid: euid(), id: process.getgid?.() ?? 0 }),
+  };
 }

@@ -122,6 +122,8 @@ export interface InitPlan {
    * the root, since pivot_root cannot take the root it is called from.
    */
   readonly hostRootStage: string | null;
+  /** overlayfs options: the root is this stack, mounted on rootfs by the init (annotation bunc.rootfs.overlay). */
+  readonly rootOverlay: string | null;
   readonly steps: readonly RootfsStep[];
   /** Create the default /dev nodes and links (no bind mount of /dev). */
   readonly setupDev: boolean;

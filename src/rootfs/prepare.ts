@@ -65,6 +65,8 @@ export function prepareRootfs(
   });
   const rootFd = forField("root.path", () => {
     if (plan.hostRootStage) attachHostRoot(plan.hostRootStage, plan.readonlyRoot);
+    else if (plan.rootOverlay)
+      mount("overlay", rootfs, "overlay", 0, plan.rootOverlay, `mount the overlay root on ${rootfs}`);
     else mount(rootfs, rootfs, "", MS.BIND | MS.REC, "", `bind ${rootfs}`);
     return openPath(rootfs, O.PATH | O.DIRECTORY, `open ${rootfs}`);
   });

@@ -19,6 +19,8 @@ import {
 import { join, resolve } from "node:path";
 import type { Config } from "../../src/oci/config.ts";
 import { stringifyExact } from "../../src/oci/exactJson.ts";
+import * as tar from "tar";
+import { tarOf, writeLayout } from "../fixtures/images.ts";
 import { installEngines } from "./engines.ts";
 import { BUNC, type Result, useTestEnv } from "./harness.ts";
 
@@ -275,7 +277,7 @@ describe("rootless", () => {
       (c) => {
         c.process.oomScoreAdj = -500;
       },
-      "process.oomScoreAdj: write /proc/self/oom_score_adj (below the caller's own value needs CAP_SYS_RESOURCE)",
+      `process.oomScoreAdj: write "-500" to /proc/self/oom_score_adj: below the caller's own 0, which needs CAP_SYS_RESOURCE`,
     ],
   ];
   test.each(refused)("refused, by field, leaving nothing: %s", (what, edit, message) => {
@@ -401,6 +403,85 @@ describe("rootless", () => {
     expect(readFileSync(join(victim, "file"), "utf8")).toBe("host");
     expect(statSync(join(victim, "file")).mode & 0o777).toBe(0o644);
     expect(existsSync(join(victim, "new"))).toBe(false);
+  });
+
+  test("the unpack plugin: layers owned by the mapped ids, stacked by the init, the cache the user's own", () => {
+    const hooks = join(env.dir, "rootless-hooks");
+    run([BUNC, "hooks", "install", "unpack", "--dir", hooks]);
+    const base = join(env.dir, "rootless-base.tar");
+    tar.c({ sync: true, file: base, cwd: env.rootfs }, ["."]);
+    const image = join(env.dir, "rootless-image");
+    writeLayout(image, [
+      {
+        layers: [
+          readFileSync(base),
+          tarOf([
+            { path: "etc/", type: "dir" },
+            { path: "etc/passwd", body: "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/:/bin/sh\n" },
+            { path: "etc/group", body: "root:x:0:\napp:x:1000:\nstaff:x:50:app\n" },
+            { path: "old.txt", body: "old" },
+            { path: "d/", type: "dir" },
+            { path: "d/a", body: "a" },
+            { path: "owned", body: "o", uid: 1000, gid: 50 },
+          ]),
+          tarOf([{ path: ".wh.old.txt" }, { path: "d/.wh..wh..opq" }, { path: "d/b", body: "b" }]),
+        ],
+        compress: "gzip",
+        config: {
+          Env: ["PATH=/bin:/usr/bin", "FROM=image"],
+          Cmd: [
+            "sh",
+            "-c",
+            "id -u; id -G; ls -n /owned | cut -d' ' -f3,4; ls / | grep -c old.txt; ls /d; echo $FROM",
+          ],
+          User: "app",
+        },
+      },
+    ]);
+    const imageBundle = (id: string, mapped: boolean) =>
+      bundle(id, [], (c) => {
+        c.process.env = [];
+        c.root = { path: "rootfs", readonly: false };
+        c.annotations = { "bunc.image": image };
+        if (mapped)
+          c.linux = {
+            ...c.linux,
+            uidMappings: [
+              { containerID: 0, hostID: uid, size: 1 },
+              { containerID: 1, hostID: subuid, size: 65536 },
+            ],
+            gidMappings: [
+              { containerID: 0, hostID: gid, size: 1 },
+              { containerID: 1, hostID: subgid, size: 65536 },
+            ],
+          };
+      });
+    const cache = join(stateRoot(), ".images");
+    const r = asUser(["--hooks-dir", hooks, "run", "--bundle", imageBundle("rl-image", true), "rl-image"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("1000\n1000 50\n1000 50\n0\nb\nimage\n");
+    // In the cache, the file belongs to the host id the container's 1000 maps to.
+    const layers = readdirSync(join(cache, "layers")).filter((n) => !n.includes("."));
+    const owned = layers.map((l) => join(cache, "layers", l, "owned")).find((p) => existsSync(p)) ?? "";
+    expect(`${statSync(owned).uid}:${statSync(owned).gid}`).toBe(`${subuid + 999}:${subgid + 49}`);
+    expect(readdirSync(join(cache, "containers"))).toEqual([]);
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(cache);
+    // With the user's own id alone, the image's other owners have nowhere to go.
+    const single = asUser([
+      "--hooks-dir",
+      hooks,
+      "run",
+      "--bundle",
+      imageBundle("rl-image-1", false),
+      "rl-image-1",
+    ]);
+    expect(single.stderr).toContain("/owned: uid 1000 is outside the container's user namespace mapping");
+    expect(readdirSync(join(cache, "containers"))).toEqual([]);
+    expect(
+      okAsUser(["--hooks-dir", hooks, "image", "prune"]).split("\n").filter(Boolean).length,
+    ).toBeGreaterThan(0);
+    expect(readdirSync(join(cache, "layers")).filter((n) => !n.endsWith(".lock"))).toEqual([]);
+    expect(containers()).not.toContain("rl-image");
   });
 
   test("podman rootless drives bunc: run with its exit code, exec, stop, rm", () => {
