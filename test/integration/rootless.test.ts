@@ -93,6 +93,21 @@ function bundle(id: string, args: string[], edit?: (c: Config) => void): string 
   return dir;
 }
 
+/** Root is the user, 1 and up its /etc/subuid and /etc/subgid range. */
+function withSubids(c: Config): void {
+  c.linux = {
+    ...c.linux,
+    uidMappings: [
+      { containerID: 0, hostID: uid, size: 1 },
+      { containerID: 1, hostID: subuid, size: 65536 },
+    ],
+    gidMappings: [
+      { containerID: 0, hostID: gid, size: 1 },
+      { containerID: 1, hostID: subgid, size: 65536 },
+    ],
+  };
+}
+
 const stateRoot = () => join(xdg, "bunc");
 const containers = () =>
   existsSync(stateRoot()) ? readdirSync(stateRoot()).filter((e) => !e.startsWith(".")) : [];
@@ -176,17 +191,7 @@ describe("rootless", () => {
       id,
       sh("touch /tmp/f && chown 1000:1000 /tmp/f && touch /tmp/done; sleep 100"),
       (c) => {
-        c.linux = {
-          ...c.linux,
-          uidMappings: [
-            { containerID: 0, hostID: uid, size: 1 },
-            { containerID: 1, hostID: subuid, size: 65536 },
-          ],
-          gidMappings: [
-            { containerID: 0, hostID: gid, size: 1 },
-            { containerID: 1, hostID: subgid, size: 65536 },
-          ],
-        };
+        withSubids(c);
         c.process.user = { uid: 0, gid: 0, additionalGids: [5] };
         c.mounts = [...(c.mounts ?? []), { destination: "/tmp", type: "tmpfs", source: "tmpfs" }];
         const caps = ["CAP_CHOWN"];
@@ -381,17 +386,7 @@ describe("rootless", () => {
           { destination: "/root", type: "bind", source: victim, options: ["rbind", "rw"] },
           { destination: "/etc", type: "bind", source: victim, options: ["rbind", "ro"] },
         ];
-        c.linux = {
-          ...c.linux,
-          uidMappings: [
-            { containerID: 0, hostID: uid, size: 1 },
-            { containerID: 1, hostID: subuid, size: 65536 },
-          ],
-          gidMappings: [
-            { containerID: 0, hostID: gid, size: 1 },
-            { containerID: 1, hostID: subgid, size: 65536 },
-          ],
-        };
+        withSubids(c);
         c.process.user = user;
         c.process.capabilities = undefined;
       });
@@ -443,18 +438,7 @@ describe("rootless", () => {
         c.process.env = [];
         c.root = { path: "rootfs", readonly: false };
         c.annotations = { "bunc.image": image };
-        if (mapped)
-          c.linux = {
-            ...c.linux,
-            uidMappings: [
-              { containerID: 0, hostID: uid, size: 1 },
-              { containerID: 1, hostID: subuid, size: 65536 },
-            ],
-            gidMappings: [
-              { containerID: 0, hostID: gid, size: 1 },
-              { containerID: 1, hostID: subgid, size: 65536 },
-            ],
-          };
+        if (mapped) withSubids(c);
       });
     const cache = join(stateRoot(), ".images");
     const r = asUser(["--hooks-dir", hooks, "run", "--bundle", imageBundle("rl-image", true), "rl-image"]);
