@@ -2,9 +2,8 @@
 import { debug, warn } from "../diag.ts";
 import type { Status, StoredState } from "../oci/state.ts";
 import { isAlive, waitUntil } from "../sys/process.ts";
-import { runStageWarning } from "../hooks/run.ts";
 import { hookState } from "../hooks/state.ts";
-import { containerCgroup, damagedRemains } from "./remains.ts";
+import { containerCgroup } from "./remains.ts";
 import { type Processes, signalAll } from "./signal.ts";
 import { currentStatus } from "./status.ts";
 import { ContainerNotFound, DamagedState, type Store } from "./store.ts";
@@ -48,6 +47,7 @@ export async function deleteContainer(
         store.remove(id);
         return;
       }
+      const { damagedRemains } = await import("./damaged.ts");
       const remains = damagedRemains(id, e.raw, e.text);
       if (!remains) {
         throw new Error(
@@ -69,9 +69,9 @@ export async function deleteContainer(
   } finally {
     lock.release();
   }
-  // After the container is gone; a failing hook is a warning.
+  // After the container is gone; a failing hook is a warning. (The hook runner is loaded only then.)
   if (poststop?.hooks?.poststop)
-    await runStageWarning(
+    await (await import("../hooks/run.ts")).runStageWarning(
       "poststop",
       poststop.hooks.poststop,
       hookState(poststop, "stopped", 0, exitStatus),

@@ -1,55 +1,8 @@
 // What is left of a container to end and remove, read from its state: the
-// cgroup as the runtime made it (checked, never taken on trust), and for a
-// damaged state whatever can still be read from it or found on disk.
-import * as v from "valibot";
+// cgroup as the runtime made it (checked, never taken on trust). For a
+// damaged state, see damaged.ts.
 import { Cgroup } from "../cgroups/cgroup.ts";
-import { DEFAULT_PARENT } from "../cgroups/path.ts";
-import { type CgroupState, Remains } from "../oci/state.ts";
-import type { Processes } from "./signal.ts";
+import type { CgroupState } from "../oci/state.ts";
 
 /** The container's cgroup from its stored state, checked against its path. */
 export const containerCgroup = (id: string, cg: CgroupState): Cgroup => Cgroup.fromState(id, cg);
-
-// From text that is no longer JSON (a truncated write, say): the fields
-// that can still be picked out of it.
-function salvage(text: string): unknown {
-  const str = (key: string) => new RegExp(`"${key}":"((?:[^"\\\\]|\\\\.)*)"`).exec(text)?.[1];
-  const num = (key: string) => new RegExp(`"${key}":(\\d+)`).exec(text)?.[1];
-  const path = /"cgroup":\{"path":"((?:[^"\\]|\\.)*)"/.exec(text)?.[1];
-  const dirs = [
-    ...text.matchAll(
-      /\{"dir":"((?:[^"\\]|\\.)*)"(?:,"mountpoint":"((?:[^"\\]|\\.)*)")?[^}]*?(?:"ino":(\d+))?\}/g,
-    ),
-  ];
-  return {
-    pid: Number(num("pid") ?? 0),
-    pidStartTime: str("pidStartTime") ?? "",
-    cgroup: path
-      ? {
-          path,
-          dirs: dirs.map((m) => ({
-            dir: m[1],
-            ...(m[2] ? { mountpoint: m[2] } : {}),
-            ...(m[3] ? { ino: Number(m[3]) } : {}),
-          })),
-        }
-      : undefined,
-  };
-}
-
-/**
- * From a state.json bunc cannot read: the init if its pid and start time
- * survive, and the cgroup the state names or, failing that, the one under
- * bunc's default parent that is named after the container. Null when
- * nothing of the container can be found that way.
- */
-export function damagedRemains(id: string, raw: unknown, text: string): Processes | null {
-  const source = raw !== undefined && typeof raw === "object" ? raw : salvage(text);
-  const parsed = v.safeParse(Remains, { ...(source as object), id });
-  if (!parsed.success) return null;
-  const r = parsed.output;
-  const named = r.cgroup.path ? Cgroup.fromState(id, r.cgroup) : null;
-  const cgroup = named ?? Cgroup.fromState(id, { path: `${DEFAULT_PARENT}/${id}`, dirs: [] });
-  if (!named && !r.pidStartTime && cgroup.empty) return null;
-  return { pid: r.pid, pidStartTime: r.pidStartTime, cgroup };
-}

@@ -6,7 +6,6 @@ import { ERRNO } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { isAlive } from "../sys/process.ts";
-import { containerCgroup } from "./remains.ts";
 import { currentStatus } from "./status.ts";
 import type { Store } from "./store.ts";
 
@@ -56,7 +55,8 @@ export function signalAll(p: Processes, signal: number): void {
   }
 }
 
-export function killContainer(store: Store, id: string, signal: number, all: boolean): void {
+/** The cgroup code is loaded only for what needs it (--all, or thawing a paused container). */
+export async function killContainer(store: Store, id: string, signal: number, all: boolean): Promise<void> {
   const lock = store.lock(id);
   try {
     const { state, status } = currentStatus(store, id);
@@ -66,12 +66,12 @@ export function killContainer(store: Store, id: string, signal: number, all: boo
     // takes for a process that has already finished.
     if (status === "stopped" && !all)
       throw new Error(`cannot kill container ${id}: container not running (it is stopped)`);
-    const cgroup = containerCgroup(id, state.cgroup);
-    if (all) signalAll({ ...state, cgroup }, signal);
+    const cgroup = async () => (await import("./remains.ts")).containerCgroup(id, state.cgroup);
+    if (all) signalAll({ ...state, cgroup: await cgroup() }, signal);
     else {
       check(sys.bunc_kill(state.pid, signal), `kill container ${id}`);
       // A frozen init would not die of it until thawed (runc does the same).
-      if (signal === 9 && status === "paused") cgroup.setFrozen(false);
+      if (signal === 9 && status === "paused") (await cgroup()).setFrozen(false);
     }
   } finally {
     lock.release();

@@ -8,12 +8,8 @@ import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { openPath } from "../sys/open.ts";
 import { isAlive } from "../sys/process.ts";
-import { runStage } from "../hooks/run.ts";
 import { hookState } from "../hooks/state.ts";
-import { deleteContainer } from "./delete.ts";
-import { bindRelay, type Relay, relayUntilReady } from "./notify.ts";
-import { containerCgroup } from "./remains.ts";
-import { signalAll } from "./signal.ts";
+import type { Relay } from "./notify.ts";
 import { currentStatus } from "./status.ts";
 import type { Store } from "./store.ts";
 
@@ -48,7 +44,11 @@ export interface Started {
   readonly ready: Promise<void>;
 }
 
-/** Releases a created container's init; the hooks of start run around it. */
+/**
+ * Releases a created container's init; the hooks of start run around it.
+ * What only some starts need (hooks, the notify relay, the cleanup of a
+ * failed one) is loaded only then: engines call start for every container.
+ */
 export async function startContainer(store: Store, id: string): Promise<Started> {
   const lock = store.lock(id);
   let state: StoredState;
@@ -60,7 +60,7 @@ export async function startContainer(store: Store, id: string): Promise<Started>
     if (current.status !== "created")
       throw new Error(`cannot start container ${id}: it is ${current.status}, not created`);
     // Bound before the process can run, and say READY=1 at once.
-    relay = bindRelay(store, id);
+    relay = process.env.NOTIFY_SOCKET ? (await import("./notify.ts")).bindRelay(store, id) : null;
     const fifo = store.fifo(id);
     const fd = openPath(fifo, O.RDONLY | O.NONBLOCK, `open ${fifo}`);
     try {
@@ -88,19 +88,28 @@ export async function startContainer(store: Store, id: string): Promise<Started>
   if (failed) {
     if (relay) sys.bunc_close(relay.fd);
     // The container is destroyed; its poststop hooks run.
-    await deleteContainer(store, id, true);
+    await (await import("./delete.ts")).deleteContainer(store, id, true);
     throw new Error(`container ${id} did not start: ${failed}`);
   }
-  try {
-    await runStage("poststart", state.hooks?.poststart, hookState(state, "running", state.pid), {
-      cwd: state.bundle,
-      root: store.root,
-    });
-  } catch (e) {
-    // runtime-spec 1.3: a failed poststart hook stops the container.
-    signalAll({ ...state, cgroup: containerCgroup(id, state.cgroup) }, 9);
-    if (relay) sys.bunc_close(relay.fd);
-    throw e;
+  if (state.hooks?.poststart) {
+    try {
+      const { runStage } = await import("../hooks/run.ts");
+      await runStage("poststart", state.hooks.poststart, hookState(state, "running", state.pid), {
+        cwd: state.bundle,
+        root: store.root,
+      });
+    } catch (e) {
+      // runtime-spec 1.3: a failed poststart hook stops the container.
+      const [{ signalAll }, { containerCgroup }] = await Promise.all([
+        import("./signal.ts"),
+        import("./remains.ts"),
+      ]);
+      signalAll({ ...state, cgroup: containerCgroup(id, state.cgroup) }, 9);
+      if (relay) sys.bunc_close(relay.fd);
+      throw e;
+    }
   }
-  return { state, ready: relay ? relayUntilReady(relay, state.pid, state.pidStartTime) : Promise.resolve() };
+  if (!relay) return { state, ready: Promise.resolve() };
+  const { relayUntilReady } = await import("./notify.ts");
+  return { state, ready: relayUntilReady(relay, state.pid, state.pidStartTime) };
 }

@@ -14,8 +14,8 @@ export default defineCommand({
     },
     all: { type: "boolean", alias: "a", description: "signal every process in the container's cgroup" },
   },
-  run(ctx) {
+  async run(ctx) {
     rejectUnknownFlags(ctx);
-    killContainer(store(), idOf(ctx.args), parseSignal(ctx.args.signal), ctx.args.all === true);
+    await killContainer(store(), idOf(ctx.args), parseSignal(ctx.args.signal), ctx.args.all === true);
   },
 });
