@@ -5,9 +5,11 @@
 // replaced atomically: a directory without a readable state is damaged.
 import { parseExactJson, stringifyExact } from "../oci/exactJson.ts";
 import {
+  closeSync,
   type Dirent,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -21,7 +23,7 @@ import { ERRNO, LOCK_EX, MNT_DETACH, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
-import { tryOpen } from "../sys/open.ts";
+import { flock } from "../sys/libc.ts";
 import { parseMountinfo } from "../sys/mountinfo.ts";
 import { processStartTime } from "../sys/process.ts";
 
@@ -55,7 +57,7 @@ const MAKING = /^\.(.+)\.(\d+)\.tmp$/;
 export class Lock {
   constructor(private fd: number) {}
   release(): void {
-    if (this.fd >= 0) sys.bunc_close(this.fd);
+    if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
   }
 }
@@ -78,10 +80,18 @@ export class Store {
   }
 
   private lockDir(id: string, path: string): Lock {
-    const fd = tryOpen(path, O.RDONLY | O.DIRECTORY);
-    if (fd === -ERRNO.ENOENT) throw new ContainerNotFound(id);
-    check(fd, `open ${path}`);
-    check(sys.bunc_flock(fd, LOCK_EX), `lock ${path}`);
+    let fd: number;
+    try {
+      fd = openSync(path, O.RDONLY | O.DIRECTORY | O.CLOEXEC);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new ContainerNotFound(id);
+      throw new Error(`open ${path}: ${(e as Error).message}`);
+    }
+    const rc = flock(fd, LOCK_EX);
+    if (rc < 0) {
+      closeSync(fd);
+      check(rc, `lock ${path}`);
+    }
     return new Lock(fd);
   }
 
