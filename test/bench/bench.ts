@@ -3,7 +3,9 @@
 // create with Docker's profile, the cost of a syscall under it, and the
 // filter's size next to libseccomp's.
 //
-//   ./node_modules/.bin/bun test/bench/bench.ts [--runs N] [--json FILE] [--baseline BUNC]
+//   ./node_modules/.bin/bun test/bench/bench.ts [--runs N] [--scale N] [--json FILE] [--baseline BUNC]
+//
+// --scale N (default 500): bunc's create, state, kill and list with N containers running.
 //
 // --baseline adds another bunc binary (an earlier build) to the same run, as
 // "bunc-baseline", so that a change can be shown to make no verb slower.
@@ -14,6 +16,7 @@ import { emptyHookSamples, printHooks, timeHooks } from "./hooks.ts";
 import { emptyImageSamples, ImageBench, printImage } from "./image.ts";
 import { emptyNetworkSamples, NetworkBench, printNetwork } from "./network.ts";
 import { emptyRootlessSamples, printRootless, RootlessBench } from "./rootless.ts";
+import { printScale, ScaleBench, type ScaleReport } from "./scale.ts";
 import { emptyShellSamples, printShell, timeShell } from "./shell.ts";
 import {
   chmodSync,
@@ -58,6 +61,7 @@ const { values: opts } = parseArgs({
   args: Bun.argv.slice(2),
   options: {
     runs: { type: "string", default: "30" },
+    scale: { type: "string", default: "500" },
     json: { type: "string" },
     baseline: { type: "string" },
   },
@@ -264,6 +268,7 @@ async function checkpoint(): Promise<void> {
 // ---------------------------------------------------------------- benchmark
 
 const OPS = [
+  "--version",
   "run",
   "create",
   "create+seccomp",
@@ -275,8 +280,14 @@ const OPS = [
   "pause",
   "resume",
   "ps",
+  "list",
+  "kill",
+  "delete",
   "kill+delete",
 ] as const;
+
+/** The verbs engines call per container, compared with the runtime's own start-up (--version). */
+const SHORT_VERBS = ["start", "state", "kill", "delete", "list", "ps", "pause", "resume"] as const;
 type Op = (typeof OPS)[number];
 
 interface Samples {
@@ -333,6 +344,7 @@ function timeLifecycle(rt: Runtime, tmp: string, i: number, s: Samples): void {
   const id = `${rt.name}-lc-${i}`;
   const bundle = bundleFor(tmp, id, ["/bin/sleep", "1000"]);
 
+  s.ms["--version"].push(must(argvOf(rt, ["--version"])).ms);
   const created = must(argvOf(rt, ["create", "--bundle", bundle, id]));
   s.ms.create.push(created.ms);
   // Untimed look at the waiting init, for its RSS.
@@ -350,14 +362,16 @@ function timeLifecycle(rt: Runtime, tmp: string, i: number, s: Samples): void {
 
   timeManagement(rt, id, s);
 
-  // kill + (poll until stopped) + delete, timed as one figure.
+  s.ms.list.push(must(argvOf(rt, ["list"])).ms);
+  // kill + (poll until stopped) + delete, timed as one figure, and each verb alone.
   const t0 = process.hrtime.bigint();
-  must(argvOf(rt, ["kill", id, "KILL"]));
+  const killed = must(argvOf(rt, ["kill", id, "KILL"]));
+  s.ms.kill.push(killed.ms);
   for (let polls = 0; state(rt, id).st.status !== "stopped"; polls++) {
     if (polls > 2000) throw new CommandError(`${rt.name}: ${id} not stopped 2000 polls after kill KILL`);
     Bun.sleepSync(1);
   }
-  must(argvOf(rt, ["delete", id]));
+  s.ms.delete.push(must(argvOf(rt, ["delete", id])).ms);
   s.ms["kill+delete"].push(Number(process.hrtime.bigint() - t0) / 1e6);
 }
 
@@ -617,6 +631,29 @@ function report(
   };
 }
 
+/**
+ * bunc's medians beside its start-up floor (its own --version) and as
+ * ratios to runc's and crun's: the figures the performance targets name.
+ */
+function printSummary(live: Report["runtimes"]): void {
+  const bunc = live.find((r) => r.name === "bunc");
+  if (!bunc) return;
+  const others = live.filter((r) => r.name === "runc" || r.name === "crun");
+  const med = (r: Report["runtimes"][number], op: Op) => r.ms[op]?.median;
+  const floor = med(bunc, "--version");
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? "n/a" : `${(a / b).toFixed(2)}x`;
+  const rows = [
+    ["summary (medians, ms)", "bunc", "over its --version", ...others.map((r) => `bunc/${r.name}`)],
+  ];
+  for (const op of ["--version", "run", "create", "exec", ...SHORT_VERBS] as Op[]) {
+    const b = med(bunc, op);
+    const over = b !== undefined && floor !== undefined && op !== "--version" ? (b - floor).toFixed(2) : "";
+    rows.push([op, fmtMs(b), over, ...others.map((r) => ratio(b, med(r, op)))]);
+  }
+  console.log(`\n${table(rows)}`);
+}
+
 function print(rep: Report): void {
   const live = rep.runtimes.filter((r) => !r.skipped);
   const head = ["", ...live.flatMap((r) => [`${r.name} median`, "p90"])];
@@ -633,6 +670,7 @@ function print(rep: Report): void {
   }
   console.log(`\nwall time in ms, ${rep.runs} interleaved runs per runtime (kernel ${rep.host.kernel})\n`);
   console.log(table(rows));
+  printSummary(live);
   console.log(
     "\nexec: of /bin/true in the running container (n/a for a baseline bunc without the verb).\n" +
       "create+seccomp: with Docker's default profile; bunc's filter cache warm, or removed before each create\n" +
@@ -689,6 +727,7 @@ async function main(): Promise<number> {
   const imageSamples = emptyImageSamples();
   const shellSamples = emptyShellSamples();
   const rootlessSamples = emptyRootlessSamples();
+  let scale: ScaleReport | null = null;
   let layerBytes = 0;
   let failed = false;
   try {
@@ -780,6 +819,15 @@ async function main(): Promise<number> {
         rl.close();
       }
     }
+    if (bunc && Number(opts.scale) > 1) {
+      console.log(`bunc's create, state, kill and list with 1 and ${opts.scale} containers running`);
+      const sc = new ScaleBench(bunc, (id, args) => bundleFor(tmp, id, args));
+      try {
+        scale = sc.measure(Number(opts.scale), Math.min(RUNS, 10));
+      } finally {
+        sc.close();
+      }
+    }
     const callRuns = Math.min(RUNS, 10);
     console.log(`syscalls x${SYSCALL_LOOPS} in a container, with and without a filter, x${callRuns}`);
     for (let i = 0; i < callRuns; i++) {
@@ -819,6 +867,7 @@ async function main(): Promise<number> {
     image: image.stats,
     shell: shell.stats,
     rootless: rootless.stats,
+    scale,
   };
   print(rep);
   console.log(`\n${hooks.text}`);
@@ -826,6 +875,7 @@ async function main(): Promise<number> {
   console.log(`\n${image.text}`);
   console.log(`\n${shell.text}`);
   console.log(`\n${rootless.text}`);
+  if (scale) console.log(`\n${printScale(scale)}`);
   if (opts.json) {
     writeFileSync(opts.json, `${JSON.stringify(rep, null, 2)}\n`);
     console.log(`\nJSON written to ${opts.json}`);
