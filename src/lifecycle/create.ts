@@ -146,6 +146,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
   let hooks: HookPlan = {};
   let trees = new Map<string, number>();
   let lock: Lock | undefined;
+  let claim: Lock | undefined;
   let pid = -1;
   // Once precreate hooks ran (one may have unpacked a root), a failure before the id is reserved still runs poststop.
   let precreated: { bundle: string; config: Config } | undefined;
@@ -155,6 +156,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     const plugins = [...loadPlugins(o.hooksDirs ?? []), ...(o.plugins ?? [])];
     let config = o.config ? parseConfig(stringifyExact(o.config)) : readConfig(bundle);
     hooks = selectHooks(config, plugins);
+    if (hooks.precreate) claim = store.claim(o.id);
     if (store.exists(o.id)) throw new Error(`container with id ${o.id} already exists`);
     if (hooks.precreate) {
       // Set first: a hook that fails after an earlier one made something still gets its poststop.
@@ -314,6 +316,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     if (plan) closeJoins(plan.namespaces);
     if (plan?.seccompListener != null) sys.bunc_close(plan.seccompListener);
     lock?.release();
+    claim?.release();
   }
 }
 

@@ -8,18 +8,20 @@ import {
   closeSync,
   type Dirent,
   existsSync,
+  fstatSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { checked } from "../oci/checked.ts";
 import type { ConfigError } from "../oci/errors.ts";
 import { type StoredState, StoredState as StoredStateSchema } from "../oci/state.ts";
-import { ERRNO, LOCK_EX, MNT_DETACH, O } from "../sys/constants.ts";
+import { ERRNO, LOCK_EX, LOCK_NB, MNT_DETACH, O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
@@ -55,9 +57,16 @@ const MAKING = /^\.(.+)\.(\d+)\.tmp$/;
 
 /** Holds a container's lock until released (or the process exits). */
 export class Lock {
-  constructor(private fd: number) {}
+  constructor(
+    private fd: number,
+    /** A lock file of its own, removed on release (a claim). */
+    private readonly file?: string,
+  ) {}
   release(): void {
-    if (this.fd >= 0) closeSync(this.fd);
+    if (this.fd < 0) return;
+    // Unlinked while still locked: a claimer that opened it meanwhile sees it is gone.
+    if (this.file) rmSync(this.file, { force: true });
+    closeSync(this.fd);
     this.fd = -1;
   }
 }
@@ -131,6 +140,27 @@ export class Store {
       const m = MAKING.exec(name);
       if (m && processStartTime(Number(m[2])) === null)
         rmSync(`${this.root}/${name}`, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Holds an id for a create that runs precreate hooks before it can
+   * reserve it: a second create of the same id fails at once, rather than
+   * running the hooks over the first one's (whose poststop would then undo
+   * what the first one made).
+   */
+  claim(id: string): Lock {
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    const file = `${this.root}/.${checkId(id)}.claim`;
+    for (;;) {
+      const fd = openSync(file, O.RDONLY | O.CREAT | O.CLOEXEC, 0o600);
+      if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        closeSync(fd);
+        throw new Error(`container with id ${id} already exists (another create of it is under way)`);
+      }
+      // A claim released meanwhile unlinked its file: ours must be the one there now.
+      if (statSync(file, { throwIfNoEntry: false })?.ino === fstatSync(fd).ino) return new Lock(fd, file);
+      closeSync(fd);
     }
   }
 

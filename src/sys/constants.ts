@@ -91,6 +91,7 @@ export const S_IFIFO = 0o010000;
 
 export const LOCK_SH = 1;
 export const LOCK_EX = 2;
+export const LOCK_NB = 4;
 export const MNT_DETACH = 2;
 
 // Capability numbers from linux/capability.h.

@@ -302,6 +302,25 @@ describe("the unpack plugin", () => {
     expect(statSync(join(dir, "dir", "b")).uid).toBe(100000);
   });
 
+  test("two creates of one id at once: one wins, the other fails at once and leaves the winner's root alone", async () => {
+    const id = env.id("same");
+    const bundle = imageBundle(id, join(env.dir, "img"), undefined, ["sleep", "100"]);
+    // createAtOnce takes ids and names its files by them: the same id twice, told apart by the argv.
+    const errors = await createAtOnce(env, [id, `${id}-b`], () => [
+      BUNC,
+      ...["--root", env.root, "--hooks-dir", hooksDir],
+      ...["create", "--bundle", bundle, id],
+    ]);
+    expect(errors.filter(Boolean).map((e) => e.trim())).toEqual([
+      expect.stringMatching(new RegExp(`^bunc: container with id ${id} already exists`)),
+    ]);
+    expect(env.state(id).status).toBe("created");
+    env.ok(["start", id]);
+    expect(env.ok(["exec", id, "cat", "/dir/b"])).toBe("b");
+    env.ok(["delete", "--force", id]);
+    expectNothingLeft();
+  });
+
   test("a later precreate hook that fails: the unpacked root is taken away, and the id can be used again", () => {
     const dir = join(env.dir, "hooks-failing");
     mkdirSync(dir, { recursive: true });
