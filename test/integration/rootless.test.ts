@@ -32,6 +32,7 @@ let subuid = 0;
 let subgid = 0;
 let xdg = "";
 const delegated = `/sys/fs/cgroup/unified/bunc-test-rl-${process.pid}`;
+const hostForwarding = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8");
 let calls = 0;
 
 const sh = (cmd: string) => ["sh", "-c", cmd];
@@ -278,6 +279,13 @@ describe("rootless", () => {
       "process.rlimits[0]: raising the hard limit of RLIMIT_NOFILE",
     ],
     [
+      "a sysctl of a namespace the container does not own",
+      (c) => {
+        c.linux = { ...c.linux, sysctl: { "net.ipv4.ip_forward": "1" } };
+      },
+      "linux.sysctl.net.ipv4.ip_forward: needs the container to have its own network namespace",
+    ],
+    [
       "a lower oomScoreAdj",
       (c) => {
         c.process.oomScoreAdj = -500;
@@ -285,6 +293,21 @@ describe("rootless", () => {
       `process.oomScoreAdj: write "-500" to /proc/self/oom_score_adj: below the caller's own 0, which needs CAP_SYS_RESOURCE`,
     ],
   ];
+  test("a sysctl of a namespace the container owns is set", () => {
+    const id = "rl-sysctl";
+    const dir = bundle(id, ["cat", "/proc/sys/net/ipv4/ip_forward"], (c) => {
+      c.linux = {
+        ...c.linux,
+        namespaces: [...(c.linux?.namespaces ?? []), { type: "network" }],
+        sysctl: { "net.ipv4.ip_forward": "1" },
+      };
+    });
+    const r = asUser(["run", "--bundle", dir, id]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("1\n");
+    expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8")).toBe(hostForwarding);
+  });
+
   test.each(refused)("refused, by field, leaving nothing: %s", (what, edit, message) => {
     const id = `rl-refused-${refused.findIndex(([w]) => w === what)}`;
     const r = asUser(["run", "--bundle", bundle(id, ["true"], edit), id]);
