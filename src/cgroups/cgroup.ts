@@ -311,17 +311,16 @@ export class Cgroup {
    * directory exists: its controllers are those its parent delegates and
    * those its resources need enabled (planResources comes first).
    * When the limits leave the init room (roomForInit), it starts in the
-   * cgroup2 directory anyway and its main thread joins the v1 ones right
-   * after the clone, so that engines find it in its cgroup before start.
+   * cgroup2 directory anyway and its main thread joins the v1 ones at once
+   * (`early`: the init writes "0" into the same tasks files as soon as it
+   * has them), so that engines find it in its cgroup before start.
    */
-  joinPlan(roomy: boolean): { late: string[]; startIn: string | null; early: string[] } {
+  joinPlan(roomy: boolean): { late: string[]; startIn: string | null; early: boolean } {
     const late: string[] = [];
-    const early: string[] = [];
     let startIn: string | null = null;
     for (const { dir, version } of this.dirs) {
       if (version === 1) {
         late.push(`${dir}/tasks`);
-        if (roomy) early.push(`${dir}/tasks`);
         continue;
       }
       const controllers = [
@@ -333,17 +332,7 @@ export class Cgroup {
       if (roomy || !(controllers.includes("memory") || controllers.includes("pids"))) startIn = dir;
       else late.push(`${dir}/cgroup.procs`);
     }
-    return { late, startIn, early };
-  }
-
-  /**
-   * Moves the init's main thread into the v1 directories joinPlan named
-   * early: a `tasks` write moves one thread, without the lock cgroup.procs
-   * takes, and /proc/<pid>/cgroup (what engines read) shows the main
-   * thread's. The final act still joins with the thread that execs.
-   */
-  joinEarly(files: readonly string[], pid: number): void {
-    for (const file of files) writeControl(file, String(pid));
+    return { late, startIn, early: roomy && this.dirs.some((d) => d.version === 1) };
   }
 
   /**

@@ -54,10 +54,20 @@ function beforePivot(plan: InitPlan): void {
   runContainerHooks(plan, "createContainer", "creating", plan.rootfs);
 }
 
+/** The main thread into the v1 hierarchies now (see InitPlan.joinEarly); the final act joins again. */
+function joinEarly(plan: InitPlan, fds: ReceivedFds): void {
+  const files = plan.fds.flatMap((f) => (f.kind === "cgroupJoin" ? [f.file] : []));
+  files.forEach((file, i) => {
+    const fd = fds.cgroupJoin[i];
+    if (fd !== undefined && file.endsWith("/tasks")) writeSync(fd, "0");
+  });
+}
+
 /** Until the runtime has our answer, failures go to it. */
 function setUp(plan: InitPlan): { fds: ReceivedFds; path: string; ttyFd: number | null } {
   try {
     const fds = receiveFds(FDS.channel, plan.fds);
+    if (plan.joinEarly) joinEarly(plan, fds);
     applyProcSettings(plan);
     if (plan.newNetns) check(sys.bunc_loopback_up(), "bring up lo in the new network namespace");
     prepareRootfs(plan, fds.trees, () => beforePivot(plan));

@@ -258,7 +258,6 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
     chmodSync(fifo, 0o622);
     cgroup.applyDevices(plan.devices, plan.deviceFilter);
     cgroup.applyResources();
-    cgroup.joinEarly(plan.joinEarly, pid);
     debug(`cgroup ${cgroup.path} made`);
     sendMessage(toInit, withListenEnv(withInitPid(init, pid), o.passed?.listen ?? 0, pid));
     sendFds(toInit, init.fds, (slot) => {

@@ -41,8 +41,6 @@ export interface ContainerPlan {
   readonly cgroup: Cgroup;
   /** The cgroup2 directory the init starts in, if any (Cgroup.joinPlan). */
   readonly startIn: string | null;
-  /** The v1 files the init's main thread is moved into right after the clone (Cgroup.joinPlan). */
-  readonly joinEarly: readonly string[];
   readonly devices: readonly DeviceEntry[];
   /** The config has device rules, which cgroup v2 enforces with a filter of its own. */
   readonly deviceFilter: boolean;
@@ -91,6 +89,7 @@ export function planContainer(i: ContainerInputs): ContainerPlan {
       cgroup: cgroup.state,
       namespaces,
       cgroupJoin: late,
+      joinEarly: early,
       cacheRoot: i.cacheRoot,
       id: i.id,
       noPivot: i.noPivot,
@@ -112,7 +111,6 @@ export function planContainer(i: ContainerInputs): ContainerPlan {
       namespaces,
       cgroup,
       startIn,
-      joinEarly: early,
       devices,
       deviceFilter: !!rules?.length,
       seccompListener,

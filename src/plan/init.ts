@@ -23,6 +23,8 @@ export interface InitInputs {
   readonly namespaces: NamespacePlan;
   /** The cgroup files the init joins late (Cgroup.joinPlan). */
   readonly cgroupJoin: readonly string[];
+  /** The init's main thread joins the v1 ones at once, too (Cgroup.joinPlan). */
+  readonly joinEarly: boolean;
   /** Where compiled seccomp filters are kept (the state root), or null for none. */
   readonly cacheRoot: string | null;
   /** create's --no-pivot and --no-new-keyring, and the container id the keyring is named after. */
@@ -69,6 +71,7 @@ export function planInit(inputs: InitInputs): InitPlan {
     readonlyPaths: config.linux?.readonlyPaths ?? [],
     fds,
     newCgroupns: namespaces.newCgroupns,
+    joinEarly: inputs.joinEarly,
     newNetns: (namespaces.cloneFlags & CLONE.NEWNET) !== 0,
     capLast: capLast(),
     process: planProcess(config, inputs.noNewKeyring ? null : inputs.id, seccomp),

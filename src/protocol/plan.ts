@@ -147,6 +147,13 @@ export interface InitPlan {
   /** The fds the runtime sends after the plan, in this order. */
   readonly fds: readonly InitFd[];
   readonly newCgroupns: boolean;
+  /**
+   * Engines look for the init in its cgroup before start: its main thread
+   * writes "0" into the v1 tasks files it joins late as soon as it has
+   * them, which moves that thread alone and takes no global lock (a pid
+   * written by the runtime would: ~2 ms a hierarchy here).
+   */
+  readonly joinEarly: boolean;
   /** A new network namespace, whose loopback the init brings up as runc and crun do. */
   readonly newNetns: boolean;
   readonly capLast: number;

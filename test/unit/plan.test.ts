@@ -260,6 +260,7 @@ describe("the cgroup mount of the default spec", () => {
       cgroup: { path: "/bunc/c1", dirs },
       namespaces,
       cgroupJoin: [],
+      joinEarly: false,
       cacheRoot: null,
       id: "c1",
       noPivot: false,

@@ -242,9 +242,9 @@ describe("placement", () => {
     expect(cg.joinPlan(false)).toEqual({
       late: [join(h.mountpoint, "a/b/c4/cgroup.procs")],
       startIn: null,
-      early: [],
+      early: false,
     });
-    expect(cg.joinPlan(true)).toEqual({ late: [], startIn: join(h.mountpoint, "a/b/c4"), early: [] });
+    expect(cg.joinPlan(true)).toEqual({ late: [], startIn: join(h.mountpoint, "a/b/c4"), early: false });
   });
 
   test("room for the init: memory and pids limits below what a waiting Bun process needs keep the join late", () => {
