@@ -506,9 +506,18 @@ export class Cgroup {
     }
   }
 
-  /** Whether any process is in the container's cgroup (stops at the first). */
+  /**
+   * Whether any process is in the container's cgroup (stops at the first).
+   * cgroup2's `populated` covers the whole subtree in one read, and every
+   * process of the container is in its cgroup2 directory (started or
+   * cloned there); without one, each hierarchy is walked.
+   */
   busy(): boolean {
-    return this.verified().some(({ dir }) => someBelow(dir, (d) => readTrim(`${d}/cgroup.procs`) !== ""));
+    const dirs = this.verified();
+    const v2 = dirs.find((d) => d.version === 2);
+    const events = v2 ? readTrim(`${v2.dir}/cgroup.events`) : "";
+    if (events) return /^populated 1$/m.test(events);
+    return dirs.some(({ dir }) => someBelow(dir, (d) => readTrim(`${d}/cgroup.procs`) !== ""));
   }
 
   /** The processes in the container's cgroup, and in the cgroups it made below it. */

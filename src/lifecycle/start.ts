@@ -1,12 +1,12 @@
 // `start`: release a created container's init by reading its exec fifo, with
 // the startContainer hooks (run by the init) and poststart hooks around it.
-import { readSync, unlinkSync } from "node:fs";
+import { closeSync, openSync, readSync, unlinkSync } from "node:fs";
 import { debug } from "../diag.ts";
 import type { StoredState } from "../oci/state.ts";
 import { O } from "../sys/constants.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
-import { openPath } from "../sys/open.ts";
+import { pollIn } from "../sys/libc.ts";
 import { isAlive } from "../sys/process.ts";
 import { hookState } from "../hooks/state.ts";
 import type { Relay } from "./notify.ts";
@@ -22,7 +22,7 @@ function readUntilExec(fd: number): string {
   const chunks: Buffer[] = [];
   const buf = Buffer.alloc(4096);
   for (;;) {
-    check(sys.bunc_poll_in(fd, -1), "poll exec fifo");
+    check(pollIn(fd, -1), "poll exec fifo");
     let n: number;
     try {
       n = readSync(fd, buf, 0, buf.length, null);
@@ -62,10 +62,10 @@ export async function startContainer(store: Store, id: string): Promise<Started>
     // Bound before the process can run, and say READY=1 at once.
     relay = process.env.NOTIFY_SOCKET ? (await import("./notify.ts")).bindRelay(store, id) : null;
     const fifo = store.fifo(id);
-    const fd = openPath(fifo, O.RDONLY | O.NONBLOCK, `open ${fifo}`);
+    const fd = openSync(fifo, O.RDONLY | O.NONBLOCK | O.CLOEXEC);
     try {
       // The init opens the other end as soon as we have, and writes one byte.
-      while (check(sys.bunc_poll_in(fd, 100), "poll exec fifo") === 0) {
+      while (check(pollIn(fd, 100), "poll exec fifo") === 0) {
         if (!isAlive(state.pid, state.pidStartTime))
           throw new Error(`container ${id} exited before it was started`);
       }
@@ -76,7 +76,7 @@ export async function startContainer(store: Store, id: string): Promise<Started>
       // Poststart hooks run once the program runs: wait for the init's execve.
       failed = state.hooks?.startContainer || state.hooks?.poststart ? readUntilExec(fd) : "";
     } finally {
-      sys.bunc_close(fd);
+      closeSync(fd);
     }
     debug(`started ${id}`);
   } catch (e) {

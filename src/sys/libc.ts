@@ -1,23 +1,42 @@
 // The few calls the short verbs make beyond Node's fs, bound straight from
 // the C library the process has loaded already: bunc's own C object comes
 // from a sealed memfd, which costs ~0.6 ms a command to make and load, and
-// a lock needs nothing of it.
+// a lock or a wait for a fifo needs nothing of it.
 import { dlopen, FFIType, read } from "bun:ffi";
 
-const { i32, ptr } = FFIType;
+const { i32, ptr, u64 } = FFIType;
+const EINTR = 4;
+const POLLIN = 1;
 
 const load = () =>
   dlopen("libc.so.6", {
     flock: { args: [i32, i32], returns: i32 },
+    poll: { args: [ptr, u64, i32], returns: i32 },
     __errno_location: { args: [], returns: ptr },
   }).symbols;
 
 let libc: ReturnType<typeof load> | undefined;
 
+function errno(c: ReturnType<typeof load>): number {
+  const at = c.__errno_location();
+  return at === null ? 5 : read.i32(at, 0);
+}
+
 /** flock(2): 0, or -errno. */
 export function flock(fd: number, op: number): number {
   libc ??= load();
-  if (libc.flock(fd, op) === 0) return 0;
-  const at = libc.__errno_location();
-  return at === null ? -5 : -read.i32(at, 0);
+  return libc.flock(fd, op) === 0 ? 0 : -errno(libc);
+}
+
+/** 1 when fd is readable (or hung up), 0 on timeout or a signal, or -errno. */
+export function pollIn(fd: number, timeoutMs: number): number {
+  libc ??= load();
+  // struct pollfd: int fd; short events; short revents.
+  const p = new Int32Array(2);
+  p[0] = fd;
+  p[1] = POLLIN;
+  const r = libc.poll(p, 1, timeoutMs);
+  if (r >= 0) return r;
+  const e = errno(libc);
+  return e === EINTR ? 0 : -e;
 }
