@@ -286,11 +286,14 @@ static int child_main(void *arg)
 	 * the init inherits it: in a user namespace the init could not open its
 	 * own /proc entry, which belongs to the host's root. */
 	if (c->req->set_oom_score_adj) {
-		char v[24];
+		char v[24], what[96];
 		int n = snprintf(v, sizeof v, "%lld", (long long)c->req->oom_score_adj);
 		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || bunc_write_full(fd, v, (size_t)n) < 0)
-			bunc_child_fail(c->p->err[1], "process.oomScoreAdj: write /proc/self/oom_score_adj (below the caller's own value needs CAP_SYS_RESOURCE)");
+		if (fd < 0 || bunc_write_full(fd, v, (size_t)n) < 0) {
+			/* Below what the caller may go (EACCES) takes CAP_SYS_RESOURCE. */
+			snprintf(what, sizeof what, "process.oomScoreAdj: write \"%s\" to /proc/self/oom_score_adj", v);
+			bunc_child_fail(c->p->err[1], what);
+		}
 		close(fd);
 	}
 	if (c->enter) {

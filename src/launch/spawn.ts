@@ -81,6 +81,8 @@ export function spawnInit(req: SpawnRequest): number {
   const pid = new Int32Array(1);
   const rc = sys.bunc_spawn(request.bytes, pid);
   keepAlive(request);
+  // A failure the config asked for names its field, as every config error does.
+  if (rc < 0 && /^(process|linux)\.\w+: /.test(err.text())) throw new Error(err.text());
   if (rc < 0) throw new SysError(-rc, `cannot start the container init (${err.text()})`);
   return pid[0] ?? -1;
 }

@@ -10,7 +10,7 @@ import type { Config } from "../oci/config.ts";
 import { ConfigError } from "../oci/errors.ts";
 import type { InitPlan } from "../protocol/plan.ts";
 import { type InitInputs, planInit } from "./init.ts";
-import { checkOomScoreAdj, checkRlimits } from "./limits.ts";
+import { checkRlimits } from "./limits.ts";
 import { checkHeldCapabilities } from "./process.ts";
 import { closeJoins, type NamespacePlan, planNamespaces } from "./namespaces.ts";
 import { resolveUsername } from "./user.ts";
@@ -99,7 +99,6 @@ export function planContainer(i: ContainerInputs): ContainerPlan {
       hostRootStage: realpathSync(rootfs) === "/" ? (i.hostRootStage ?? null) : null,
     });
     checkRlimits(init.process.rlimits);
-    checkOomScoreAdj(init.process.oomScoreAdj);
     if (!namespaces.userns && !namespaces.joinsUserns) checkHeldCapabilities(init.process);
     // The agent's socket is on the host: connected now, handed to the init.
     const notify = init.process.seccomp?.notify;

@@ -1,5 +1,7 @@
-// Raising a hard rlimit, or lowering oom_score_adj, needs CAP_SYS_RESOURCE;
-// say so at create, by the field, rather than failing as the init starts.
+// Raising a hard rlimit needs CAP_SYS_RESOURCE; say so at create, by the
+// field, rather than failing as the init starts. (oom_score_adj may go down
+// to a floor /proc does not show: the kernel decides, when the spawn
+// child writes it.)
 import { readFileSync } from "node:fs";
 import type { ProcessPlan } from "../protocol/plan.ts";
 import { ConfigError } from "../oci/errors.ts";
@@ -14,17 +16,6 @@ function holdsCapability(cap: number): boolean {
 }
 
 const mayRaiseLimits = () => inInitialUserns() && holdsCapability(CAPABILITIES.CAP_SYS_RESOURCE ?? 24);
-
-/** Below the caller's own value, oom_score_adj takes CAP_SYS_RESOURCE (the kernel refuses the write). */
-export function checkOomScoreAdj(value: number | null): void {
-  if (value === null) return;
-  const own = Number(readFileSync("/proc/self/oom_score_adj", "utf8"));
-  if (value < own && !mayRaiseLimits())
-    throw new ConfigError(
-      "process.oomScoreAdj",
-      `write "${value}" to /proc/self/oom_score_adj: below the caller's own ${own}, which needs CAP_SYS_RESOURCE, and bunc does not hold it here`,
-    );
-}
 
 export function checkRlimits(rlimits: ProcessPlan["rlimits"]): void {
   // A capability held in a user namespace of its own raises nothing on the host.
