@@ -284,6 +284,7 @@ const OPS = [
   "kill",
   "delete",
   "kill+delete",
+  "20 runs, 2 at a time",
 ] as const;
 
 /** The verbs engines call per container, compared with the runtime's own start-up (--version). */
@@ -338,6 +339,26 @@ function timeRun(rt: Runtime, tmp: string, i: number, s: Samples): void {
   const r = must(argvOf(rt, ["run", "--bundle", bundleFor(tmp, id, ["/bin/true"]), id]));
   s.ms.run.push(r.ms);
   ensureGone(rt, id);
+}
+
+/** Wall time of 20 runs of /bin/true, two at a time (two workers of 10 each), as an engine starting a batch. */
+async function timeParallelRuns(rt: Runtime, tmp: string, i: number, s: Samples): Promise<void> {
+  const worker = async (w: number) => {
+    for (let k = 0; k < 10; k++) {
+      const id = `${rt.name}-par-${i}-${w}-${k}`;
+      const p = Bun.spawn(argvOf(rt, ["run", "--bundle", bundleFor(tmp, id, ["/bin/true"]), id]), {
+        stdin: "ignore",
+        stdout: "ignore",
+        stderr: "ignore",
+      });
+      if ((await p.exited) !== 0)
+        throw new CommandError(`${rt.name}: run ${id} failed in the parallel batch`);
+    }
+  };
+  const t0 = process.hrtime.bigint();
+  await Promise.all([worker(0), worker(1)]);
+  s.ms["20 runs, 2 at a time"].push(Number(process.hrtime.bigint() - t0) / 1e6);
+  for (let w = 0; w < 2; w++) for (let k = 0; k < 10; k++) ensureGone(rt, `${rt.name}-par-${i}-${w}-${k}`);
 }
 
 function timeLifecycle(rt: Runtime, tmp: string, i: number, s: Samples): void {
@@ -646,9 +667,10 @@ function printSummary(live: Report["runtimes"]): void {
   const rows = [
     ["summary (medians, ms)", "bunc", "over its --version", ...others.map((r) => `bunc/${r.name}`)],
   ];
-  for (const op of ["--version", "run", "create", "exec", ...SHORT_VERBS] as Op[]) {
+  for (const op of ["--version", "run", "20 runs, 2 at a time", "create", "exec", ...SHORT_VERBS] as Op[]) {
     const b = med(bunc, op);
-    const over = b !== undefined && floor !== undefined && op !== "--version" ? (b - floor).toFixed(2) : "";
+    const single = op !== "--version" && op !== "20 runs, 2 at a time";
+    const over = b !== undefined && floor !== undefined && single ? (b - floor).toFixed(2) : "";
     rows.push([op, fmtMs(b), over, ...others.map((r) => ratio(b, med(r, op)))]);
   }
   console.log(`\n${table(rows)}`);
@@ -751,6 +773,14 @@ async function main(): Promise<number> {
       }
       // What the crun figures pay for the mount-namespace wrapper alone.
       if (crun) wrapperMs.push(must([...crun.wrapper, "/bin/true"]).ms);
+    }
+    const batches = Math.min(RUNS, 5);
+    console.log(`20 runs of /bin/true two at a time x${batches}`);
+    for (let i = 0; i < batches; i++) {
+      for (const rt of roundRobin(live, i)) {
+        await timeParallelRuns(rt, tmp, i, samples.get(rt.name)!);
+        await checkpoint();
+      }
     }
     console.log(`create/start/state/exec/update/pause/resume/ps/kill+delete of /bin/sleep 1000 x${RUNS}`);
     for (let i = 0; i < RUNS; i++) {
