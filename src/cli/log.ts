@@ -4,8 +4,8 @@
 // last error from that file. Quiet by default: nothing but errors and
 // warnings unless --debug.
 import { appendFileSync, writeSync } from "node:fs";
-import { isatty } from "node:tty";
 import type { ConsolaInstance, LogObject } from "consola/core";
+import { isTerminal } from "../sys/libc.ts";
 import { globals } from "./options.ts";
 
 type Level = "debug" | "info" | "warning" | "error";
@@ -32,7 +32,7 @@ function toFile(level: Level, msg: string): void {
 }
 
 const colour = (code: number, text: string) =>
-  isatty(stderr) && !("NO_COLOR" in process.env) && process.env.TERM !== "dumb"
+  isTerminal(stderr) && !("NO_COLOR" in process.env) && process.env.TERM !== "dumb"
     ? `\x1b[${code}m${text}\x1b[0m`
     : text;
 

@@ -14,6 +14,7 @@ import { store } from "./command.ts";
 import { type FlagDef, isOn, lastOf, type ParsedFlags, parseFlags } from "./flagParser.ts";
 import { check } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
+import { isTerminal } from "../sys/libc.ts";
 import { setStderr } from "./log.ts";
 import { globals } from "./options.ts";
 import { type ShellOptions, shellSpec } from "./shellSpec.ts";
@@ -116,10 +117,7 @@ export async function shellRun(raw: readonly string[]): Promise<number> {
   const ttyFlag = lastOf(p, "tty");
   const config = shellSpec({
     ...shellOptions(p, lastOf(p, "rootfs"), name),
-    tty:
-      ttyFlag === undefined
-        ? !detach && !!process.stdin.isTTY && !!process.stdout.isTTY
-        : ttyFlag !== "false",
+    tty: ttyFlag === undefined ? !detach && isTerminal(0) && isTerminal(1) : ttyFlag !== "false",
     args: p.args,
   });
   if (isOn(p, "print-spec")) {

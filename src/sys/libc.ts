@@ -12,6 +12,7 @@ const load = () =>
   dlopen("libc.so.6", {
     flock: { args: [i32, i32], returns: i32 },
     poll: { args: [ptr, u64, i32], returns: i32 },
+    isatty: { args: [i32], returns: i32 },
     __errno_location: { args: [], returns: ptr },
   }).symbols;
 
@@ -39,4 +40,10 @@ export function pollIn(fd: number, timeoutMs: number): number {
   if (r >= 0) return r;
   const e = errno(libc);
   return e === EINTR ? 0 : -e;
+}
+
+/** isatty(3), without node:tty (whose import costs several ms of every command). */
+export function isTerminal(fd: number): boolean {
+  libc ??= load();
+  return libc.isatty(fd) === 1;
 }
