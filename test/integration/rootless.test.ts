@@ -43,22 +43,25 @@ function run(argv: string[]): string {
   return r.stdout.toString();
 }
 
+/** argv run as the test's user, in a clean environment with its XDG_RUNTIME_DIR (and `vars`). */
+const userArgv = (argv: readonly string[], vars: readonly string[] = []) => [
+  "setpriv",
+  `--reuid=${uid}`,
+  `--regid=${gid}`,
+  "--clear-groups",
+  "--",
+  "env",
+  "-i",
+  "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+  `XDG_RUNTIME_DIR=${xdg}`,
+  ...vars,
+  ...argv,
+];
+
 /** bunc as the test's user, state in its XDG_RUNTIME_DIR; `inCgroup` starts it from that cgroup2 directory. */
 function asUser(args: readonly string[], opts: { cwd?: string; inCgroup?: string } = {}): Result {
   const base = join(env.dir, `user-${++calls}`);
-  const user = [
-    "setpriv",
-    `--reuid=${uid}`,
-    `--regid=${gid}`,
-    "--clear-groups",
-    "--",
-    "env",
-    "-i",
-    "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-    `XDG_RUNTIME_DIR=${xdg}`,
-    BUNC,
-    ...args,
-  ];
+  const user = userArgv([BUNC, ...args]);
   const argv = opts.inCgroup
     ? ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', opts.inCgroup, ...user]
     : user;
@@ -501,22 +504,15 @@ describe("rootless", () => {
     chownSync(image, uid, gid);
     const podman = (args: string[]) => {
       const r = Bun.spawnSync(
-        [
-          "setpriv",
-          `--reuid=${uid}`,
-          `--regid=${gid}`,
-          "--clear-groups",
-          "--",
-          "env",
-          "-i",
-          "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-          `HOME=${home}`,
-          `XDG_RUNTIME_DIR=${xdg}`,
-          "podman",
-          ...["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"],
-          ...["--runtime", BUNC],
-          ...args,
-        ],
+        userArgv(
+          [
+            "podman",
+            ...["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"],
+            ...["--runtime", BUNC],
+            ...args,
+          ],
+          [`HOME=${home}`],
+        ),
         { stdin: "ignore", cwd: home, timeout: 120_000 },
       );
       return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
