@@ -79,6 +79,7 @@ struct bunc_spawn {
 	uint64_t deny_setgroups; /* write "deny" to setgroups before gid_map (what an unprivileged direct write needs) */
 	uint64_t set_oom_score_adj; /* process.oomScoreAdj given */
 	int64_t oom_score_adj;
+	uint64_t unprivileged; /* the runtime is not the host's root (see bunc_enter) */
 };
 
 /* The last steps of the init (final.c). */
@@ -138,6 +139,7 @@ struct bunc_enter {
 	int32_t pid_fd;
 	int32_t sync_fd;
 	int32_t nfds;          /* fds 0..nfds-1 are the init's; the stage closes the rest */
+	int32_t unprivileged;  /* the runtime is not the host's root: it (or newuidmap) must open our uid_map */
 	char time_offsets[BUNC_ENTER_TEXT];
 };
 
@@ -145,7 +147,7 @@ _Static_assert(sizeof(struct bunc_join) == 8, "bunc_join layout");
 _Static_assert(sizeof(struct bunc_exec_extra) == 16, "bunc_exec_extra layout");
 _Static_assert(sizeof(struct bunc_fdmap) == 8, "bunc_fdmap layout");
 _Static_assert(sizeof(struct bunc_rlimit) == 24, "bunc_rlimit layout");
-_Static_assert(sizeof(struct bunc_spawn) == 22 * 8, "bunc_spawn: 22 fields of 64 bits");
+_Static_assert(sizeof(struct bunc_spawn) == 23 * 8, "bunc_spawn: 23 fields of 64 bits");
 _Static_assert(offsetof(struct bunc_spawn, cgroup_fd) == 12 * 8, "bunc_spawn layout");
 _Static_assert(sizeof(struct bunc_final) == 42 * 8, "bunc_final: 42 fields of 64 bits");
 _Static_assert(offsetof(struct bunc_final, errlen) == 25 * 8, "bunc_final layout");

@@ -53,11 +53,14 @@ static void new_user_namespace(const struct bunc_enter *e)
 	char go;
 	if (unshare(CLONE_NEWUSER) < 0)
 		bunc_child_fail(e->err_fd, "unshare a user namespace");
-	/* An unprivileged runtime (or its newuidmap) can open our uid_map only
-	 * while we are dumpable: /proc/<pid> of a non-dumpable process is
-	 * root's. Nothing else is in the new namespace yet, and become_ns_root
-	 * makes us non-dumpable again once the maps are written. */
-	if (geteuid() != 0 && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+	/* A runtime that is not the host's root (or its newuidmap) can open our
+	 * uid_map only while we are dumpable: /proc/<pid> of a non-dumpable
+	 * process is root's. We are then the caller's own ids, which nothing
+	 * else may trace; nothing else is in the new namespace yet, and
+	 * become_ns_root makes us non-dumpable again once the maps are
+	 * written. For the host's root we stay non-dumpable: as root we could
+	 * be traced by any process with uid 0. */
+	if (e->unprivileged && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		bunc_child_fail(e->err_fd, "let the runtime write the id mappings");
 	if (bunc_write_full(e->sync_fd, "U", 1) < 0 || bunc_read_full(e->sync_fd, &go, 1) < 0 || go != 'G')
 		bunc_child_fail(e->err_fd, "wait for the runtime to write the id mappings");

@@ -189,6 +189,7 @@ static void exec_enter(const struct bunc_spawn *req, const struct pipes *p)
 	e.size = sizeof e;
 	e.clone_flags = req->clone_flags;
 	e.njoins = req->njoins;
+	e.unprivileged = req->unprivileged != 0;
 	/* The stage's fds follow the init's; it closes them before the init runs.
 	 * Every one is moved above the init's numbers before place_fds writes
 	 * those, which could otherwise replace one of them. */

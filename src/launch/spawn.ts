@@ -4,6 +4,7 @@ import { initFds } from "../protocol/plan.ts";
 import { FDMAP, JOIN, keepAlive, pack, packArray, SPAWN } from "../sys/abi.ts";
 import { SysError } from "../sys/errors.ts";
 import { libFd, sys } from "../sys/lib.ts";
+import { euid, inInitialUserns } from "../sys/rootless.ts";
 import { CStrings, cstr, ErrBuf } from "../sys/mem.ts";
 import type { NamespacePlan } from "../plan/namespaces.ts";
 
@@ -77,6 +78,8 @@ export function spawnInit(req: SpawnRequest): number {
     deny_setgroups: ns.userns?.gidWriter.denySetgroups ? 1 : 0,
     set_oom_score_adj: req.oomScoreAdj === null ? 0 : 1,
     oom_score_adj: req.oomScoreAdj ?? 0,
+    // Not the forced --rootless: only a runtime that really is not the host's root.
+    unprivileged: euid() !== 0 || !inInitialUserns() ? 1 : 0,
   });
   const pid = new Int32Array(1);
   const rc = sys.bunc_spawn(request.bytes, pid);

@@ -24,6 +24,7 @@ export const SPAWN = {
     ...u64s(["uid_map", "gid_map", "time_offsets", "pass_fds", "uid_helper", "gid_helper", "deny_setgroups"]),
     ["set_oom_score_adj", "u64"],
     ["oom_score_adj", "i64"],
+    ["unprivileged", "u64"],
   ],
 } as const satisfies StructDef<string>;
 
