@@ -78,17 +78,6 @@ static int exec_child(void *p)
 static int exec_process(void *p)
 {
 	const struct exec_child *c = p;
-	/* process.oomScoreAdj: our own, in our own /proc entry (the container's /proc now). */
-	if (c->extra->set_oom_score_adj) {
-		char v[16];
-		int n = snprintf(v, sizeof v, "%d", (int)c->extra->oom_score_adj);
-		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || bunc_write_full(fd, v, (size_t)n) < 0) {
-			FAILX(c, "process.oomScoreAdj: write /proc/self/oom_score_adj");
-			_exit(127);
-		}
-		close(fd);
-	}
 	struct bunc_final f = *c->final;
 	if (c->console_sock >= 0) {
 		/* A terminal needs a session of its own to become its controlling one. */
@@ -126,6 +115,20 @@ int bunc_exec_process(const struct bunc_final *final, const struct bunc_join *jo
 		errbuf[0] = 0;
 	if (njoins > BUNC_MAX_JOINS)
 		return bunc_refuse(errbuf, errlen, E2BIG, "bunc_exec_process: too many namespaces to join");
+	/* process.oomScoreAdj is set on ourselves, for the process to inherit, while
+	 * our /proc entry is still ours to open: in a user namespace, or once we
+	 * are non-dumpable, it is the host root's (as with create's spawn). */
+	if (extra->set_oom_score_adj) {
+		char v[16];
+		int n = snprintf(v, sizeof v, "%d", (int)extra->oom_score_adj);
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		int rc = fd < 0 ? -1 : bunc_write_full(fd, v, (size_t)n);
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		if (rc < 0)
+			return bunc_fail(errbuf, errlen, err, "process.oomScoreAdj: write \"%s\" to /proc/self/oom_score_adj", v);
+	}
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return bunc_fail(errbuf, errlen, errno, "make the runtime non-dumpable");
 	struct exec_child c = {final, joins, njoins, console_sock, extra, -1};

@@ -296,6 +296,21 @@ describe("rootless", () => {
       `process.oomScoreAdj: write "-500" to /proc/self/oom_score_adj: Permission denied`,
     ],
   ];
+  test("oomScoreAdj reaches the process and what exec runs in it", () => {
+    const id = "rl-oom";
+    okAsUser([
+      "run",
+      "-d",
+      "--bundle",
+      bundle(id, ["sleep", "100"], (c) => {
+        c.process.oomScoreAdj = 100;
+      }),
+      id,
+    ]);
+    expect(okAsUser(["exec", id, "cat", "/proc/self/oom_score_adj"])).toBe("100\n");
+    okAsUser(["delete", "--force", id]);
+  });
+
   test("a sysctl of a namespace the container owns is set", () => {
     const id = "rl-sysctl";
     const dir = bundle(id, ["cat", "/proc/sys/net/ipv4/ip_forward"], (c) => {
