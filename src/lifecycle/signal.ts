@@ -73,7 +73,8 @@ export async function killContainer(store: Store, id: string, signal: number, al
       try {
         process.kill(state.pid, signal);
       } catch (e) {
-        throw new SysError(-((e as NodeJS.ErrnoException).errno ?? -5), `kill container ${id}`);
+        // Bun's errno here is positive, Node's negative: its size is the number.
+        throw new SysError(Math.abs((e as NodeJS.ErrnoException).errno ?? 5), `kill container ${id}`);
       }
       // A frozen init would not die of it until thawed (runc does the same).
       if (signal === 9 && status === "paused") (await cgroup()).setFrozen(false);
