@@ -28,6 +28,10 @@ export async function deleteContainer(
 ): Promise<void> {
   let lock: ReturnType<Store["lock"]>;
   let poststop: StoredState | undefined;
+  // Held from the state's removal through poststop: a create of the same id
+  // with precreate hooks waits, so that our poststop (the unpack plugin's
+  // teardown, say) cannot take what that create just made.
+  let claim: ReturnType<Store["claim"]> | undefined;
   try {
     lock = store.lock(id);
   } catch (e) {
@@ -62,19 +66,27 @@ export async function deleteContainer(
     if ((status === "running" || status === "paused") && !force) {
       throw new Error(`cannot delete container ${id} that is not stopped: ${status} (use --force)`);
     }
+    if (state.hooks?.poststop) claim = store.claim(id, true);
     // Without a pid namespace, processes can outlive the init: kill the rest too.
     await endAndRemove(store, id, { ...state, cgroup: containerCgroup(id, state.cgroup) });
     debug(`deleted ${id}`);
     poststop = state;
+  } catch (e) {
+    claim?.release();
+    throw e;
   } finally {
     lock.release();
   }
   // After the container is gone; a failing hook is a warning. (The hook runner is loaded only then.)
-  if (poststop?.hooks?.poststop)
-    await (await import("../hooks/run.ts")).runStageWarning(
-      "poststop",
-      poststop.hooks.poststop,
-      hookState(poststop, "stopped", 0, exitStatus),
-      { cwd: poststop.bundle, root: store.root },
-    );
+  try {
+    if (poststop?.hooks?.poststop)
+      await (await import("../hooks/run.ts")).runStageWarning(
+        "poststop",
+        poststop.hooks.poststop,
+        hookState(poststop, "stopped", 0, exitStatus),
+        { cwd: poststop.bundle, root: store.root },
+      );
+  } finally {
+    claim?.release();
+  }
 }

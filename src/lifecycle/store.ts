@@ -13,6 +13,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
@@ -147,14 +148,14 @@ export class Store {
    * Holds an id for a create that runs precreate hooks before it can
    * reserve it: a second create of the same id fails at once, rather than
    * running the hooks over the first one's (whose poststop would then undo
-   * what the first one made).
+   * what the first one made). `wait`: block until it is free (delete).
    */
-  claim(id: string): Lock {
+  claim(id: string, wait = false): Lock {
     mkdirSync(this.root, { recursive: true, mode: 0o711 });
     const file = `${this.root}/.${checkId(id)}.claim`;
     for (;;) {
       const fd = openSync(file, O.RDONLY | O.CREAT | O.CLOEXEC, 0o600);
-      if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+      if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
         closeSync(fd);
         throw new Error(`container with id ${id} already exists (another create of it is under way)`);
       }
@@ -215,9 +216,11 @@ export class Store {
       throw e;
     }
     if (entries.some((e) => e.isDirectory())) {
+      // mountinfo shows resolved paths: a --root through a symlink must match too.
+      const real = realpathSync(dir);
       const below = parseMountinfo(readFileSync("/proc/self/mountinfo", "utf8"))
         .map((m) => m.mountpoint)
-        .filter((m) => m.startsWith(`${dir}/`))
+        .filter((m) => m.startsWith(`${real}/`))
         .reverse();
       for (const m of below) check(sys.bunc_umount(cstr(m), MNT_DETACH | UMOUNT_NOFOLLOW), `unmount ${m}`);
     }
