@@ -19,7 +19,8 @@ import { dirname, join } from "node:path";
 import type { Config, Hook } from "../oci/config.ts";
 import { checked } from "../oci/checked.ts";
 import { HooksdFile, type PluginStage } from "../oci/hooksd.ts";
-import { euid } from "../sys/rootless.ts";
+import { debug } from "../diag.ts";
+import { euid, inInitialUserns } from "../sys/rootless.ts";
 
 export const DEFAULT_HOOKS_DIR = "/etc/bunc/hooks.d";
 
@@ -60,17 +61,30 @@ export function containerStageRefusal(stage: string, path: string, plugin: boole
   return null;
 }
 
+class NotOwned extends Error {}
+
 // Root's, or (rootless) the caller's own: no one else may choose what bunc runs.
 function checkOwner(path: string, st: Stats, what: string, allowSticky: boolean): void {
   const self = euid();
   if (st.uid !== 0 && st.uid !== self)
-    throw new Error(
+    throw new NotOwned(
       `${path}: ${what} must be owned by root${self ? ` or uid ${self}` : ""}, not uid ${st.uid}`,
     );
   const sticky = allowSticky && (st.mode & 0o1000) !== 0;
   if ((st.mode & 0o022) !== 0 && !sticky) {
     const mode = (st.mode & 0o7777).toString(8).padStart(4, "0");
     throw new Error(`${path}: ${what} must not be writable by group or others (mode ${mode})`);
+  }
+}
+
+/** Whether the directory and those above it are root's or the caller's, by what this namespace can see. */
+function provablyOwned(dir: string): boolean {
+  try {
+    checkDirectory(dir);
+    return true;
+  } catch (e) {
+    if (e instanceof NotOwned) return false;
+    throw e;
   }
 }
 
@@ -133,6 +147,14 @@ export function loadPlugins(extraDirs: readonly string[]): Plugin[] {
   dirs.forEach((dir, i) => {
     if (!existsSync(dir)) {
       if (i > 0) throw new Error(`--hooks-dir: ${dir} does not exist`);
+      return;
+    }
+    // In a user namespace not the host's (podman's rootless mode) the host's
+    // root shows as an unmapped id: its default directory cannot be proven
+    // root's and is left out, as podman leaves out its default hooks there.
+    // Directories given by --hooks-dir are checked as ever.
+    if (i === 0 && !inInitialUserns() && !provablyOwned(dir)) {
+      debug(`${dir}: its owner is not mapped in this user namespace; its plugins are left out`);
       return;
     }
     const real = checkDirectory(dir);
