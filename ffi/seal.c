@@ -31,7 +31,7 @@ static int unprivileged_view(char *errbuf, size_t errlen)
 		return rc;
 	}
 	if (st.st_uid != geteuid() && faccessat(AT_FDCWD, "/proc/self/exe", W_OK, AT_EACCESS) < 0 &&
-	    errno == EACCES)
+	    (errno == EACCES || errno == EROFS))
 		return fd;
 	int copy = memfd_create("bunc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (copy < 0) {

@@ -26,7 +26,7 @@ import { type IdShift, mapId } from "./apply.ts";
 import { cacheLock, ensureLayer, imagesDir, LOCK_SH, layerKey, unpackLayer, withLockAsync } from "./cache.ts";
 import { type ImageLayer, type ResolvedImage, resolveImage } from "./image.ts";
 import { Progress } from "./progress.ts";
-import { removeAsUser, workerUnpacker } from "./rootless.ts";
+import { makeAsContainerRoot, removeAsUser, workerUnpacker } from "./rootless.ts";
 
 export const IMAGE_ANNOTATION = "bunc.image";
 
@@ -292,10 +292,14 @@ async function precreate(state: HookStateJson, config: Config, root: string): Pr
         }
       }
       rmSync(`${dir}/staging`, { recursive: true, force: true });
-      for (const sub of ["upper", "work", "rootfs"]) mkdirSync(`${dir}/${sub}`, { mode: 0o755 });
-      // The container's root directory: its root's, mode 0755.
-      chmodSync(`${dir}/upper`, 0o755);
-      if (shift)
+      mkdirSync(`${dir}/rootfs`, { mode: 0o755 });
+      // The container's root directory (upper) and overlayfs's work directory:
+      // its root's, mode 0755. Rootless, its root may be an id only the
+      // container's user namespace gives a file: a worker makes them there.
+      if (unprivileged) makeAsContainerRoot(config, [`${dir}/upper`, `${dir}/work`]);
+      else for (const sub of ["upper", "work"]) mkdirSync(`${dir}/${sub}`, { mode: 0o755 });
+      if (!unprivileged) chmodSync(`${dir}/upper`, 0o755);
+      if (shift && !unprivileged)
         check(
           sys.bunc_fchownat(
             -100,

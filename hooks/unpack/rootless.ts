@@ -14,11 +14,10 @@ import { sys } from "../../src/sys/lib.ts";
 import type { LayerMeta, Unpacker } from "./cache.ts";
 import type { WorkerReply, WorkerRequest } from "./workerProtocol.ts";
 
-/** Waits for the worker to end (it does once it has answered), killing it if it does not. */
+/** Waits for the worker to end (it does once it has answered), killing it if it has not after 4 s. */
 function reap(pid: number): void {
   const status = new Int32Array(1);
-  for (let i = 0; i < 5000; i++) {
-    if (check(sys.bunc_reap(pid, status), `wait for the unpack worker ${pid}`) === 1) return;
+  for (let i = 0; check(sys.bunc_reap(pid, status), `wait for the unpack worker ${pid}`) !== 1; i++) {
     if (i === 4000) sys.bunc_kill(pid, 9);
     Bun.sleepSync(1);
   }
@@ -81,6 +80,11 @@ export function workerUnpacker(config: Config): Unpacker {
     if (!meta) throw new Error("the unpack worker answered without the layer");
     return meta;
   };
+}
+
+/** Makes directories owned by the container's root, in its user namespace. */
+export function makeAsContainerRoot(config: Config, paths: readonly string[]): void {
+  inWorker(planUserns(config), { op: "mkdirs", paths });
 }
 
 /** Removes trees that the user's containers made, with all its ids mapped. */

@@ -4,7 +4,7 @@
 // it unpacks a layer, giving files every id the mapping has, or removes
 // trees that such ids own, neither of which the user itself may do. It
 // answers once over the channel and exits.
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { receiveMessage, sendMessage } from "../../src/protocol/channel.ts";
 import { initFds } from "../../src/protocol/plan.ts";
 import { errorLine } from "../../src/sys/errors.ts";
@@ -16,6 +16,10 @@ import type { WorkerReply, WorkerRequest } from "./workerProtocol.ts";
 async function act(req: WorkerRequest): Promise<WorkerReply> {
   if (req.op === "remove") {
     for (const p of req.paths) rmSync(p, { recursive: true, force: true });
+    return {};
+  }
+  if (req.op === "mkdirs") {
+    for (const p of req.paths) mkdirSync(p, { mode: 0o755 });
     return {};
   }
   const layer = { digest: req.digest, size: req.size, diffId: req.diffId, file: () => req.file };

@@ -16,6 +16,8 @@ export type WorkerRequest =
       readonly shift: IdShift;
     }
   /** Remove these trees, whichever of the namespace's ids own what is in them. */
-  | { readonly op: "remove"; readonly paths: readonly string[] };
+  | { readonly op: "remove"; readonly paths: readonly string[] }
+  /** Make these directories (mode 0755), owned by the namespace's root. */
+  | { readonly op: "mkdirs"; readonly paths: readonly string[] };
 
 export type WorkerReply = { readonly meta?: LayerMeta } | { readonly error: string };

@@ -4,7 +4,7 @@
 // by the C act (ffi/exec.c), which joins the container's namespaces and
 // cgroup and makes the same final act as the init: no JavaScript and
 // nothing of the runtime's binary enters the container.
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import {
   consoleSocketPair,
   exitCodeOf,
@@ -157,7 +157,9 @@ export async function execInContainer(store: Store, o: ExecOptions): Promise<num
       if (status !== "created" && status !== "running" && status !== "paused")
         throw new Error(`cannot exec in container ${o.id}: it is ${status}`);
       const pid = state.pid;
-      const config = readConfig(store.dir(o.id));
+      // A container made before bunc kept its config has only the bundle's.
+      const made = store.dir(o.id);
+      const config = readConfig(existsSync(`${made}/config.json`) ? made : state.bundle);
       const asked = o.process ?? processFromFlags(config.process, o);
       if (asked.terminal && o.detach && o.consoleSocket === undefined)
         throw new Error("--tty: a detached process needs --console-socket for its terminal");

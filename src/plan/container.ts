@@ -16,6 +16,8 @@ import { closeJoins, type NamespacePlan, planNamespaces } from "./namespaces.ts"
 import { resolveUsername } from "./user.ts";
 import { sys } from "../sys/lib.ts";
 import { cstr } from "../sys/mem.ts";
+import { euid, rootless } from "../sys/rootless.ts";
+import { warn } from "../diag.ts";
 
 export interface ContainerInputs {
   readonly config: Config;
@@ -75,6 +77,12 @@ export function planContainer(i: ContainerInputs): ContainerPlan {
   const rootfs = checkRootfs(i.bundle, i.config.root.path);
   const config = resolveUsername(i.config, rootfs);
   const cgroup = Cgroup.plan(i.id, config.linux?.cgroupsPath);
+  // Rootless, a cgroupsPath the caller may not make is left out (as runc
+  // does), but said: the container then runs without a cgroup.
+  if (config.linux?.cgroupsPath && cgroup.state.dirs.length === 0 && rootless())
+    warn(
+      `linux.cgroupsPath: bunc runs rootless and may make ${cgroup.path} in no cgroup hierarchy (none is delegated to uid ${euid()}); the container runs without a cgroup`,
+    );
   cgroup.planResources(config.linux?.resources);
   const { late, startIn, early } = cgroup.joinPlan(roomForInit(config.linux?.resources));
   const rules = config.linux?.resources?.devices;

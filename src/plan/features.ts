@@ -25,7 +25,8 @@ import { dirname } from "node:path";
  */
 function rootlessAnnotations(): Record<string, string> {
   if (!rootless()) return { "bunc.rootless": "false" };
-  const dirs = Cgroup.plan("features", undefined).state.dirs.map((d) => dirname(d.dir));
+  // An id no container can have (ids do not start with "."), so no cgroup of one is in the way.
+  const dirs = Cgroup.plan(".features", undefined).state.dirs.map((d) => dirname(d.dir));
   return {
     "bunc.rootless": "true",
     "bunc.rootless.cgroups": dirs.length ? dirs.join(",") : "none: linux.resources is refused",
