@@ -520,10 +520,16 @@ export class Cgroup {
     return dirs.some(({ dir }) => someBelow(dir, (d) => readTrim(`${d}/cgroup.procs`) !== ""));
   }
 
-  /** The processes in the container's cgroup, and in the cgroups it made below it. */
+  /**
+   * The processes in the container's cgroup, and in the cgroups it made
+   * below it: from its cgroup2 directory, where every one of them is (see
+   * busy), else from every hierarchy.
+   */
   pids(): number[] {
     const pids = new Set<number>();
-    for (const { dir } of this.verified()) {
+    const dirs = this.verified();
+    const v2 = dirs.filter((d) => d.version === 2);
+    for (const { dir } of v2.length ? v2 : dirs) {
       someBelow(dir, (d) => {
         for (const l of readTrim(`${d}/cgroup.procs`).split("\n")) if (l) pids.add(Number(l));
         return false;
