@@ -16,10 +16,20 @@ export function table(header: readonly string[], rows: readonly (readonly string
     .join("");
 }
 
+let users: Map<number, string> | undefined;
+
+/** A uid's name from /etc/passwd, read once however many containers are listed. */
 export function ownerName(uid: number): string {
-  let text = "";
-  try {
-    text = readFileSync("/etc/passwd", "utf8");
-  } catch {}
-  return passwdEntries(text).find((e) => e.uid === uid)?.name ?? `#${uid}`;
+  if (!users) {
+    let text = "";
+    try {
+      text = readFileSync("/etc/passwd", "utf8");
+    } catch {}
+    users = new Map(
+      passwdEntries(text)
+        .map((e) => [e.uid, e.name] as const)
+        .reverse(),
+    );
+  }
+  return users.get(uid) ?? `#${uid}`;
 }

@@ -28,6 +28,11 @@ export default defineCommand({
     if (format !== "table" && format !== "json")
       throw new Error(`--format: must be table or json, not ${format}`);
     const s = store();
+    // Ids alone need no state read: -q stays cheap however many containers there are.
+    if (ctx.args.quiet) {
+      for (const id of s.ids()) writeSync(1, `${id}\n`);
+      return;
+    }
     const states: StateOutput[] = [];
     for (const id of s.ids()) {
       let owner: string;
@@ -45,9 +50,7 @@ export default defineCommand({
         states.push({ ...DAMAGED, id, owner });
       }
     }
-    if (ctx.args.quiet) {
-      for (const st of states) writeSync(1, `${st.id}\n`);
-    } else if (format === "json") {
+    if (format === "json") {
       writeSync(1, `${JSON.stringify(states)}\n`);
     } else {
       const rows = states.map((st) => [st.id, String(st.pid), st.status, st.bundle, st.created, st.owner]);
