@@ -1,6 +1,5 @@
 // `kill`: signals by name or number, to the init or to every process of
 // the container's cgroup (also what `delete` uses to end a container).
-import { constants } from "node:os";
 import type { Cgroup } from "../cgroups/cgroup.ts";
 import { ERRNO } from "../sys/constants.ts";
 import { check, SysError } from "../sys/errors.ts";
@@ -8,19 +7,6 @@ import { sys } from "../sys/lib.ts";
 import { isAlive } from "../sys/process.ts";
 import { currentStatus } from "./status.ts";
 import type { Store } from "./store.ts";
-
-/** A signal given as a name (with or without SIG) or a number. */
-export function parseSignal(text: string): number {
-  if (/^\d+$/.test(text)) {
-    const n = Number(text);
-    if (n >= 1 && n <= 64) return n;
-  } else {
-    const name = text.toUpperCase().startsWith("SIG") ? text.toUpperCase() : `SIG${text.toUpperCase()}`;
-    const n = (constants.signals as Record<string, number>)[name];
-    if (n !== undefined) return n;
-  }
-  throw new Error(`invalid signal ${JSON.stringify(text)}`);
-}
 
 /** What signalling a container's processes needs: its init and its cgroup. */
 export interface Processes {

@@ -1,7 +1,6 @@
 // `update`: new resources for a live container, merged into what it has
 // (fields not given keep their values), written to its cgroup, and kept in
 // its state so that the next update starts from them.
-import { isDeepStrictEqual } from "node:util";
 import { checked } from "../oci/checked.ts";
 import { Resources } from "../oci/config.ts";
 import { ConfigError } from "../oci/errors.ts";
@@ -30,7 +29,10 @@ export function updateContainer(store: Store, id: string, change: Resources): vo
     if (status !== "created" && status !== "running" && status !== "paused")
       throw new Error(`cannot update container ${id}: it is ${status}`);
     const base = state.resources ? checked(Resources, state.resources, ["resources"]) : {};
-    if (change.devices !== undefined && !isDeepStrictEqual(change.devices, base.devices ?? []))
+    // Both came out of the Resources schema, which orders every object's keys
+    // alike: their JSON is equal exactly when they are (node:util's deep
+    // equality would cost update some 3 ms of start-up).
+    if (change.devices !== undefined && JSON.stringify(change.devices) !== JSON.stringify(base.devices ?? []))
       throw new ConfigError(
         "linux.resources.devices",
         "changing the device rules of a live container is not supported by bunc yet",

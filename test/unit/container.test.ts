@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { devMajor, devMinor, makedev } from "../../src/sys/constants.ts";
 import { exitCodeOf } from "../../src/launch/console.ts";
 import { checkId, MAX_ID_LENGTH } from "../../src/lifecycle/id.ts";
-import { parseSignal } from "../../src/lifecycle/signal.ts";
+import { parseSignal } from "../../src/lifecycle/signalName.ts";
 
 describe("checkId", () => {
   test.each(["a", "abc", "my-container_1", "A.b+c-d_e", "0", "9abc", "x".repeat(MAX_ID_LENGTH)])(

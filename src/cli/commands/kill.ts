@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
-import { killContainer, parseSignal } from "../../lifecycle/signal.ts";
+import { killContainer } from "../../lifecycle/signal.ts";
+import { parseSignal } from "../../lifecycle/signalName.ts";
 import { idArg, idOf, rejectUnknownFlags, store } from "../command.ts";
 
 export default defineCommand({
