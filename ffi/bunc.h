@@ -234,13 +234,11 @@ int bunc_dup(int fd);
 int bunc_dup2(int from, int to);
 /* Bring up "lo" in the caller's network namespace (a new one has it down). */
 int bunc_loopback_up(void);
-int bunc_flock(int fd, int op);
 long bunc_fs_magic(int fd);
 int bunc_sethostname(const char *name);
 int bunc_setdomainname(const char *name);
 int bunc_set_dumpable(int on);
 int bunc_kill(int pid, int sig);
-int bunc_poll_in(int fd, int timeout_ms);
 int bunc_reap(int pid, int32_t *status);
 int bunc_ns_type(int fd);
 int bunc_bpf(int cmd, void *attr, uint32_t size);

@@ -9,11 +9,9 @@
 #include <linux/openat2.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -68,26 +66,7 @@ int bunc_setdomainname(const char *name) { RET(setdomainname(name, strlen(name))
 
 int bunc_set_dumpable(int on) { RET(prctl(PR_SET_DUMPABLE, on, 0, 0, 0)); }
 
-int bunc_flock(int fd, int op)
-{
-	int r;
-	do
-		r = flock(fd, op);
-	while (r < 0 && errno == EINTR);
-	RET(r);
-}
-
 int bunc_kill(int pid, int sig) { RET(kill(pid, sig)); }
-
-/* 1 when fd is readable (or hung up), 0 on timeout. */
-int bunc_poll_in(int fd, int timeout_ms)
-{
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	int r = poll(&p, 1, timeout_ms);
-	if (r < 0)
-		return errno == EINTR ? 0 : -errno;
-	return r;
-}
 
 /* Reaps pid if it has exited: 1 and its status; 0 while it runs; -errno. */
 int bunc_reap(int pid, int32_t *status)

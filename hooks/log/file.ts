@@ -12,7 +12,7 @@ import {
   renameSync,
   writeSync,
 } from "node:fs";
-import { sys } from "../../src/sys/lib.ts";
+import { flock } from "../../src/sys/libc.ts";
 
 const LOCK_EX = 2;
 
@@ -34,7 +34,7 @@ function openLocked(path: string): number {
       closeSync(fd);
       throw new Error(`${path}: not a regular file`);
     }
-    if (sys.bunc_flock(fd, LOCK_EX) < 0) {
+    if (flock(fd, LOCK_EX) < 0) {
       closeSync(fd);
       throw new Error(`${path}: cannot lock it`);
     }

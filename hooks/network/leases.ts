@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { LOCK_EX } from "../../src/sys/constants.ts";
 import { check } from "../../src/sys/errors.ts";
-import { sys } from "../../src/sys/lib.ts";
+import { flock } from "../../src/sys/libc.ts";
 import { blockSize, type Cidr, formatAddress, formatCidr } from "./ip.ts";
 
 interface LeaseFile {
@@ -36,7 +36,7 @@ function locked<T>(store: LeaseStore, bridge: string, fn: (file: string) => T): 
   const lock = `${store.dir}/${bridge}.lock`;
   const fd = openSync(lock, "a", 0o600);
   try {
-    check(sys.bunc_flock(fd, LOCK_EX), `network: lock ${lock}`);
+    check(flock(fd, LOCK_EX), `network: lock ${lock}`);
     return fn(`${store.dir}/${bridge}.leases.json`);
   } finally {
     closeSync(fd);

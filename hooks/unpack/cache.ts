@@ -26,6 +26,7 @@ import { createGunzip, createZstdDecompress } from "node:zlib";
 import { LOCK_EX, LOCK_SH, O } from "../../src/sys/constants.ts";
 import { check } from "../../src/sys/errors.ts";
 import { sys } from "../../src/sys/lib.ts";
+import { flock } from "../../src/sys/libc.ts";
 import { openPath } from "../../src/sys/open.ts";
 import { processStartTime } from "../../src/sys/process.ts";
 import { rootless } from "../../src/sys/rootless.ts";
@@ -49,7 +50,7 @@ export interface LayerMeta {
 export function withLock<T>(file: string, mode: number, fn: () => T): T {
   const fd = openSync(file, "a", 0o600);
   try {
-    check(sys.bunc_flock(fd, mode), `lock ${file}`);
+    check(flock(fd, mode), `lock ${file}`);
     return fn();
   } finally {
     closeSync(fd);
@@ -59,7 +60,7 @@ export function withLock<T>(file: string, mode: number, fn: () => T): T {
 export async function withLockAsync<T>(file: string, mode: number, fn: () => Promise<T>): Promise<T> {
   const fd = openSync(file, "a", 0o600);
   try {
-    check(sys.bunc_flock(fd, mode), `lock ${file}`);
+    check(flock(fd, mode), `lock ${file}`);
     return await fn();
   } finally {
     closeSync(fd);

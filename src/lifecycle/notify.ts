@@ -10,6 +10,7 @@ import type { Config } from "../oci/config.ts";
 import { NOTIFY_DIR } from "../plan/notify.ts";
 import { check, SysError } from "../sys/errors.ts";
 import { sys } from "../sys/lib.ts";
+import { pollIn } from "../sys/libc.ts";
 import { cstr } from "../sys/mem.ts";
 import { isAlive } from "../sys/process.ts";
 import type { Store } from "./store.ts";
@@ -73,7 +74,7 @@ export async function relayUntilReady(relay: Relay, pid: number, startTime: stri
   const buf = Buffer.alloc(8192);
   try {
     for (;;) {
-      if (check(sys.bunc_poll_in(relay.fd, 0), "poll the NOTIFY_SOCKET relay") === 0) {
+      if (check(pollIn(relay.fd, 0), "poll the NOTIFY_SOCKET relay") === 0) {
         if (!isAlive(pid, startTime)) return;
         await Bun.sleep(10);
         continue;

@@ -23,10 +23,14 @@ function errno(c: ReturnType<typeof load>): number {
   return at === null ? 5 : read.i32(at, 0);
 }
 
-/** flock(2): 0, or -errno. */
+/** flock(2), again when a signal interrupts it: 0, or -errno. */
 export function flock(fd: number, op: number): number {
   libc ??= load();
-  return libc.flock(fd, op) === 0 ? 0 : -errno(libc);
+  for (;;) {
+    if (libc.flock(fd, op) === 0) return 0;
+    const e = errno(libc);
+    if (e !== EINTR) return -e;
+  }
 }
 
 /** 1 when fd is readable (or hung up), 0 on timeout or a signal, or -errno. */
