@@ -30,7 +30,8 @@ export default defineCommand({
     const s = store();
     // Ids alone need no state read: -q stays cheap however many containers there are.
     if (ctx.args.quiet) {
-      for (const id of s.ids()) writeSync(1, `${id}\n`);
+      const ids = s.ids();
+      if (ids.length > 0) writeSync(1, `${ids.join("\n")}\n`);
       return;
     }
     const states: StateOutput[] = [];
