@@ -19,7 +19,13 @@
 
 const char *bunc_strerror(int err)
 {
+	/* glibc's strerror may write a per-thread buffer for unknown numbers;
+	 * musl's returns constant strings only, so it is safe from any thread. */
+#ifdef __GLIBC__
 	const char *s = strerrordesc_np(err);
+#else
+	const char *s = strerror(err);
+#endif
 	return s ? s : "unknown error";
 }
 
@@ -166,25 +172,31 @@ __attribute__((naked, noinline)) static long clone3_run(struct clone_args *args,
 }
 #elif defined(__aarch64__)
 #define HAVE_CLONE3_RUN 1
-__attribute__((naked, noinline)) static long clone3_run(struct clone_args *args, size_t size, int (*fn)(void *),
-							void *arg)
-{
-	(void)args, (void)size, (void)fn, (void)arg;
-	/* svc keeps x9 and x10; the kernel set the child's sp. */
-	__asm__ volatile("mov x9, x2\n\t"
-			 "mov x10, x3\n\t"
-			 "mov x8, #435\n\t"
-			 "svc #0\n\t"
-			 "cbnz x0, 1f\n\t"
-			 "mov x29, xzr\n\t"
-			 "mov x30, xzr\n\t"
-			 "mov x0, x10\n\t"
-			 "blr x9\n\t"
-			 "mov x8, #93\n\t"
-			 "svc #0\n"
-			 "1:\n\t"
-			 "ret\n\t");
-}
+/* Top-level assembly: GCC before 14 ignores `naked` on aarch64.
+ * svc keeps x9 and x10; the kernel set the child's sp. */
+__attribute__((visibility("hidden"))) long bunc_clone3_run(struct clone_args *args, size_t size,
+							   int (*fn)(void *), void *arg);
+__asm__(".text\n\t"
+	".p2align 2\n\t"
+	".globl bunc_clone3_run\n\t"
+	".hidden bunc_clone3_run\n\t"
+	".type bunc_clone3_run, %function\n"
+	"bunc_clone3_run:\n\t"
+	"mov x9, x2\n\t"
+	"mov x10, x3\n\t"
+	"mov x8, #435\n\t"
+	"svc #0\n\t"
+	"cbnz x0, 1f\n\t"
+	"mov x29, xzr\n\t"
+	"mov x30, xzr\n\t"
+	"mov x0, x10\n\t"
+	"blr x9\n\t"
+	"mov x8, #93\n\t"
+	"svc #0\n"
+	"1:\n\t"
+	"ret\n\t"
+	".size bunc_clone3_run, .-bunc_clone3_run\n");
+#define clone3_run bunc_clone3_run
 #endif
 
 struct run_ctx {

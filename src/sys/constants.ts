@@ -51,6 +51,9 @@ export const MOUNT_ATTR = {
   NOSYMFOLLOW: 0x200000,
 } as const;
 
+// arm64 defines these two apart from the generic values x86-64 uses (asm/fcntl.h).
+const arm = process.arch === "arm64";
+
 export const O = {
   RDONLY: 0,
   WRONLY: 1,
@@ -60,8 +63,8 @@ export const O = {
   EXCL: 0o200,
   NOCTTY: 0o400,
   NONBLOCK: 0o4000,
-  DIRECTORY: 0o200000,
-  NOFOLLOW: 0o400000,
+  DIRECTORY: arm ? 0o40000 : 0o200000,
+  NOFOLLOW: arm ? 0o100000 : 0o400000,
   CLOEXEC: 0o2000000,
   PATH: 0o10000000,
 } as const;

@@ -2,10 +2,11 @@
 // in src/sys (abi.ts for the structs, lib.ts for the functions). These tests
 // read the header and fail when the two disagree in any field or argument.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { constants, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { FFIType } from "bun:ffi";
 import { FINAL, pack, SPAWN, STRUCTS } from "../../src/sys/abi.ts";
+import { O } from "../../src/sys/constants.ts";
 import { symbols } from "../../src/sys/lib.ts";
 
 const header = readFileSync(resolve(import.meta.dir, "../../ffi/bunc.h"), "utf8").replace(
@@ -115,5 +116,16 @@ describe("bunc.h and src/sys agree", () => {
     expect(packed.keep).toContain(cwd);
     const at = FINAL.fields.findIndex(([n]) => n === "cwd") * 8;
     expect(packed.bytes.readBigUInt64LE(at)).not.toBe(0n);
+  });
+});
+
+describe("open flags", () => {
+  test("agree with the platform's (they differ between x86-64 and arm64)", () => {
+    const platform = constants as unknown as Record<string, number>;
+    for (const [name, value] of Object.entries(O as Record<string, number>)) {
+      const theirs = platform[`O_${name}`];
+      if (theirs !== undefined) expect({ [name]: value }).toEqual({ [name]: theirs });
+    }
+    expect(platform.O_DIRECTORY).toBe(O.DIRECTORY);
   });
 });
