@@ -15,6 +15,7 @@ import {
 import { HOOK_STAGES } from "../oci/config.ts";
 import { OCI_VERSION } from "../oci/version.ts";
 import { rootless } from "../sys/rootless.ts";
+import { target } from "../sys/target.ts";
 import { Cgroup } from "../cgroups/cgroup.ts";
 import { dirname } from "node:path";
 
@@ -59,6 +60,6 @@ export function features(): Record<string, unknown> {
       netDevices: { enabled: false },
       memoryPolicy: { modes: namesOf(MPOL_MODE), flags: namesOf(MPOL_FLAG) },
     },
-    annotations: rootlessAnnotations(),
+    annotations: { "bunc.target": target(), ...rootlessAnnotations() },
   };
 }

@@ -4,6 +4,7 @@
 import { readFileSync, writeSync } from "node:fs";
 import { dlopen, FFIType } from "bun:ffi";
 import libPath from "../../build/libbunc.so" with { type: "file" };
+import { checkObject } from "./target.ts";
 
 const { i32, i64, u32, u64, ptr, cstring } = FFIType;
 
@@ -84,6 +85,7 @@ function libraryPath(): string {
   });
   try {
     const bytes = readFileSync(libPath);
+    checkObject(bytes);
     const fd = libc.symbols.memfd_create(Buffer.from("bunc\0"), MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) throw new Error("memfd_create failed; cannot load the C object");
     for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);

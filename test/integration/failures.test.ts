@@ -281,9 +281,11 @@ describe("command line", () => {
     expect(r.code).toBe(1);
   });
 
-  test("--version names bunc, its commit, the spec and Bun", () => {
+  test("--version names bunc, its commit, its target, the spec and Bun", () => {
     const out = env.ok(["--version"]);
-    expect(out).toMatch(/^bunc version \d+\.\d+\.\d+\ncommit: \S+\nspec: 1\.3\.0\nbun: \d+\.\d+\.\d+\n$/);
+    expect(out).toMatch(/^bunc version \d+\.\d+\.\d+\ncommit: \S+\ntarget: \S+\nspec: 1\.3\.0\nbun: \d+\.\d+\.\d+\n$/);
+    // The suite runs on the glibc host the binary was built on.
+    expect(out).toContain(`\ntarget: linux-${process.arch}\n`);
   });
 
   test("spec writes a config that validates, and refuses to overwrite", () => {

@@ -184,6 +184,7 @@ describe("rootless", () => {
     okAsUser(["delete", "--force", id]);
     expect(containers()).not.toContain(id);
     expect(JSON.parse(okAsUser(["features"])).annotations).toEqual({
+      "bunc.target": `linux-${process.arch}`,
       "bunc.rootless": "true",
       "bunc.rootless.cgroups": "none: linux.resources is refused",
     });
