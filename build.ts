@@ -5,46 +5,31 @@
 // The executable is built twice: the first build is run through a few
 // commands that need no root to record which functions start-up uses, and
 // the second lays that bytecode out first (Bun's profile-guided layout).
+//
+// `--release` also builds dist/release/: one binary for each target in
+// TARGETS, each with its own C object compiled for that machine and C
+// library (src/sys/target.ts checks the pair at start), SHA256SUMS and
+// release notes. Cross toolchains: `sh test/host-deps.sh release`.
 import { $ } from "bun";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import pkg from "./package.json" with { type: "json" };
 import { defaultSpec } from "./src/oci/default.ts";
+import { type Binary, buildBinary, buildObject, gitCommit } from "./test/release/compile.ts";
+import { hostTarget, TARGETS } from "./test/release/targets.ts";
 
 const root = import.meta.dir;
 const outfile = `${root}/dist/bunc`;
+const release = process.argv.includes("--release");
 mkdirSync(`${root}/build`, { recursive: true });
-const cflags = ["-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-fvisibility=default"];
-await $`cc ${cflags} -o ${root}/build/libbunc.so ${root}/ffi/*.c`.quiet();
+const commit = await gitCommit();
 
-const commit = (await $`git -C ${root} rev-parse --short HEAD`.nothrow().quiet()).stdout.toString().trim();
+const host = hostTarget();
+// Source runs (bun src/main.ts) and the host's binary load this one.
+copyFileSync(await buildObject(host), `${root}/build/libbunc.so`);
 
-async function build(bytecodeOrder: string[] | null): Promise<void> {
-  const result = await Bun.build({
-    entrypoints: [`${root}/src/main.ts`],
-    target: "bun",
-    format: "esm",
-    bytecode: true,
-    splitting: true,
-    minify: true,
-    define: {
-      BUNC_VERSION: JSON.stringify(pkg.version),
-      BUNC_COMMIT: JSON.stringify(commit || "unknown"),
-    },
-    compile: {
-      outfile,
-      autoloadBunfig: false,
-      autoloadDotenv: false,
-      autoloadTsconfig: false,
-      autoloadPackageJson: false,
-      bytecodeOrder: bytecodeOrder ?? false,
-    },
-  });
-  if (!result.success) {
-    for (const log of result.logs) console.error(log);
-    process.exit(1);
-  }
-}
+const build = (order: string[] | null, to: Omit<Binary, "order"> = { outfile, target: host }) =>
+  buildBinary({ ...to, order });
 
 /** Start-up profiles: the verbs in order of how often engines call them. */
 async function profile(dir: string): Promise<string[]> {
@@ -98,11 +83,58 @@ async function profile(dir: string): Promise<string[]> {
   return files;
 }
 
+/**
+ * dist/release: the host's binary as built above, the others built with the
+ * same bytecode order (the same bundle), SHA256SUMS and release notes.
+ */
+async function buildRelease(order: string[]): Promise<void> {
+  const out = `${root}/dist/release`;
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  for (const t of TARGETS) {
+    const file = `${out}/bunc-${t.name}`;
+    if (t === host) copyFileSync(outfile, file);
+    else await build(order, { outfile: file, target: t, object: await buildObject(t) });
+    console.log(`built ${file}`);
+  }
+  const sums = TARGETS.map((t) => {
+    const hash = new Bun.CryptoHasher("sha256").update(readFileSync(`${out}/bunc-${t.name}`)).digest("hex");
+    return `${hash}  bunc-${t.name}\n`;
+  });
+  writeFileSync(`${out}/SHA256SUMS`, sums.join(""));
+  writeFileSync(`${out}/release-notes.md`, await releaseNotes());
+}
+
+/** The subjects of the commits since the last tag (all of them before the first). */
+async function releaseNotes(): Promise<string> {
+  const tag = (await $`git -C ${root} describe --tags --abbrev=0`.nothrow().quiet()).stdout.toString().trim();
+  const range = tag ? [`${tag}..HEAD`] : ["HEAD"];
+  const log = (
+    await $`git -C ${root} log --no-merges --format=%s ${range}`.nothrow().quiet()
+  ).stdout.toString();
+  const changes = log
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => `- ${l}`);
+  return [
+    `# bunc ${pkg.version} (${commit || "unknown"})`,
+    "",
+    `Binaries: ${TARGETS.map((t) => `bunc-${t.name}`).join(", ")}. Check them with \`sha256sum -c SHA256SUMS\`.`,
+    "",
+    `## Changes since ${tag || "the first commit"} (${changes.length})`,
+    "",
+    ...changes,
+    "",
+  ].join("\n");
+}
+
 await build(null);
 const dir = mkdtempSync(`${tmpdir()}/bunc-build-`);
 try {
-  await build(await profile(dir));
+  const order = await profile(dir);
+  await build(order);
+  console.log(`built ${outfile}`);
+  if (release) await buildRelease(order);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(`built ${outfile}`);

@@ -1,0 +1,105 @@
+// Compiling bunc for a target: its C object with that target's compiler and
+// C library, and the executable with Bun's compile target for it. build.ts
+// builds the host's binary and the release with these; the release check
+// builds a deliberately mismatched one.
+import { $ } from "bun";
+import { mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { resolve } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
+import type { Target } from "./targets.ts";
+
+const root = resolve(import.meta.dir, "../..");
+const cflags = ["-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-fvisibility=default"];
+
+export const gitCommit = async () =>
+  (await $`git -C ${root} rev-parse --short HEAD`.nothrow().quiet()).stdout.toString().trim();
+
+/** Kernel headers for a target, alone: musl's own headers come first, these after. */
+function kernelHeaders(t: Target): string {
+  const dir = `${root}/build/${t.name}/kernel-include`;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const [name, from] of Object.entries(t.kernelHeaders)) symlinkSync(from, `${dir}/${name}`);
+  return dir;
+}
+
+/**
+ * The C object for a target, built with that target's compiler. For musl the
+ * compiler's own libc is kept out (-nostdinc, -nostdlib) and musl's headers
+ * and libc are named instead, under the name musl's loader answers to.
+ */
+export async function buildObject(t: Target): Promise<string> {
+  const dir = `${root}/build/${t.name}`;
+  mkdirSync(dir, { recursive: true });
+  const object = `${dir}/libbunc.so`;
+  const flags = [...cflags, ...t.cflags];
+  if (t.musl) {
+    const ccInclude = (await $`${t.cc} -print-file-name=include`.quiet()).stdout.toString().trim();
+    const libgcc = (await $`${t.cc} -print-libgcc-file-name`.quiet()).stdout.toString().trim();
+    rmSync(`${dir}/${t.musl.soname}`, { force: true });
+    symlinkSync(t.musl.libc, `${dir}/${t.musl.soname}`);
+    flags.push(
+      "-nostdinc",
+      "-isystem",
+      t.musl.include,
+      "-isystem",
+      ccInclude,
+      "-idirafter",
+      kernelHeaders(t),
+    );
+    await $`${t.cc} ${flags} -o ${object} ${root}/ffi/*.c -nostdlib -L${dir} -l:${t.musl.soname} ${libgcc}`.quiet();
+  } else {
+    await $`${t.cc} ${flags} -o ${object} ${root}/ffi/*.c`.quiet();
+  }
+  await $`${t.strip} --strip-unneeded ${object}`.quiet();
+  return object;
+}
+
+export interface Binary {
+  /** Where the binary goes. */
+  outfile: string;
+  target: Target;
+  /** The target's C object; absent: build/libbunc.so, the host's. */
+  object?: string;
+  /** Bytecode order files from profile runs (Bun's profile-guided layout). */
+  order: string[] | null;
+}
+
+/** One executable: src/main.ts compiled for a target, the C object embedded. */
+export async function buildBinary({ outfile, target, object, order }: Binary): Promise<void> {
+  const commit = await gitCommit();
+  const result = await Bun.build({
+    entrypoints: [`${root}/src/main.ts`],
+    target: "bun",
+    format: "esm",
+    bytecode: true,
+    splitting: true,
+    minify: true,
+    define: {
+      BUNC_VERSION: JSON.stringify(pkg.version),
+      BUNC_COMMIT: JSON.stringify(commit || "unknown"),
+      BUNC_TARGET: JSON.stringify(target.name),
+    },
+    // A target's binary carries that target's C object in place of the host's.
+    plugins: object
+      ? [
+          {
+            name: "target-object",
+            setup(b) {
+              b.onResolve({ filter: /build\/libbunc\.so$/ }, () => ({ path: object }));
+            },
+          },
+        ]
+      : [],
+    compile: {
+      outfile,
+      target: target.bun,
+      autoloadBunfig: false,
+      autoloadDotenv: false,
+      autoloadTsconfig: false,
+      autoloadPackageJson: false,
+      bytecodeOrder: order ?? false,
+    },
+  });
+  if (!result.success) throw new AggregateError(result.logs, `cannot build ${outfile}`);
+}
