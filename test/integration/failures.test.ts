@@ -283,7 +283,9 @@ describe("command line", () => {
 
   test("--version names bunc, its commit, its target, the spec and Bun", () => {
     const out = env.ok(["--version"]);
-    expect(out).toMatch(/^bunc version \d+\.\d+\.\d+\ncommit: \S+\ntarget: \S+\nspec: 1\.3\.0\nbun: \d+\.\d+\.\d+\n$/);
+    expect(out).toMatch(
+      /^bunc version \d+\.\d+\.\d+\ncommit: \S+\ntarget: \S+\nspec: 1\.3\.0\nbun: \d+\.\d+\.\d+\n$/,
+    );
     // The suite runs on the glibc host the binary was built on.
     expect(out).toContain(`\ntarget: linux-${process.arch}\n`);
   });
