@@ -170,6 +170,8 @@ int bunc_exec_final(const struct bunc_final *req);
  * in final's errbuf. */
 int bunc_exec_process(const struct bunc_final *final, const struct bunc_join *joins, uint64_t njoins,
 		      int64_t cgroup_fd, int32_t console_sock, const struct bunc_exec_extra *extra, int32_t *out_pid);
+/* In the runtime: pass on the signals we receive to pid from now on. */
+void bunc_forward_signals(int pid);
 /* In the runtime: wait for pid, passing on the signals we receive. */
 int bunc_wait_forward(int pid, int32_t *out_status);
 /* Run an OCI hook: input on its stdin, stdout and stderr each into a

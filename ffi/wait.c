@@ -16,7 +16,7 @@ static void forward(int sig)
 		kill(forward_to, sig);
 }
 
-int bunc_wait_forward(int pid, int32_t *out_status)
+void bunc_forward_signals(int pid)
 {
 	static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 	struct sigaction sa;
@@ -26,6 +26,11 @@ int bunc_wait_forward(int pid, int32_t *out_status)
 	forward_to = pid;
 	for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigaction(sigs[i], &sa, NULL);
+}
+
+int bunc_wait_forward(int pid, int32_t *out_status)
+{
+	bunc_forward_signals(pid);
 	int status;
 	pid_t r;
 	do

@@ -2,7 +2,6 @@
 // shell mode alike: start it, and unless detached wait for its process
 // (relaying the terminal or the caller's signals), then delete it unless
 // asked to keep it.
-import { constants } from "node:os";
 import { debug } from "../diag.ts";
 import { exitCodeOf, relayTerminal, waitForeground } from "../launch/console.ts";
 import { sys } from "../sys/lib.ts";
@@ -16,35 +15,12 @@ export interface RunOptions {
   readonly keep: boolean;
 }
 
-// Those waitForeground passes on.
-const FORWARDED = [
-  "SIGHUP",
-  "SIGINT",
-  "SIGQUIT",
-  "SIGTERM",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGWINCH",
-  "SIGCONT",
-] as const;
-
-/**
- * Passes the caller's signals on to pid until `until` settles: else one
- * (Ctrl-C) would end bunc and leave the container running.
- */
-async function forwarding(pid: number, until: Promise<void>): Promise<void> {
-  const handlers = FORWARDED.map((sig) => [sig, () => sys.bunc_kill(pid, constants.signals[sig])] as const);
-  for (const [sig, handler] of handlers) process.on(sig, handler);
-  try {
-    await until;
-  } finally {
-    for (const [sig, handler] of handlers) process.off(sig, handler);
-  }
-}
-
 /** Returns the exit code for the caller (0 when detached). */
 export async function runCreated(store: Store, created: Created, o: RunOptions): Promise<number> {
   const { state, master } = created;
+  // From before `start`: a signal that reached us in between would end bunc
+  // and leave the container running (a terminal relay takes over its own).
+  if (!o.detach) sys.bunc_forward_signals(state.pid);
   let ready: Promise<void>;
   try {
     ({ ready } = await startContainer(store, state.id));
@@ -58,11 +34,11 @@ export async function runCreated(store: Store, created: Created, o: RunOptions):
   }
   let exitCode: number | undefined;
   try {
-    // Waiting blocks: the NOTIFY_SOCKET relay goes first, the caller's signals passed on meanwhile,
-    // unless a terminal is relayed alongside (which passes them on itself).
+    // Waiting blocks: the NOTIFY_SOCKET relay goes first, unless a terminal
+    // is relayed alongside.
     const status =
       master === undefined
-        ? await forwarding(state.pid, ready).then(() => waitForeground(state.pid))
+        ? await ready.then(() => waitForeground(state.pid))
         : (await Promise.all([relayTerminal(master, state.pid), ready]))[0];
     debug(`container exited: status ${status}`);
     exitCode = exitCodeOf(status);

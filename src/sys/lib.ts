@@ -14,6 +14,7 @@ export const symbols = {
   bunc_spawn: { args: [ptr, ptr], returns: i32 },
   bunc_wait_start: { args: [i32, ptr, u64], returns: i32 },
   bunc_exec_final: { args: [ptr], returns: i32 },
+  bunc_forward_signals: { args: [i32], returns: FFIType.void },
   bunc_wait_forward: { args: [i32, ptr], returns: i32 },
   bunc_exec_process: { args: [ptr, ptr, u64, FFIType.i64, i32, ptr, ptr], returns: i32 },
   bunc_run_hook: { args: [ptr, ptr, ptr, ptr, ptr, u64, i32, ptr, ptr, u64], returns: i32 },
