@@ -226,9 +226,10 @@ function expectStatus(rt: Runtime, id: string, st: State, want: string, after: s
   }
 }
 
-function vmRssKiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m?.[1]) throw new Error(`no VmRSS for pid ${pid}`);
+/** A memory line of /proc/PID/status (VmRSS, RssAnon), KiB. */
+function statusKiB(pid: number, field: "VmRSS" | "RssAnon"): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m?.[1]) throw new Error(`no ${field} for pid ${pid}`);
   return Number(m[1]);
 }
 
@@ -297,6 +298,8 @@ interface Samples {
   runPeakRssKiB: number[];
   /** VmRSS of the container's init while it waits for `start`, KiB. */
   initRssKiB: number[];
+  /** Its anonymous memory (RssAnon), KiB: what each waiting container costs alone. */
+  initAnonKiB: number[];
   /** ns of one syscall inside the container, without a filter and under Docker's profile. */
   syscallNs: Record<TimedCall, { none: number[]; docker: number[] }>;
 }
@@ -305,6 +308,7 @@ const emptySamples = (): Samples => ({
   ms: Object.fromEntries(OPS.map((op) => [op, []])) as unknown as Record<Op, number[]>,
   runPeakRssKiB: [],
   initRssKiB: [],
+  initAnonKiB: [],
   syscallNs: {
     getppid: { none: [], docker: [] },
     personality: { none: [], docker: [] },
@@ -371,7 +375,8 @@ function timeLifecycle(rt: Runtime, tmp: string, i: number, s: Samples): void {
   // Untimed look at the waiting init, for its RSS.
   const { st: c } = state(rt, id);
   expectStatus(rt, id, c, "created", "create");
-  s.initRssKiB.push(vmRssKiB(c.pid));
+  s.initRssKiB.push(statusKiB(c.pid, "VmRSS"));
+  s.initAnonKiB.push(statusKiB(c.pid, "RssAnon"));
 
   s.ms.start.push(must(argvOf(rt, ["start", id])).ms);
 
@@ -606,6 +611,7 @@ interface Report {
     ms: Partial<Record<Op, Stat | null>>;
     runPeakRssKiB: Stat | null;
     initRssKiB: Stat | null;
+    initAnonKiB: Stat | null;
     noSeccomp?: string;
     syscallNs: Record<TimedCall, { none: Stat | null; docker: Stat | null }>;
   }[];
@@ -640,6 +646,7 @@ function report(
         ms,
         runPeakRssKiB: stat(s.runPeakRssKiB),
         initRssKiB: stat(s.initRssKiB),
+        initAnonKiB: stat(s.initAnonKiB),
         ...(rt.noSeccomp ? { noSeccomp: rt.noSeccomp } : {}),
         syscallNs: Object.fromEntries(
           Object.entries(s.syscallNs).map(([c, k]) => [c, { none: stat(k.none), docker: stat(k.docker) }]),
@@ -712,12 +719,14 @@ function print(rep: Report): void {
     ["", ...live.map((r) => r.name)],
     ["peak RSS of `run` (median)", ...live.map((r) => fmtMiB(r.runPeakRssKiB?.median))],
     ["init RSS while created (median)", ...live.map((r) => fmtMiB(r.initRssKiB?.median))],
+    ["init anonymous memory while created", ...live.map((r) => fmtMiB(r.initAnonKiB?.median))],
     ["binary size", ...live.map((r) => `${(r.binaryBytes / 2 ** 20).toFixed(1)} MiB`)],
   ];
   console.log(`\n${table(mem)}`);
   console.log(
     "\npeak RSS: ru_maxrss of the runtime command, i.e. the largest process of its tree that it reaped\n" +
-      "(runtime, its init, the container process); init RSS: VmRSS of state.pid between create and start.",
+      "(runtime, its init, the container process); init RSS: VmRSS of state.pid between create and start,\n" +
+      "its anonymous memory: RssAnon (the rest is file pages, shared between containers).",
   );
   for (const r of rep.runtimes) {
     console.log(`\n${r.name}: ${r.path} (${r.version})`);
