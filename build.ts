@@ -15,7 +15,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import pkg from "./package.json" with { type: "json" };
 import { defaultSpec } from "./src/oci/default.ts";
-import { type Binary, buildBinary, buildObject, gitCommit } from "./test/release/compile.ts";
+import { type Binary, buildBinary, buildObject, buildWaiter, gitCommit } from "./test/release/compile.ts";
 import { hostTarget, TARGETS } from "./test/release/targets.ts";
 
 const root = import.meta.dir;
@@ -25,8 +25,9 @@ mkdirSync(`${root}/build`, { recursive: true });
 const commit = await gitCommit();
 
 const host = hostTarget();
-// Source runs (bun src/main.ts) and the host's binary load this one.
+// Source runs (bun src/main.ts) and the host's binary carry these.
 copyFileSync(await buildObject(host), `${root}/build/libbunc.so`);
+copyFileSync(await buildWaiter(host), `${root}/build/bunc-wait.elf`);
 
 const build = (order: string[] | null, to: Omit<Binary, "order"> = { outfile, target: host }) =>
   buildBinary({ ...to, order });
@@ -94,7 +95,12 @@ async function buildRelease(order: string[]): Promise<void> {
   for (const t of TARGETS) {
     const file = `${out}/bunc-${t.name}`;
     if (t === host) copyFileSync(outfile, file);
-    else await build(order, { outfile: file, target: t, object: await buildObject(t) });
+    else
+      await build(order, {
+        outfile: file,
+        target: t,
+        object: { lib: await buildObject(t), waiter: await buildWaiter(t) },
+      });
     console.log(`built ${file}`);
   }
   const sums = TARGETS.map((t) => {

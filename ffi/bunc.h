@@ -128,6 +128,18 @@ struct bunc_final {
 	uint64_t seccomp_state;    /* char *: the container process state sent with it */
 };
 
+/* A bunc_final laid out with everything it points to in one blob, for the
+ * waiting init (ffi/waiter/): pointer fields hold offsets into the blob,
+ * and `relocs` lists where each such field is. */
+#define BUNC_FLAT_MAGIC 0x74616c66636e7562ULL /* "buncflat" */
+struct bunc_flat {
+	uint64_t magic;
+	uint64_t total;   /* bytes in the whole blob */
+	uint64_t request; /* offset of the struct bunc_final */
+	uint64_t relocs;  /* offset of nrelocs uint64_t offsets, each of a pointer field */
+	uint64_t nrelocs;
+};
+
 /* What the runtime's child hands the enter stage (enter.c) through a pipe:
  * built in C from a bunc_spawn, never by TypeScript. */
 struct bunc_enter {
@@ -162,6 +174,12 @@ int bunc_spawn(const struct bunc_spawn *req, int32_t *out_pid);
 int bunc_wait_start(int dir_fd, char *errbuf, size_t errlen);
 /* In the init: cgroups, limits, credentials, execve. Returns only on failure. */
 int bunc_exec_final(const struct bunc_final *req);
+/* In the init, instead of waiting itself: execve the waiter (ffi/waiter/,
+ * from waiter_fd) with the flat request in blob_fd and the state directory
+ * dir_fd; those and the fds in keep[] stay open across it. Returns only on
+ * failure. */
+int bunc_exec_waiter(int waiter_fd, int blob_fd, int dir_fd, const int32_t *keep, uint64_t nkeep, char *errbuf,
+		     size_t errlen);
 /* `exec`: a process in the container whose namespaces are given (pid and
  * time joined by the caller for its children, the others by the child,
  * user first), started in cgroup_fd's cgroup2 directory (-1: none), with a

@@ -326,3 +326,45 @@ int bunc_exec_final(const struct bunc_final *r)
 		  (char *const *)(uintptr_t)r->envp);
 	return FAIL(r, "process.args[0]: execve %s", (const char *)(uintptr_t)r->path);
 }
+
+struct bunc_final *bunc_flat_request(void *blob, uint64_t size)
+{
+	unsigned char *b = blob;
+	const struct bunc_flat *h = blob;
+	if (size < sizeof *h || h->magic != BUNC_FLAT_MAGIC || h->total != size || h->request % 8 ||
+	    h->request > size - sizeof(struct bunc_final) || h->relocs % 8 || h->relocs > size ||
+	    h->nrelocs > (size - h->relocs) / 8)
+		return NULL;
+	const uint64_t *relocs = (const void *)(b + h->relocs);
+	for (uint64_t i = 0; i < h->nrelocs; i++) {
+		uint64_t at = relocs[i];
+		if (at % 8 || at > size - 8)
+			return NULL;
+		uint64_t *field = (void *)(b + at);
+		if (*field >= size)
+			return NULL;
+		*field += (uint64_t)(uintptr_t)b;
+	}
+	return (void *)(b + h->request);
+}
+
+int bunc_exec_waiter(int waiter_fd, int blob_fd, int dir_fd, const int32_t *keep, uint64_t nkeep, char *errbuf,
+		     size_t errlen)
+{
+	if (nkeep > BUNC_MAX_CGROUP_FDS + 1024)
+		return bunc_refuse(errbuf, errlen, E2BIG, "bunc_exec_waiter: too many fds to keep");
+	int fds[2] = {blob_fd, dir_fd};
+	for (int i = 0; i < 2; i++)
+		if (fcntl(fds[i], F_SETFD, 0) < 0)
+			return bunc_fail(errbuf, errlen, errno, "keep fd %d for the waiting init", fds[i]);
+	for (uint64_t i = 0; i < nkeep; i++)
+		if (fcntl(keep[i], F_SETFD, 0) < 0)
+			return bunc_fail(errbuf, errlen, errno, "keep fd %d for the waiting init", keep[i]);
+	char blob_arg[16], dir_arg[16];
+	snprintf(blob_arg, sizeof blob_arg, "%d", blob_fd);
+	snprintf(dir_arg, sizeof dir_arg, "%d", dir_fd);
+	char *const argv[] = {"bunc-wait", blob_arg, dir_arg, NULL};
+	char *const envp[] = {NULL};
+	syscall(SYS_execveat, waiter_fd, "", argv, envp, AT_EMPTY_PATH);
+	return bunc_fail(errbuf, errlen, errno, "execve the waiting init");
+}

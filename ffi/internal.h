@@ -26,6 +26,9 @@ BUNC_HIDDEN int bunc_refuse(char *errbuf, size_t errlen, int err, const char *fm
  * 0 when all n bytes moved, -errno otherwise (-EPIPE for a short one). */
 BUNC_HIDDEN int bunc_read_full(int fd, void *buf, size_t n);
 BUNC_HIDDEN int bunc_write_full(int fd, const void *buf, size_t n);
+struct bunc_final;
+/* The request inside a flat blob, its pointers made addresses; NULL if the blob is malformed. */
+BUNC_HIDDEN struct bunc_final *bunc_flat_request(void *blob, uint64_t size);
 /* waitpid retrying on EINTR; status may be NULL. */
 BUNC_HIDDEN pid_t bunc_waitpid(pid_t pid, int *status, int flags);
 

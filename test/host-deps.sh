@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what the build needs from Debian when the machine lacks it: a C
-# compiler and the kernel/libc headers for the C object in ffi/.
+# compiler and the kernel/libc headers for the C object in ffi/, and musl,
+# which the waiter (ffi/waiter/) is linked with statically.
 # `release`: also the cross toolchains, musl, qemu-user and readelf that
 # build.ts --release and test/release/check.ts use, and musl for arm64
 # unpacked into build/sysroot/arm64-musl (Debian has no package that puts it
@@ -10,6 +11,7 @@ set -e
 root=$(cd "$(dirname "$0")/.." && pwd)
 need=""
 { command -v cc >/dev/null 2>&1 && [ -f /usr/include/linux/openat2.h ]; } || need="gcc libc6-dev"
+[ -f /usr/lib/x86_64-linux-musl/libc.a ] || need="$need musl-dev"
 if [ "$1" = release ]; then
   for p in aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu musl-gcc:musl-tools qemu-aarch64-static:qemu-user-static \
     readelf:binutils; do

@@ -12,7 +12,7 @@ import { finishRootfs, prepareRootfs } from "../rootfs/prepare.ts";
 import { check, errorLine } from "../sys/errors.ts";
 import { adoptLibrary, sys } from "../sys/lib.ts";
 import { ErrBuf } from "../sys/mem.ts";
-import { execFinal } from "../protocol/final.ts";
+import { execFinal, execWaiter } from "../protocol/final.ts";
 import { runContainerHooks } from "./hooks.ts";
 import { closeProc, writeProc } from "./proc.ts";
 import { resolveProgram } from "./program.ts";
@@ -96,6 +96,19 @@ function run(): never {
   sendMessage(FDS.channel, { ready: true } satisfies InitReply);
   sys.bunc_close(FDS.channel);
 
+  const final = {
+    process: plan.process,
+    seccompListener: fds.seccompListener,
+    path,
+    cgroupFds: fds.cgroupJoin,
+    newCgroupns: plan.newCgroupns,
+    capLast: plan.capLast,
+    ttyFd,
+    keepFds: 3 + passed,
+  };
+  // No startContainer hook to run: the waiter holds the container until `start`, not Bun.
+  if (fds.waiter !== null) fail(execWaiter(final, fds.stateDir, fds.waiter));
+
   const err = new ErrBuf();
   const fifo = sys.bunc_wait_start(fds.stateDir, err.buf, err.len);
   if (fifo < 0) fail(err.text());
@@ -104,19 +117,7 @@ function run(): never {
   } catch (e) {
     failStarted(fifo, errorLine(e));
   }
-  failStarted(
-    fifo,
-    execFinal({
-      process: plan.process,
-      seccompListener: fds.seccompListener,
-      path,
-      cgroupFds: fds.cgroupJoin,
-      newCgroupns: plan.newCgroupns,
-      capLast: plan.capLast,
-      ttyFd,
-      keepFds: 3 + passed,
-    }),
-  );
+  failStarted(fifo, execFinal(final));
 }
 
 try {

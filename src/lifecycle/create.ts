@@ -8,6 +8,7 @@ import { debug } from "../diag.ts";
 import { consoleSocketPair, receiveMaster, withCallerSize } from "../launch/console.ts";
 import { idmappedTrees } from "../launch/idmap.ts";
 import { spawnInit } from "../launch/spawn.ts";
+import { waiterMemfd } from "../launch/waiter.ts";
 import type { Config } from "../oci/config.ts";
 import type { StoredState } from "../oci/state.ts";
 import { OCI_VERSION } from "../oci/version.ts";
@@ -264,6 +265,11 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<C
       if (slot.kind === "stateDir") return open(store.dir(o.id), O.PATH | O.DIRECTORY);
       if (slot.kind === "cgroupJoin") return open(slot.file, O.WRONLY);
       if (slot.kind === "seccompListener") return plan?.seccompListener ?? -1;
+      if (slot.kind === "waiter") {
+        const fd = waiterMemfd();
+        opened.push(fd);
+        return fd;
+      }
       return trees.get(slot.field) ?? -1;
     });
     let reply = receiveMessage<InitReply>(toInit);

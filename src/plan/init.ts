@@ -41,6 +41,17 @@ export interface InitInputs {
 
 const idmapped = (s: RootfsStep): s is Extract<RootfsStep, { op: "mount" }> => s.op === "mount" && !!s.idmap;
 
+/**
+ * Whether the waiter holds the container until `start` (see InitFd). Not
+ * when a startContainer hook must run then (only the Bun init runs hooks),
+ * nor in a user namespace: a program executed in one is open to ptrace by
+ * whoever has CAP_SYS_PTRACE there (the kernel judges by the namespace of
+ * the exec, not dumpability), and the waiting init holds host fds. The Bun
+ * init was executed outside it.
+ */
+const waits = ({ hooks, namespaces }: InitInputs) =>
+  hooks.hooks.startContainer.length === 0 && !namespaces.userns && !namespaces.joinsUserns;
+
 export function planInit(inputs: InitInputs): InitPlan {
   const { config, bundle, rootfs, cgroup, namespaces } = inputs;
   const { steps, devBound } = planMounts(config, bundle, cgroup, namespaces, inputs.notifyDir);
@@ -51,6 +62,7 @@ export function planInit(inputs: InitInputs): InitPlan {
     ...inputs.cgroupJoin.map((file): InitFd => ({ kind: "cgroupJoin", file })),
     ...steps.filter(idmapped).map((s): InitFd => ({ kind: "idmapTree", field: s.field })),
     ...(seccomp?.notify ? [{ kind: "seccompListener" } as const] : []),
+    ...(waits(inputs) ? [{ kind: "waiter" } as const] : []),
   ];
   return {
     rootfs,

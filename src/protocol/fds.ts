@@ -16,6 +16,7 @@ export interface ReceivedFds {
   /** Id-mapped trees by the field of their mount step. */
   readonly trees: ReadonlyMap<string, number>;
   readonly seccompListener: number | null;
+  readonly waiter: number | null;
 }
 
 /** Init side: receives one fd per slot. */
@@ -24,13 +25,15 @@ export function receiveFds(sock: number, slots: readonly InitFd[]): ReceivedFds 
   const cgroupJoin: number[] = [];
   const trees = new Map<string, number>();
   let seccompListener: number | null = null;
+  let waiter: number | null = null;
   for (const slot of slots) {
     const fd = check(sys.bunc_recv_fd(sock), `receive the ${slot.kind} fd from the runtime`);
     if (slot.kind === "stateDir") stateDir = fd;
     else if (slot.kind === "cgroupJoin") cgroupJoin.push(fd);
     else if (slot.kind === "idmapTree") trees.set(slot.field, fd);
+    else if (slot.kind === "waiter") waiter = fd;
     else seccompListener = fd;
   }
   if (stateDir < 0) throw new Error("the runtime sent no state directory");
-  return { stateDir, cgroupJoin, trees, seccompListener };
+  return { stateDir, cgroupJoin, trees, seccompListener, waiter };
 }

@@ -2,7 +2,8 @@
 // The init makes the act for the container's process; `exec` hands the same
 // request to the C act that starts a process in a running container.
 import { MAX_CPUS, MAX_NODES, type ProcessPlan } from "./plan.ts";
-import { FINAL, keepAlive, NONE, pack, packArray, RLIMIT } from "../sys/abi.ts";
+import { FINAL, flatten, keepAlive, NONE, pack, packArray, RLIMIT } from "../sys/abi.ts";
+import { memfdOf } from "../sys/libc.ts";
 import { sys } from "../sys/lib.ts";
 import { CStrings, cstr, ErrBuf } from "../sys/mem.ts";
 
@@ -49,8 +50,8 @@ function bitMask(bits: readonly number[], size: number): Uint8Array {
 
 const cpuMask = (cpus: readonly number[]) => bitMask(cpus, MAX_CPUS);
 
-/** The request, with the buffer its error comes back in; keep both alive until the act is done. */
-export function packFinal(a: FinalArgs): { req: ReturnType<typeof pack>; err: ErrBuf } {
+/** The request's fields, pointing at the buffers they need and at `err`, where the act's error comes back. */
+function finalValues(a: FinalArgs, err: ErrBuf): Parameters<typeof pack<typeof FINAL>>[1] {
   const p = a.process;
   const [bounding, effective, permitted, inheritable, ambient] = p.caps.map(BigInt);
   const groups = new Uint32Array(p.groups.length || 1);
@@ -58,10 +59,9 @@ export function packFinal(a: FinalArgs): { req: ReturnType<typeof pack>; err: Er
   const cgroupFds = new Int32Array(a.cgroupFds.length || 1);
   cgroupFds.set(a.cgroupFds);
   const nodes = p.mempolicy?.nodes.length ? bitMask(p.mempolicy.nodes, MAX_NODES) : null;
-  const err = new ErrBuf();
   const seccomp = p.seccomp;
   const filter = seccomp ? Buffer.from(seccomp.filter, "base64") : null;
-  const req = pack(FINAL, {
+  return {
     uid: p.uid,
     gid: p.gid,
     groups,
@@ -107,8 +107,34 @@ export function packFinal(a: FinalArgs): { req: ReturnType<typeof pack>; err: Er
     seccomp_early: seccomp?.early ?? false,
     seccomp_listener: a.seccompListener ?? NONE,
     seccomp_state: seccomp?.notify ? cstr(JSON.stringify(seccomp.notify.state)) : null,
-  });
-  return { req, err };
+  };
+}
+
+/** The request, with the buffer its error comes back in; keep both alive until the act is done. */
+export function packFinal(a: FinalArgs): { req: ReturnType<typeof pack>; err: ErrBuf } {
+  const err = new ErrBuf();
+  return { req: pack(FINAL, finalValues(a, err)), err };
+}
+
+/**
+ * Hands the rest to the waiter (ffi/waiter/), executed from `waiterFd`: it
+ * waits for `start` on the fifo below `stateDir`, then makes the final act
+ * from the same request, laid out flat in a memfd. The fds the act uses
+ * stay open across the exec. Returns only on failure, with the reason.
+ */
+export function execWaiter(a: FinalArgs, stateDir: number, waiterFd: number): string {
+  const err = new ErrBuf();
+  const blob = memfdOf("bunc-final", flatten(FINAL, finalValues(a, err)), false);
+  const keep = [
+    ...Array.from({ length: (a.keepFds ?? 3) - 3 }, (_, i) => 3 + i),
+    ...a.cgroupFds,
+    ...(a.ttyFd === null ? [] : [a.ttyFd]),
+    ...(a.seccompListener === null ? [] : [a.seccompListener]),
+  ];
+  const fds = Int32Array.from(keep.length ? keep : [-1]);
+  sys.bunc_exec_waiter(waiterFd, blob, stateDir, fds, keep.length, err.buf, err.len);
+  keepAlive(fds);
+  return err.text();
 }
 
 /** Returns only on failure, with the reason. */

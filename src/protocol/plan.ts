@@ -195,7 +195,13 @@ export type InitFd =
   /** The detached id-mapped tree of the mount step with this field. */
   | { readonly kind: "idmapTree"; readonly field: string }
   /** A socket connected to linux.seccomp.listenerPath. */
-  | { readonly kind: "seccompListener" };
+  | { readonly kind: "seccompListener" }
+  /**
+   * The waiter (ffi/waiter/) in a sealed memfd: the init execs it to wait
+   * for `start` in its place. Sent when no startContainer hook has to run
+   * after `start`, which only the init can run.
+   */
+  | { readonly kind: "waiter" };
 
 /** What the init tells the runtime: ready, failed, or stopped before pivot_root for the runtime's hooks. */
 export type InitReply =

@@ -97,11 +97,27 @@ export const RLIMIT = {
   fields: u64s(["type", "soft", "hard"]),
 } as const satisfies StructDef<string>;
 
-/** Every struct of the interface, for the unit test that reads bunc.h. */
-export const STRUCTS: readonly StructDef<string>[] = [SPAWN, FINAL, JOIN, FDMAP, RLIMIT];
+export const FLAT = {
+  name: "bunc_flat",
+  fields: u64s(["magic", "total", "request", "relocs", "nrelocs"]),
+} as const satisfies StructDef<string>;
 
-/** A buffer C reads: its address goes into the struct, the buffer itself into `keep`. */
-export type Pointee = Uint8Array | Int32Array | Uint32Array | BigUint64Array | { readonly address: bigint };
+const FLAT_MAGIC = 0x74616c66636e7562n; // "buncflat"
+
+/** Every struct of the interface, for the unit test that reads bunc.h. */
+export const STRUCTS: readonly StructDef<string>[] = [SPAWN, FINAL, JOIN, FDMAP, RLIMIT, FLAT];
+
+/**
+ * A buffer C reads: its address goes into the struct, the buffer itself into
+ * `keep`. An array of C strings also names them (`strings`), so that it can
+ * be laid out flat.
+ */
+export type Pointee =
+  | Uint8Array
+  | Int32Array
+  | Uint32Array
+  | BigUint64Array
+  | { readonly address: bigint; readonly strings?: readonly Uint8Array[] };
 type Value = bigint | number | boolean | Pointee | null;
 type FieldsOf<D> = D extends StructDef<infer F> ? F : never;
 
@@ -151,6 +167,56 @@ export function pack<D extends StructDef<string>>(
     }
   }
   return new Packed(bytes, keep);
+}
+
+/**
+ * The request and everything it points to in one blob that another process
+ * maps anywhere: struct bunc_flat, the request, the buffers, then the
+ * offsets of every pointer field, which hold blob offsets until the reader
+ * adds its base (ffi/final.c bunc_flat_request).
+ */
+export function flatten<D extends StructDef<string>>(
+  def: D,
+  values: Record<Exclude<FieldsOf<D>, "size">, Value>,
+): Buffer {
+  const header = sizeOf(FLAT);
+  const chunks: Uint8Array[] = [];
+  const relocs: number[] = [];
+  let end = header + sizeOf(def);
+  const append = (b: Uint8Array): number => {
+    const at = end;
+    chunks.push(b, new Uint8Array((8 - (b.byteLength % 8)) % 8));
+    end += b.byteLength + ((8 - (b.byteLength % 8)) % 8);
+    return at;
+  };
+  const placed: Record<string, { address: bigint }> = {};
+  let fieldAt = header;
+  for (const [name, type] of def.fields) {
+    const v = (values as Record<string, Value>)[name];
+    if (v !== null && typeof v === "object") {
+      let at: number;
+      if ("address" in v) {
+        if (!v.strings) throw new Error(`${def.name}.${name}: a bare address cannot be laid out flat`);
+        const strings = v.strings.map(append);
+        const array = append(new Uint8Array(BigUint64Array.from([...strings.map(BigInt), 0n]).buffer));
+        relocs.push(...strings.map((_, i) => array + 8 * i));
+        at = array;
+      } else at = append(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      placed[name] = { address: BigInt(at) };
+      relocs.push(fieldAt);
+    }
+    fieldAt += type === "i32" ? 4 : 8;
+  }
+  const request = pack(def, { ...values, ...placed } as typeof values).bytes;
+  const table = new Uint8Array(BigUint64Array.from(relocs.map(BigInt)).buffer);
+  const head = pack(FLAT, {
+    magic: FLAT_MAGIC,
+    total: end + table.byteLength,
+    request: header,
+    relocs: end,
+    nrelocs: relocs.length,
+  }).bytes;
+  return Buffer.concat([head, request, ...chunks, table]);
 }
 
 /** An array of element structs (at least one element long, so it has an address). */

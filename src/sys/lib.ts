@@ -1,9 +1,10 @@
 // Loads the C object (ffi/) from a sealed memfd: never from a path in a
 // shared temp dir, where Bun's default extraction would let a local user
 // plant a library of their own.
-import { readFileSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dlopen, FFIType } from "bun:ffi";
 import libPath from "../../build/libbunc.so" with { type: "file" };
+import { memfdOf } from "./libc.ts";
 import { checkObject } from "./target.ts";
 
 const { i32, i64, u32, u64, ptr, cstring } = FFIType;
@@ -14,6 +15,7 @@ export const symbols = {
   bunc_spawn: { args: [ptr, ptr], returns: i32 },
   bunc_wait_start: { args: [i32, ptr, u64], returns: i32 },
   bunc_exec_final: { args: [ptr], returns: i32 },
+  bunc_exec_waiter: { args: [i32, i32, i32, ptr, u64, ptr, u64], returns: i32 },
   bunc_forward_signals: { args: [i32], returns: FFIType.void },
   bunc_wait_forward: { args: [i32, ptr], returns: i32 },
   bunc_exec_process: { args: [ptr, ptr, u64, FFIType.i64, i32, ptr, ptr], returns: i32 },
@@ -69,36 +71,19 @@ export const symbols = {
   bunc_strerror: { args: [i32], returns: cstring },
 } as const;
 
-const MFD_CLOEXEC = 1;
-const MFD_ALLOW_SEALING = 2;
-const F_ADD_SEALS = 1033;
-// F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE
-const ALL_SEALS = 1 | 2 | 4 | 8;
-
 let memfd = -1;
 
 /** The sealed memfd's path, made on first use (the init adopts the runtime's). */
 function libraryPath(): string {
-  if (memfd >= 0) return `/proc/self/fd/${memfd}`;
-  const libc = dlopen("libc.so.6", {
-    memfd_create: { args: [ptr, u32], returns: i32 },
-    fcntl: { args: [i32, i32, i32], returns: i32 },
-  });
-  try {
+  if (memfd < 0) {
     const bytes = readFileSync(libPath);
     checkObject(bytes);
-    const fd = libc.symbols.memfd_create(Buffer.from("bunc\0"), MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0) throw new Error("memfd_create failed; cannot load the C object");
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
-    if (libc.symbols.fcntl(fd, F_ADD_SEALS, ALL_SEALS) < 0) throw new Error("cannot seal the C object");
     // The memfd stays open: glibc caches dlopen by path, and a reused fd
     // number would otherwise hand back a stale library. The enter stage of
     // a container with a user namespace preloads it from here too.
-    memfd = fd;
-    return `/proc/self/fd/${fd}`;
-  } finally {
-    libc.close();
+    memfd = memfdOf("bunc", bytes, true);
   }
+  return `/proc/self/fd/${memfd}`;
 }
 
 type Symbols = ReturnType<typeof dlopen<typeof symbols>>["symbols"];

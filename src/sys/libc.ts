@@ -2,6 +2,7 @@
 // the C library the process has loaded already: bunc's own C object comes
 // from a sealed memfd, which costs ~0.6 ms a command to make and load, and
 // a lock or a wait for a fifo needs nothing of it.
+import { writeSync } from "node:fs";
 import { dlopen, FFIType, read } from "bun:ffi";
 
 const { i32, ptr, u64 } = FFIType;
@@ -50,4 +51,34 @@ export function pollIn(fd: number, timeoutMs: number): number {
 export function isTerminal(fd: number): boolean {
   libc ??= load();
   return libc.isatty(fd) === 1;
+}
+
+const MFD_CLOEXEC = 1;
+const MFD_ALLOW_SEALING = 2;
+const F_ADD_SEALS = 1033;
+// F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE
+const ALL_SEALS = 1 | 2 | 4 | 8;
+
+const loadMemfd = () =>
+  dlopen("libc.so.6", {
+    memfd_create: { args: [ptr, FFIType.u32], returns: i32 },
+    fcntl: { args: [i32, i32, i32], returns: i32 },
+  }).symbols;
+
+let memfdCalls: ReturnType<typeof loadMemfd> | undefined;
+
+/**
+ * A close-on-exec memfd holding `bytes`; sealed, no one (us included) can
+ * change it any more: what is executed or loaded from it is what we wrote.
+ */
+export function memfdOf(name: string, bytes: Uint8Array, sealed: boolean): number {
+  memfdCalls ??= loadMemfd();
+  const fd = memfdCalls.memfd_create(
+    Buffer.from(`${name}\0`),
+    MFD_CLOEXEC | (sealed ? MFD_ALLOW_SEALING : 0),
+  );
+  if (fd < 0) throw new Error(`memfd_create for ${name} failed`);
+  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+  if (sealed && memfdCalls.fcntl(fd, F_ADD_SEALS, ALL_SEALS) < 0) throw new Error(`cannot seal ${name}`);
+  return fd;
 }

@@ -22,6 +22,9 @@ export class CStrings {
   get address(): bigint {
     return BigInt(ptr(this.array));
   }
+  get strings(): readonly Uint8Array[] {
+    return this.keep;
+  }
 }
 
 /** The buffer a C act writes its error message into; its length goes with it. */

@@ -28,13 +28,21 @@ export function target(): string {
   return typeof BUNC_TARGET === "string" ? BUNC_TARGET : name(process.arch, runningLibc());
 }
 
-/** Throws unless the C object is for this process's machine and C library. */
-export function checkObject(object: Uint8Array, arch = process.arch, libc = runningLibc()): void {
+/**
+ * Throws unless an ELF file bunc carries (the C object, the waiter) is for
+ * this process's machine and, if it needs one, its C library.
+ */
+export function checkObject(
+  object: Uint8Array,
+  what = "the C object",
+  arch: string = process.arch,
+  libc = runningLibc(),
+): void {
   const elf = readElf(bytesReader(object));
   const wanted = objectLibc(elf);
-  if (elf.machine === arch && (wanted === libc || libc === null)) return;
+  if (elf.machine === arch && (wanted === null || libc === null || wanted === libc)) return;
   throw new Error(
-    `the C object built into bunc is for ${name(elf.machine, wanted)} but this process runs on ${name(arch, libc)}: ` +
+    `${what} built into bunc is for ${name(elf.machine, wanted)} but this process runs on ${name(arch, libc)}: ` +
       "use the bunc binary built for this platform",
   );
 }

@@ -1,6 +1,7 @@
 // What must hold against a hostile local user or container process: the C
 // object never comes from a shared temp dir, the init runs from a sealed
-// read-only view of bunc, with an environment of its own.
+// read-only view of bunc (or, waiting for `start`, is the sealed waiter),
+// with an environment of its own.
 import { describe, expect, test } from "bun:test";
 import {
   closeSync,
@@ -11,6 +12,7 @@ import {
   readFileSync,
   readlinkSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import { join } from "node:path";
 import { O } from "../../src/sys/constants.ts";
@@ -21,6 +23,7 @@ import { BUNC, useTestEnv } from "./harness.ts";
 const env = useTestEnv();
 
 const EROFS = 30;
+const ETXTBSY = 26;
 
 describe("security", () => {
   test("the C object is loaded from a sealed memfd, never from TMPDIR, even with planted libraries there", async () => {
@@ -47,7 +50,10 @@ describe("security", () => {
     const before = readdirSync(tmp).sort();
 
     const id = env.id("sec");
-    const bundle = env.bundle(id, ["true"]);
+    // A startContainer hook keeps the Bun init (with the C object loaded) waiting, not the waiter.
+    const bundle = env.bundle(id, ["true"], (c) => {
+      c.hooks = { startContainer: [{ path: "/bin/true" }] };
+    });
     const environment = { PATH: "/usr/bin:/bin", TMPDIR: tmp };
     const r = env.bunc(["create", "--bundle", bundle, id], { env: environment });
     expect(r.stderr).toBe("");
@@ -64,8 +70,12 @@ describe("security", () => {
 
   test("the init's binary cannot be reopened for writing, even after the user's program replaced it", async () => {
     const id = env.id("seal");
-    env.ok(["create", "--bundle", env.bundle(id, ["sleep", "100"]), id]);
+    const bundle = env.bundle(id, ["sleep", "100"], (c) => {
+      c.hooks = { startContainer: [{ path: "/bin/true" }] };
+    });
+    env.ok(["create", "--bundle", bundle, id]);
     const { pid } = env.state(id);
+    expect(readlinkSync(`/proc/${pid}/exe`)).not.toContain("bunc-wait");
     // What a container process would hold on to: a path fd of the init's exe.
     const exe = sys.bunc_openat2(-100, cstr(`/proc/${pid}/exe`), O.PATH | O.CLOEXEC, 0, 0);
     expect(exe).toBeGreaterThan(0);
@@ -75,6 +85,40 @@ describe("security", () => {
     if (write >= 0) sys.bunc_close(write);
     sys.bunc_close(exe);
     expect(write).toBe(-EROFS);
+    env.ok(["delete", "--force", id]);
+  });
+
+  test("the waiter that holds a created container is sealed, holds no Bun, and only the fds the final act needs", async () => {
+    const id = env.id("wait");
+    env.ok(["create", "--bundle", env.bundle(id, ["sleep", "100"]), id]);
+    const { pid } = env.state(id);
+    expect(readlinkSync(`/proc/${pid}/exe`)).toBe("/memfd:bunc-wait (deleted)");
+    const maps = readFileSync(`/proc/${pid}/maps`, "utf8");
+    expect(maps).not.toContain("memfd:bunc (deleted)");
+    expect(maps).not.toContain("libc.so");
+    // Its memory is its own few pages, not a JavaScript runtime's.
+    const anon = Number(/^RssAnon:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+    expect(anon).toBeLessThan(256);
+    // What a container process could hold on to: a path fd of it. Nothing can
+    // write it: not while it runs, not after (the memfd is sealed).
+    const exe = sys.bunc_openat2(-100, cstr(`/proc/${pid}/exe`), O.PATH | O.CLOEXEC, 0, 0);
+    expect(exe).toBeGreaterThan(0);
+    const reopen = () => sys.bunc_openat2(-100, cstr(`/proc/self/fd/${exe}`), O.WRONLY | O.CLOEXEC, 0, 0);
+    expect(reopen()).toBe(-ETXTBSY);
+    // stdio, the state directory (for the exec fifo), the cgroup files it joins: nothing else.
+    const held = readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`));
+    const others = held
+      .slice(3)
+      .filter((t) => t !== join(env.root, id) && !/^\/sys\/fs\/cgroup\/.*\/(tasks|cgroup\.procs)$/.test(t));
+    expect(others).toEqual([]);
+    env.ok(["start", id]);
+    await Bun.sleep(100);
+    expect(readlinkSync(`/proc/${pid}/exe`)).toEndWith("/sleep");
+    const write = reopen();
+    sys.bunc_close(exe);
+    expect(write).toBeGreaterThan(0);
+    expect(() => writeSync(write, "x")).toThrow("EPERM");
+    closeSync(write);
     env.ok(["delete", "--force", id]);
   });
 

@@ -85,6 +85,7 @@ function allowedLibraries(t: Target): Set<string> {
 function staticChecks(t: Target): void {
   const binary = `${release}/bunc-${t.name}`;
   const object = `${root}/build/${t.name}/libbunc.so`;
+  const waiter = `${root}/build/${t.name}/bunc-wait.elf`;
   check(`${t.name}: binary is for ${t.arch} with ${t.musl ? "musl" : "glibc"}'s loader`, () => {
     must(machine(binary) === MACHINE[t.arch], `machine ${machine(binary)}`);
     const interp = /Requesting program interpreter: ([^\]]+)\]/.exec(readelf("-l", binary))?.[1];
@@ -112,8 +113,14 @@ function staticChecks(t: Target): void {
     must(libs.length === 1 && libs[0] === want, `needs ${libs.join(", ")}, not just ${want}`);
     return libs.join(" ");
   });
-  check(`${t.name}: binary carries that C object`, () => {
-    must(readFileSync(binary).indexOf(readFileSync(object)) >= 0, `${object} is not in ${binary}`);
+  check(`${t.name}: waiter is static, for ${t.arch}`, () => {
+    must(machine(waiter) === MACHINE[t.arch], `machine ${machine(waiter)}`);
+    must(!readelf("-l", waiter).includes("interpreter") && needed(waiter).length === 0, "it is not static");
+    return `${readFileSync(waiter).length} bytes`;
+  });
+  check(`${t.name}: binary carries that C object and that waiter`, () => {
+    const bytes = readFileSync(binary);
+    for (const f of [object, waiter]) must(bytes.indexOf(readFileSync(f)) >= 0, `${f} is not in ${binary}`);
     return undefined;
   });
 }
@@ -123,6 +130,17 @@ function launcher(t: Target): string[] | null {
   if (t.musl) return null;
   if (t.arch === process.arch) return [];
   return [QEMU, "-L", GLIBC_ARM64];
+}
+
+/** The waiter is static: it starts on its machine whatever the C library (arm64's under qemu-user). */
+function waiterStarts(t: Target): void {
+  const waiter = `${root}/build/${t.name}/bunc-wait.elf`;
+  check(`${t.name}: waiter starts (${t.arch === process.arch ? "natively" : "under qemu-user"})`, () => {
+    const r = run([...(t.arch === process.arch ? [] : [QEMU]), waiter]);
+    const usage = "bunc init: usage: bunc-wait BLOB_FD STATE_DIR_FD\n";
+    must(r.code === 127 && r.stderr === usage, `exit ${r.code}: ${r.stderr.trim()}`);
+    return undefined;
+  });
 }
 
 function runChecks(t: Target, prefix: string[]): void {
@@ -229,7 +247,11 @@ function removeCgroups(cgroup: string): void {
  */
 async function mismatchCheck(t: Target, other: Target, prefix: string[]): Promise<void> {
   const outfile = `${tmp}/bunc-${t.name}-with-${other.name}-object`;
-  await buildBinary({ outfile, target: t, object: `${root}/build/${other.name}/libbunc.so`, order: null });
+  const object = {
+    lib: `${root}/build/${other.name}/libbunc.so`,
+    waiter: `${root}/build/${t.name}/bunc-wait.elf`,
+  };
+  await buildBinary({ outfile, target: t, object, order: null });
   check(`${t.name}: a binary carrying the ${other.name} C object refuses it`, () => {
     const r = runContainer("release-mismatch", (...args) => [...prefix, outfile, ...args]);
     const want = `the C object built into bunc is for ${other.name} but this process runs on ${t.name}`;
@@ -290,6 +312,7 @@ try {
   await makeRootfs(`${tmp}/rootfs`);
   for (const t of TARGETS) {
     staticChecks(t);
+    waiterStarts(t);
     const prefix = launcher(t);
     if (prefix) runChecks(t, prefix);
     else

@@ -4,9 +4,9 @@
 // builds a deliberately mismatched one.
 import { $ } from "bun";
 import { mkdirSync, rmSync, symlinkSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import type { Target } from "./targets.ts";
+import { MUSL, type Musl, type Target } from "./targets.ts";
 
 const root = resolve(import.meta.dir, "../..");
 const cflags = ["-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-fvisibility=default"];
@@ -28,25 +28,34 @@ function kernelHeaders(t: Target): string {
  * compiler's own libc is kept out (-nostdinc, -nostdlib) and musl's headers
  * and libc are named instead, under the name musl's loader answers to.
  */
+async function compilerPaths(cc: string): Promise<{ include: string; libgcc: string }> {
+  const include = (await $`${cc} -print-file-name=include`.quiet()).stdout.toString().trim();
+  const libgcc = (await $`${cc} -print-libgcc-file-name`.quiet()).stdout.toString().trim();
+  return { include, libgcc };
+}
+
+/** musl's headers instead of the compiler's libc's, the kernel's after them. */
+const muslFlags = (t: Target, musl: Musl, ccInclude: string) => [
+  ...musl.cflags,
+  "-nostdinc",
+  "-isystem",
+  musl.include,
+  "-isystem",
+  ccInclude,
+  "-idirafter",
+  kernelHeaders(t),
+];
+
 export async function buildObject(t: Target): Promise<string> {
   const dir = `${root}/build/${t.name}`;
   mkdirSync(dir, { recursive: true });
   const object = `${dir}/libbunc.so`;
   const flags = [...cflags, ...t.cflags];
   if (t.musl) {
-    const ccInclude = (await $`${t.cc} -print-file-name=include`.quiet()).stdout.toString().trim();
-    const libgcc = (await $`${t.cc} -print-libgcc-file-name`.quiet()).stdout.toString().trim();
+    const { include, libgcc } = await compilerPaths(t.cc);
     rmSync(`${dir}/${t.musl.soname}`, { force: true });
     symlinkSync(t.musl.libc, `${dir}/${t.musl.soname}`);
-    flags.push(
-      "-nostdinc",
-      "-isystem",
-      t.musl.include,
-      "-isystem",
-      ccInclude,
-      "-idirafter",
-      kernelHeaders(t),
-    );
+    flags.push(...muslFlags(t, t.musl, include));
     await $`${t.cc} ${flags} -o ${object} ${root}/ffi/*.c -nostdlib -L${dir} -l:${t.musl.soname} ${libgcc}`.quiet();
   } else {
     await $`${t.cc} ${flags} -o ${object} ${root}/ffi/*.c`.quiet();
@@ -55,12 +64,31 @@ export async function buildObject(t: Target): Promise<string> {
   return object;
 }
 
+/**
+ * The waiter for a target's machine (ffi/waiter/): static with musl, from
+ * the acts it makes; what it does not call is left out by the linker.
+ */
+export async function buildWaiter(t: Target): Promise<string> {
+  const musl = MUSL[t.arch];
+  const out = `${root}/build/${t.name}/bunc-wait.elf`;
+  mkdirSync(dirname(out), { recursive: true });
+  const { include, libgcc } = await compilerPaths(t.cc);
+  const sources = ["waiter/main.c", "final.c", "common.c", "seccomp.c", "fds.c"].map(
+    (f) => `${root}/ffi/${f}`,
+  );
+  const flags = ["-O2", "-Wall", "-Wextra", "-Werror", "-static", "-ffunction-sections", "-fdata-sections"];
+  const l = musl.lib;
+  await $`${t.cc} ${flags} ${muslFlags(t, musl, include)} -nostdlib -Wl,--gc-sections -o ${out} ${l}/crt1.o ${l}/crti.o ${sources} ${l}/libc.a ${libgcc} ${l}/crtn.o`.quiet();
+  await $`${t.strip} ${out}`.quiet();
+  return out;
+}
+
 export interface Binary {
   /** Where the binary goes. */
   outfile: string;
   target: Target;
-  /** The target's C object; absent: build/libbunc.so, the host's. */
-  object?: string;
+  /** The target's C object and waiter; absent: build/libbunc.so and build/bunc-wait.elf, the host's. */
+  object?: { lib: string; waiter: string };
   /** Bytecode order files from profile runs (Bun's profile-guided layout). */
   order: string[] | null;
 }
@@ -80,13 +108,14 @@ export async function buildBinary({ outfile, target, object, order }: Binary): P
       BUNC_COMMIT: JSON.stringify(commit || "unknown"),
       BUNC_TARGET: JSON.stringify(target.name),
     },
-    // A target's binary carries that target's C object in place of the host's.
+    // A target's binary carries that target's C object and waiter in place of the host's.
     plugins: object
       ? [
           {
             name: "target-object",
             setup(b) {
-              b.onResolve({ filter: /build\/libbunc\.so$/ }, () => ({ path: object }));
+              b.onResolve({ filter: /build\/libbunc\.so$/ }, () => ({ path: object.lib }));
+              b.onResolve({ filter: /build\/bunc-wait\.elf$/ }, () => ({ path: object.waiter }));
             },
           },
         ]

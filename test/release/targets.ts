@@ -7,6 +7,34 @@ const root = resolve(import.meta.dir, "../..");
 /** musl for arm64 is unpacked here from Debian's musl and musl-dev packages for arm64. */
 export const ARM64_MUSL_SYSROOT = `${root}/build/sysroot/arm64-musl`;
 
+/** musl for one machine: headers, the shared libc, and the directory with crt*.o and libc.a. */
+export interface Musl {
+  include: string;
+  libc: string;
+  lib: string;
+  soname: string;
+  cflags: string[];
+}
+
+/** Every target's waiter (ffi/waiter/) is static with musl: small, and free of the host's C library. */
+export const MUSL: Record<"x64" | "arm64", Musl> = {
+  x64: {
+    include: "/usr/include/x86_64-linux-musl",
+    libc: "/usr/lib/x86_64-linux-musl/libc.so",
+    lib: "/usr/lib/x86_64-linux-musl",
+    soname: "libc.musl-x86_64.so.1",
+    cflags: [],
+  },
+  arm64: {
+    include: `${ARM64_MUSL_SYSROOT}/usr/include/aarch64-linux-musl`,
+    libc: `${ARM64_MUSL_SYSROOT}/lib/aarch64-linux-musl/libc.so`,
+    lib: `${ARM64_MUSL_SYSROOT}/usr/lib/aarch64-linux-musl`,
+    soname: "libc.musl-aarch64.so.1",
+    // Outline atomics call helpers of glibc's libgcc build; inline ones need nothing.
+    cflags: ["-mno-outline-atomics"],
+  },
+};
+
 export interface Target {
   name: "linux-x64" | "linux-x64-musl" | "linux-arm64" | "linux-arm64-musl";
   bun: "bun-linux-x64" | "bun-linux-x64-musl" | "bun-linux-arm64" | "bun-linux-arm64-musl";
@@ -16,7 +44,8 @@ export interface Target {
   cflags: string[];
   /** linux/, asm/ and asm-generic/ for this machine. */
   kernelHeaders: Record<string, string>;
-  musl?: { include: string; libc: string; soname: string };
+  /** Set for the musl targets: the C object is built against it. */
+  musl?: Musl;
 }
 
 const x64Kernel = {
@@ -48,11 +77,7 @@ export const TARGETS: Target[] = [
     strip: "strip",
     cflags: [],
     kernelHeaders: x64Kernel,
-    musl: {
-      include: "/usr/include/x86_64-linux-musl",
-      libc: "/usr/lib/x86_64-linux-musl/libc.so",
-      soname: "libc.musl-x86_64.so.1",
-    },
+    musl: MUSL.x64,
   },
   {
     name: "linux-arm64",
@@ -69,14 +94,9 @@ export const TARGETS: Target[] = [
     arch: "arm64",
     cc: "aarch64-linux-gnu-gcc",
     strip: "aarch64-linux-gnu-strip",
-    // Outline atomics call helpers of glibc's libgcc build; inline ones need nothing.
-    cflags: ["-mno-outline-atomics"],
+    cflags: [],
     kernelHeaders: arm64Kernel,
-    musl: {
-      include: `${ARM64_MUSL_SYSROOT}/usr/include/aarch64-linux-musl`,
-      libc: `${ARM64_MUSL_SYSROOT}/lib/aarch64-linux-musl/libc.so`,
-      soname: "libc.musl-aarch64.so.1",
-    },
+    musl: MUSL.arm64,
   },
 ];
 

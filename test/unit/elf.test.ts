@@ -39,11 +39,11 @@ describe("the loader check", () => {
     expect(target()).toBe(`linux-${process.arch}`);
     expect(() => checkObject(object)).not.toThrow();
     const other = process.arch === "x64" ? "arm64" : "x64";
-    expect(() => checkObject(object, other, "glibc")).toThrow(
+    expect(() => checkObject(object, "the C object", other, "glibc")).toThrow(
       `the C object built into bunc is for linux-${process.arch} but this process runs on linux-${other}: ` +
         "use the bunc binary built for this platform",
     );
-    expect(() => checkObject(object, process.arch, "musl")).toThrow(
+    expect(() => checkObject(object, "the C object", process.arch, "musl")).toThrow(
       `is for linux-${process.arch} but this process runs on linux-${process.arch}-musl`,
     );
   });
