@@ -23,7 +23,7 @@ export function stat(samples: number[]): Stat | null {
 
 export const fmtMs = (x: number | undefined) => (x === undefined ? "" : x.toFixed(1));
 export const fmtMiB = (kib: number | undefined) =>
-  kib === undefined ? "n/a" : `${(kib / 1024).toFixed(1)} MiB`;
+  kib === undefined ? "n/a" : kib < 1024 ? `${kib} KiB` : `${(kib / 1024).toFixed(1)} MiB`;
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
