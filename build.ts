@@ -127,7 +127,9 @@ async function releaseNotes(): Promise<string> {
     "",
     `Binaries: ${TARGETS.map((t) => `bunc-${t.name}`).join(", ")}. Check them with \`sha256sum -c SHA256SUMS\`.`,
     "",
-    tag ? `## Changes since ${tag} (${changes.length})` : `## Changes: every commit, there being no tag yet (${changes.length})`,
+    tag
+      ? `## Changes since ${tag} (${changes.length})`
+      : `## Changes: every commit, there being no tag yet (${changes.length})`,
     "",
     ...changes,
     "",
