@@ -23,21 +23,18 @@ import { sys } from "../sys/lib.ts";
 import { euid, rootless } from "../sys/rootless.ts";
 import { openPath } from "../sys/open.ts";
 import { type DeviceEntry, v1Line } from "./devices.ts";
-import { attachDeviceFilter } from "./ebpf.ts";
 import { type Hierarchy, hostHierarchies } from "./hierarchy.ts";
 import { cgroupPathFor, DEFAULT_PARENT, dirFor } from "./path.ts";
-import {
-  applyPlaced,
-  checkMemoryUsage,
-  type Host,
-  type Placed,
-  placeResources,
-  writeControl,
-} from "./resources.ts";
+import type { Host, Placed } from "./resources.ts";
+
+// The planning half (linux.resources, the eBPF device filter) is loaded where
+// a cgroup is made or updated: kill, pause, ps and delete never pay for it.
+const resources = () => require("./resources.ts") as typeof import("./resources.ts");
+const ebpf = () => require("./ebpf.ts") as typeof import("./ebpf.ts");
 
 type Dir = CgroupState["dirs"][number];
 
-import { type FreezerFiles, freezerFiles, isFrozen, readTrim } from "./freezer.ts";
+import { type FreezerFiles, freezerFiles, isFrozen, readTrim, writeControl } from "./freezer.ts";
 
 const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
@@ -376,7 +373,7 @@ export class Cgroup {
       } else if (version === 2 && filterV2) {
         const fd = openPath(dir, O.RDONLY | O.DIRECTORY, `open ${dir}`);
         try {
-          attachDeviceFilter(fd, entries);
+          ebpf().attachDeviceFilter(fd, entries);
         } finally {
           sys.bunc_close(fd);
         }
@@ -448,12 +445,12 @@ export class Cgroup {
 
   /** Places and checks linux.resources before anything is made: a field the host cannot honour throws. */
   planResources(r: Resources | undefined): void {
-    this.placed = r ? placeResources(r, this.host()) : [];
+    this.placed = r ? resources().placeResources(r, this.host()) : [];
   }
 
   /** Writes the planned resources into the made directories. */
   applyResources(): void {
-    applyPlaced(this.placed);
+    if (this.placed.length) resources().applyPlaced(this.placed);
   }
 
   /** A running container's new resources: placed, enabled, checked and written. */
@@ -461,7 +458,7 @@ export class Cgroup {
     this.planResources(r);
     const v2 = this.verified().find((d) => d.version === 2);
     if (v2) delegate(v2.dir, v2.mountpoint, this.v2Enables());
-    checkMemoryUsage(r, this.placed);
+    resources().checkMemoryUsage(r, this.placed);
     this.applyResources();
   }
 

@@ -1,8 +1,8 @@
-// The freezer's files, v1's freezer.state or cgroup2's cgroup.freeze: one
-// reading for the Cgroup object (pause, resume, kill) and for the status
-// query, which reads where create recorded the cgroup without loading the
-// rest of the cgroup code.
-import { existsSync, readFileSync } from "node:fs";
+// A cgroup's control files, read and written, and the freezer's (v1's
+// freezer.state or cgroup2's cgroup.freeze): one reading for the Cgroup
+// object (pause, resume, kill) and for the status query, which reads where
+// create recorded the cgroup without loading the rest of the cgroup code.
+import { closeSync, constants, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 
 // Without an exception for a file that is not there: most are not, and
 // exceptions are not cheap in the few milliseconds a command has.
@@ -12,6 +12,16 @@ export function readTrim(file: string): string {
     return readFileSync(file, "utf8").trim();
   } catch {
     return "";
+  }
+}
+
+/** One write of a control file, opened for it alone (a kernel error is the write's). */
+export function writeControl(path: string, value: string): void {
+  const fd = openSync(path, constants.O_WRONLY);
+  try {
+    writeSync(fd, value);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -2,9 +2,10 @@
 // differ only in which hierarchy answers for a controller (Cgroup's
 // controllerDir: a v1 mount of it first, else cgroup2 when it has it); each
 // controller is then translated for that version (settings.ts) and written.
-import { closeSync, constants, openSync, readFileSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { Resources } from "../oci/config.ts";
 import { ConfigError } from "../oci/errors.ts";
+import { writeControl } from "./freezer.ts";
 import { CONTROLLERS, type Setting, unifiedSettings } from "./settings.ts";
 
 export interface Where {
@@ -62,15 +63,6 @@ export function placeResources(r: Resources, host: Host): Placed[] {
 }
 
 /** Writes a cgroup file: no create, no truncate (kernfs files are neither). */
-export function writeControl(path: string, value: string): void {
-  const fd = openSync(path, constants.O_WRONLY);
-  try {
-    writeSync(fd, value);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 const codeOf = (e: unknown) => (e as NodeJS.ErrnoException).code ?? "";
 
 const REASONS: Record<string, string> = {

@@ -20,7 +20,7 @@ import { parseExactJson } from "../oci/exactJson.ts";
 import { planExecLabels } from "../plan/lsm.ts";
 import { checkHeldCapabilities, planProcess } from "../plan/process.ts";
 import { planSeccomp } from "../plan/seccomp.ts";
-import { writeControl } from "../cgroups/resources.ts";
+import { writeControl } from "../cgroups/freezer.ts";
 import { packFinal } from "../protocol/final.ts";
 import { CLONE, O } from "../sys/constants.ts";
 import { sys } from "../sys/lib.ts";
