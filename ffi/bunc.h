@@ -176,10 +176,10 @@ int bunc_wait_start(int dir_fd, char *errbuf, size_t errlen);
 int bunc_exec_final(const struct bunc_final *req);
 /* In the init, instead of waiting itself: execve the waiter (ffi/waiter/,
  * from waiter_fd) with the flat request in blob_fd and the state directory
- * dir_fd; those and the fds in keep[] stay open across it. Returns only on
- * failure. */
-int bunc_exec_waiter(int waiter_fd, int blob_fd, int dir_fd, const int32_t *keep, uint64_t nkeep, char *errbuf,
-		     size_t errlen);
+ * dir_fd; those, fds 3..keep_below-1 and the fds in keep[] stay open across
+ * it. Returns only on failure (then the init can still wait itself). */
+int bunc_exec_waiter(int waiter_fd, int blob_fd, int dir_fd, int keep_below, const int32_t *keep, uint64_t nkeep,
+		     char *errbuf, size_t errlen);
 /* `exec`: a process in the container whose namespaces are given (pid and
  * time joined by the caller for its children, the others by the child,
  * user first), started in cgroup_fd's cgroup2 directory (-1: none), with a
@@ -188,7 +188,7 @@ int bunc_exec_waiter(int waiter_fd, int blob_fd, int dir_fd, const int32_t *keep
  * in final's errbuf. */
 int bunc_exec_process(const struct bunc_final *final, const struct bunc_join *joins, uint64_t njoins,
 		      int64_t cgroup_fd, int32_t console_sock, const struct bunc_exec_extra *extra, int32_t *out_pid);
-/* In the runtime: pass on the signals we receive to pid from now on. */
+/* In the runtime: pass on the signals we receive to pid from now on (0: to no one). */
 void bunc_forward_signals(int pid);
 /* In the runtime: wait for pid, passing on the signals we receive. */
 int bunc_wait_forward(int pid, int32_t *out_status);

@@ -34,14 +34,15 @@ static void die_on_signal(int sig)
 /* A created container's init is PID 1 of its namespace: without a handler the
  * signals `kill` sends would be ignored, so each of them ends it. Faults and
  * the signals Bun's runtime uses for itself keep their handlers. */
+static const int EXIT_SIGNALS[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM};
+
 static void exit_on_signals(void)
 {
-	static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM};
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = die_on_signal;
-	for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		sigaction(sigs[i], &sa, NULL);
+	for (unsigned i = 0; i < sizeof EXIT_SIGNALS / sizeof EXIT_SIGNALS[0]; i++)
+		sigaction(EXIT_SIGNALS[i], &sa, NULL);
 	sigset_t set;
 	sigemptyset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
@@ -331,8 +332,8 @@ struct bunc_final *bunc_flat_request(void *blob, uint64_t size)
 {
 	unsigned char *b = blob;
 	const struct bunc_flat *h = blob;
-	if (size < sizeof *h || h->magic != BUNC_FLAT_MAGIC || h->total != size || h->request % 8 ||
-	    h->request > size - sizeof(struct bunc_final) || h->relocs % 8 || h->relocs > size ||
+	if (size < sizeof *h + sizeof(struct bunc_final) || h->magic != BUNC_FLAT_MAGIC || h->total != size ||
+	    h->request % 8 || h->request > size - sizeof(struct bunc_final) || h->relocs % 8 || h->relocs > size ||
 	    h->nrelocs > (size - h->relocs) / 8)
 		return NULL;
 	const uint64_t *relocs = (const void *)(b + h->relocs);
@@ -348,11 +349,14 @@ struct bunc_final *bunc_flat_request(void *blob, uint64_t size)
 	return (void *)(b + h->request);
 }
 
-int bunc_exec_waiter(int waiter_fd, int blob_fd, int dir_fd, const int32_t *keep, uint64_t nkeep, char *errbuf,
-		     size_t errlen)
+int bunc_exec_waiter(int waiter_fd, int blob_fd, int dir_fd, int keep_below, const int32_t *keep, uint64_t nkeep,
+		     char *errbuf, size_t errlen)
 {
-	if (nkeep > BUNC_MAX_CGROUP_FDS + 1024)
+	if (nkeep > BUNC_MAX_CGROUP_FDS + 2)
 		return bunc_refuse(errbuf, errlen, E2BIG, "bunc_exec_waiter: too many fds to keep");
+	for (int fd = 3; fd < keep_below; fd++)
+		if (fcntl(fd, F_SETFD, 0) < 0)
+			return bunc_fail(errbuf, errlen, errno, "keep fd %d for the waiting init", fd);
 	int fds[2] = {blob_fd, dir_fd};
 	for (int i = 0; i < 2; i++)
 		if (fcntl(fds[i], F_SETFD, 0) < 0)
@@ -365,6 +369,16 @@ int bunc_exec_waiter(int waiter_fd, int blob_fd, int dir_fd, const int32_t *keep
 	snprintf(dir_arg, sizeof dir_arg, "%d", dir_fd);
 	char *const argv[] = {"bunc-wait", blob_arg, dir_arg, NULL};
 	char *const envp[] = {NULL};
+	/* PID 1 of a namespace drops the signals it has no handler for: those
+	 * `kill` sends a created container stay blocked, and so pending across
+	 * execve, until bunc_wait_start has its handlers and unblocks them. */
+	sigset_t block, old;
+	sigemptyset(&block);
+	for (unsigned i = 0; i < sizeof EXIT_SIGNALS / sizeof EXIT_SIGNALS[0]; i++)
+		sigaddset(&block, EXIT_SIGNALS[i]);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
 	syscall(SYS_execveat, waiter_fd, "", argv, envp, AT_EMPTY_PATH);
-	return bunc_fail(errbuf, errlen, errno, "execve the waiting init");
+	int err = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return bunc_fail(errbuf, errlen, err, "execve the waiting init");
 }

@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* memfd_create's MFD_EXEC (linux 6.3), which older headers lack. */
+#define BUNC_MFD_EXEC 0x0010U
+
 /* A wrapper's result: the value, or -errno. */
 #define RET(x)                        \
 	do {                                  \

@@ -33,7 +33,11 @@ static int unprivileged_view(char *errbuf, size_t errlen)
 	if (st.st_uid != geteuid() && faccessat(AT_FDCWD, "/proc/self/exe", W_OK, AT_EACCESS) < 0 &&
 	    (errno == EACCES || errno == EROFS))
 		return fd;
-	int copy = memfd_create("bunc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	/* MFD_EXEC: where vm.memfd_noexec is set, a memfd is otherwise not executable
+	 * (kernels before 6.3 do not know the flag). */
+	int copy = memfd_create("bunc", MFD_CLOEXEC | MFD_ALLOW_SEALING | BUNC_MFD_EXEC);
+	if (copy < 0)
+		copy = memfd_create("bunc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (copy < 0) {
 		int rc = bunc_fail(errbuf, errlen, errno, "memfd_create for a sealed copy of our binary");
 		close(fd);

@@ -12,8 +12,10 @@ static volatile pid_t forward_to;
 
 static void forward(int sig)
 {
+	int saved = errno;
 	if (forward_to > 0)
 		kill(forward_to, sig);
+	errno = saved;
 }
 
 void bunc_forward_signals(int pid)

@@ -106,8 +106,12 @@ function run(): never {
     ttyFd,
     keepFds: 3 + passed,
   };
-  // No startContainer hook to run: the waiter holds the container until `start`, not Bun.
-  if (fds.waiter !== null) fail(execWaiter(final, fds.stateDir, fds.waiter));
+  // The waiter holds the container until `start`, not Bun (see planInit). Should
+  // it not start (a kernel refusing to execute a memfd, say), we wait ourselves.
+  if (fds.waiter !== null) {
+    execWaiter(final, fds.stateDir, fds.waiter);
+    sys.bunc_close(fds.waiter);
+  }
 
   const err = new ErrBuf();
   const fifo = sys.bunc_wait_start(fds.stateDir, err.buf, err.len);

@@ -21,10 +21,15 @@ export async function runCreated(store: Store, created: Created, o: RunOptions):
   // From before `start`: a signal that reached us in between would end bunc
   // and leave the container running (a terminal relay takes over its own).
   if (!o.detach) sys.bunc_forward_signals(state.pid);
+  // Once the process is reaped, its pid may become anyone's: nothing more is passed on.
+  const stopForwarding = () => {
+    if (!o.detach) sys.bunc_forward_signals(0);
+  };
   let ready: Promise<void>;
   try {
     ({ ready } = await startContainer(store, state.id));
   } catch (e) {
+    stopForwarding();
     await deleteContainer(store, state.id, true);
     throw e;
   }
@@ -44,6 +49,7 @@ export async function runCreated(store: Store, created: Created, o: RunOptions):
     exitCode = exitCodeOf(status);
     return exitCode;
   } finally {
+    stopForwarding();
     // Also when waiting failed: a foreground container does not outlive its run.
     if (!o.keep) await deleteContainer(store, state.id, true, exitCode);
   }

@@ -43,26 +43,32 @@ const idmapped = (s: RootfsStep): s is Extract<RootfsStep, { op: "mount" }> => s
 
 /**
  * Whether the waiter holds the container until `start` (see InitFd). Not
- * when a startContainer hook must run then (only the Bun init runs hooks),
- * nor in a user namespace: a program executed in one is open to ptrace by
- * whoever has CAP_SYS_PTRACE there (the kernel judges by the namespace of
- * the exec, not dumpability), and the waiting init holds host fds. The Bun
- * init was executed outside it.
+ * when a startContainer hook must run then (only the Bun init runs hooks);
+ * not with an AppArmor or SELinux exec label, which applies to the next
+ * execve, the waiter's, instead of the container's program; nor in a user
+ * namespace: a program executed in one is open to ptrace by whoever has
+ * CAP_SYS_PTRACE there (the kernel judges by the namespace of the exec, not
+ * dumpability), and the waiting init holds host fds. The Bun init was
+ * executed outside it.
  */
-const waits = ({ hooks, namespaces }: InitInputs) =>
-  hooks.hooks.startContainer.length === 0 && !namespaces.userns && !namespaces.joinsUserns;
+export const usesWaiter = ({ hooks, namespaces }: InitInputs, execLabels: readonly unknown[]) =>
+  hooks.hooks.startContainer.length === 0 &&
+  execLabels.length === 0 &&
+  !namespaces.userns &&
+  !namespaces.joinsUserns;
 
 export function planInit(inputs: InitInputs): InitPlan {
   const { config, bundle, rootfs, cgroup, namespaces } = inputs;
   const { steps, devBound } = planMounts(config, bundle, cgroup, namespaces, inputs.notifyDir);
   const propagation = config.linux?.rootfsPropagation;
   const seccomp = planSeccomp(config, inputs.id, bundle, inputs.cacheRoot);
+  const execLabels = planExecLabels(config);
   const fds: InitFd[] = [
     { kind: "stateDir" },
     ...inputs.cgroupJoin.map((file): InitFd => ({ kind: "cgroupJoin", file })),
     ...steps.filter(idmapped).map((s): InitFd => ({ kind: "idmapTree", field: s.field })),
     ...(seccomp?.notify ? [{ kind: "seccompListener" } as const] : []),
-    ...(waits(inputs) ? [{ kind: "waiter" } as const] : []),
+    ...(usesWaiter(inputs, execLabels) ? [{ kind: "waiter" } as const] : []),
   ];
   return {
     rootfs,
@@ -77,7 +83,7 @@ export function planInit(inputs: InitInputs): InitPlan {
     devices: planDevices(config),
     hostname: config.hostname ?? null,
     sysctl: planSysctl(config),
-    execLabels: planExecLabels(config),
+    execLabels,
     domainname: config.domainname ?? null,
     maskedPaths: config.linux?.maskedPaths ?? [],
     readonlyPaths: config.linux?.readonlyPaths ?? [],

@@ -119,21 +119,22 @@ export function packFinal(a: FinalArgs): { req: ReturnType<typeof pack>; err: Er
 /**
  * Hands the rest to the waiter (ffi/waiter/), executed from `waiterFd`: it
  * waits for `start` on the fifo below `stateDir`, then makes the final act
- * from the same request, laid out flat in a memfd. The fds the act uses
- * stay open across the exec. Returns only on failure, with the reason.
+ * from the same request, laid out flat in a sealed memfd. The fds the act
+ * uses stay open across the exec. Returns only on failure, with the reason;
+ * nothing is lost then: the caller can still wait itself.
  */
 export function execWaiter(a: FinalArgs, stateDir: number, waiterFd: number): string {
   const err = new ErrBuf();
   const blob = memfdOf("bunc-final", flatten(FINAL, finalValues(a, err)), false);
   const keep = [
-    ...Array.from({ length: (a.keepFds ?? 3) - 3 }, (_, i) => 3 + i),
     ...a.cgroupFds,
     ...(a.ttyFd === null ? [] : [a.ttyFd]),
     ...(a.seccompListener === null ? [] : [a.seccompListener]),
   ];
   const fds = Int32Array.from(keep.length ? keep : [-1]);
-  sys.bunc_exec_waiter(waiterFd, blob, stateDir, fds, keep.length, err.buf, err.len);
+  sys.bunc_exec_waiter(waiterFd, blob, stateDir, a.keepFds ?? 3, fds, keep.length, err.buf, err.len);
   keepAlive(fds);
+  sys.bunc_close(blob);
   return err.text();
 }
 

@@ -15,7 +15,7 @@ export const symbols = {
   bunc_spawn: { args: [ptr, ptr], returns: i32 },
   bunc_wait_start: { args: [i32, ptr, u64], returns: i32 },
   bunc_exec_final: { args: [ptr], returns: i32 },
-  bunc_exec_waiter: { args: [i32, i32, i32, ptr, u64, ptr, u64], returns: i32 },
+  bunc_exec_waiter: { args: [i32, i32, i32, i32, ptr, u64, ptr, u64], returns: i32 },
   bunc_forward_signals: { args: [i32], returns: FFIType.void },
   bunc_wait_forward: { args: [i32, ptr], returns: i32 },
   bunc_exec_process: { args: [ptr, ptr, u64, FFIType.i64, i32, ptr, ptr], returns: i32 },
@@ -81,7 +81,7 @@ function libraryPath(): string {
     // The memfd stays open: glibc caches dlopen by path, and a reused fd
     // number would otherwise hand back a stale library. The enter stage of
     // a container with a user namespace preloads it from here too.
-    memfd = memfdOf("bunc", bytes, true);
+    memfd = memfdOf("bunc", bytes, false);
   }
   return `/proc/self/fd/${memfd}`;
 }

@@ -55,6 +55,7 @@ export function isTerminal(fd: number): boolean {
 
 const MFD_CLOEXEC = 1;
 const MFD_ALLOW_SEALING = 2;
+const MFD_EXEC = 0x10;
 const F_ADD_SEALS = 1033;
 // F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE
 const ALL_SEALS = 1 | 2 | 4 | 8;
@@ -68,17 +69,20 @@ const loadMemfd = () =>
 let memfdCalls: ReturnType<typeof loadMemfd> | undefined;
 
 /**
- * A close-on-exec memfd holding `bytes`; sealed, no one (us included) can
- * change it any more: what is executed or loaded from it is what we wrote.
+ * A close-on-exec memfd holding `bytes`, sealed: no one (us included) can
+ * change it any more, so what is executed or read from it is what we wrote.
+ * `executable` asks for MFD_EXEC, without which a kernel with
+ * vm.memfd_noexec set refuses to execute it (older kernels do not know the
+ * flag: then without).
  */
-export function memfdOf(name: string, bytes: Uint8Array, sealed: boolean): number {
+export function memfdOf(name: string, bytes: Uint8Array, executable: boolean): number {
   memfdCalls ??= loadMemfd();
-  const fd = memfdCalls.memfd_create(
-    Buffer.from(`${name}\0`),
-    MFD_CLOEXEC | (sealed ? MFD_ALLOW_SEALING : 0),
-  );
+  const flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+  const cname = Buffer.from(`${name}\0`);
+  let fd = executable ? memfdCalls.memfd_create(cname, flags | MFD_EXEC) : -1;
+  if (fd < 0) fd = memfdCalls.memfd_create(cname, flags);
   if (fd < 0) throw new Error(`memfd_create for ${name} failed`);
   for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
-  if (sealed && memfdCalls.fcntl(fd, F_ADD_SEALS, ALL_SEALS) < 0) throw new Error(`cannot seal ${name}`);
+  if (memfdCalls.fcntl(fd, F_ADD_SEALS, ALL_SEALS) < 0) throw new Error(`cannot seal ${name}`);
   return fd;
 }

@@ -122,6 +122,30 @@ describe("security", () => {
     env.ok(["delete", "--force", id]);
   });
 
+  // Since 6.3 a pid namespace may make memfds non-executable unless created with MFD_EXEC.
+  test.skipIf(!existsSync("/proc/sys/vm/memfd_noexec"))(
+    "the waiter still runs where memfds are non-executable by default (vm.memfd_noexec=1, in a pid namespace of the test's)",
+    () => {
+      const id = env.id("noexec");
+      const bundle = env.bundle(id, ["sh", "-c", "echo ran"]);
+      const out = join(env.dir, `${id}.out`);
+      const script = [
+        "echo 1 > /proc/sys/vm/memfd_noexec",
+        `"$0" --root "$1" create --bundle "$2" "$3" > "$4" 2>&1 || exit 1`,
+        `pid=$("$0" --root "$1" state "$3" | sed -n 's/^ *"pid": \\([0-9]*\\),$/\\1/p')`,
+        'readlink "/proc/$pid/exe"',
+        `"$0" --root "$1" start "$3" && sleep 0.2 && "$0" --root "$1" delete "$3"`,
+      ].join("\n");
+      const r = Bun.spawnSync(
+        ["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", script, BUNC, env.root, bundle, id, out],
+        { stdout: "pipe", stderr: "pipe" },
+      );
+      expect(r.stderr.toString()).toBe("");
+      expect(r.stdout.toString()).toBe("/memfd:bunc-wait (deleted)\n");
+      expect(readFileSync(out, "utf8")).toBe("ran\n");
+    },
+  );
+
   test("the init starts with an empty environment", () => {
     const id = env.id("env");
     const bundle = env.bundle(id, ["true"]);

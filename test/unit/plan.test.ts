@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { planInit } from "../../src/plan/init.ts";
+import { planInit, usesWaiter } from "../../src/plan/init.ts";
 import { planProcess } from "../../src/plan/process.ts";
 import { setDiagSinks } from "../../src/diag.ts";
 import { defaultSpec } from "../../src/oci/default.ts";
@@ -335,5 +335,36 @@ describe("the cgroup mount of the default spec", () => {
       set: MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC,
       clr: 0,
     });
+  });
+});
+
+describe("who waits for start", () => {
+  const namespaces = {
+    cloneFlags: 0,
+    joins: [],
+    newCgroupns: false,
+    userns: null,
+    timeOffsets: null,
+    joinsUserns: false,
+  };
+  const hooks = {
+    hooks: { createContainer: [], startContainer: [] },
+    runtimeHooks: false,
+    hookState: { ociVersion: "1.2.0", id: "c1", bundle: "/b", annotations: {} },
+  };
+  const inputs = { namespaces, hooks } as unknown as Parameters<typeof usesWaiter>[0];
+  const label = [{ file: "thread-self/attr/exec", value: "exec p", what: "process.apparmorProfile" }];
+
+  test("the waiter, unless a hook, an exec label or a user namespace needs the Bun init", () => {
+    expect(usesWaiter(inputs, [])).toBe(true);
+    // The label applies to the next execve: the waiter's, were it used.
+    expect(usesWaiter(inputs, label)).toBe(false);
+    const hook = { ...hooks, hooks: { createContainer: [], startContainer: [{ path: "/bin/true" }] } };
+    expect(usesWaiter({ ...inputs, hooks: hook } as typeof inputs, [])).toBe(false);
+    const userns = { ...namespaces, userns: { uidMap: "0 1000 1", gidMap: "0 1000 1" } };
+    expect(usesWaiter({ ...inputs, namespaces: userns } as unknown as typeof inputs, [])).toBe(false);
+    expect(
+      usesWaiter({ ...inputs, namespaces: { ...namespaces, joinsUserns: true } } as typeof inputs, []),
+    ).toBe(false);
   });
 });
