@@ -243,15 +243,17 @@ describe("scheduling attributes", () => {
 /** Where a step acts: a symlink's own path, else its target. */
 const where = (s: ReturnType<typeof planInit>["steps"][number]) => (s.op === "symlink" ? s.path : s.target);
 
+/** No namespace joined or made but cgroup's. */
+const namespaces = {
+  cloneFlags: 0,
+  joins: [],
+  newCgroupns: true,
+  userns: null,
+  timeOffsets: null,
+  joinsUserns: false,
+};
+
 describe("the cgroup mount of the default spec", () => {
-  const namespaces = {
-    cloneFlags: 0,
-    joins: [],
-    newCgroupns: true,
-    userns: null,
-    timeOffsets: null,
-    joinsUserns: false,
-  };
   const plan = (dirs: { dir: string; mountpoint: string; version: 1 | 2; controllers: string[] }[]) =>
     planInit({
       config: defaultSpec(),
@@ -339,14 +341,6 @@ describe("the cgroup mount of the default spec", () => {
 });
 
 describe("who waits for start", () => {
-  const namespaces = {
-    cloneFlags: 0,
-    joins: [],
-    newCgroupns: false,
-    userns: null,
-    timeOffsets: null,
-    joinsUserns: false,
-  };
   const hooks = {
     hooks: { createContainer: [], startContainer: [] },
     runtimeHooks: false,
