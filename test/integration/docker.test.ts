@@ -51,7 +51,8 @@ function dockerOk(args: string[]): string {
 describe("dockerd with bunc as its runtime", () => {
   beforeAll(async () => {
     installEngines();
-    leftovers = new HostLeftovers(["/etc/docker", "/run/docker", "/run/containerd"]);
+    // dockerd writes its key into /etc/docker, which the docker.io package may have made.
+    leftovers = new HostLeftovers(["/etc/docker", "/etc/docker/key.json", "/run/docker", "/run/containerd"]);
     dir = join(env.dir, "docker");
     mkdirSync(join(dir, "hooks.d"), { recursive: true });
     chmodSync(dir, 0o755);
