@@ -1,8 +1,9 @@
-/* The container's init while it waits for `start`, when no startContainer
- * hook is to run then. The Bun init, its work done, execs this small static
- * program with the final act's request laid out flat: a waiting container
- * then holds ~100 KB instead of a Bun runtime's megabytes. It makes the
- * calls the Bun init would: bunc_wait_start, then bunc_exec_final.
+/* The container's init while it waits for `start` (when it may: see
+ * usesWaiter in src/plan/init.ts). The Bun init, its work done, execs this
+ * small static program with the final act's request laid out flat: a
+ * waiting container then holds ~60 KiB instead of a Bun runtime's ~39 MiB.
+ * It makes the calls the Bun init would: bunc_wait_start, then
+ * bunc_exec_final.
  *
  *   bunc-wait BLOB_FD STATE_DIR_FD
  */

@@ -106,10 +106,14 @@ function run(): never {
     ttyFd,
     keepFds: 3 + passed,
   };
-  // The waiter holds the container until `start`, not Bun (see planInit). Should
-  // it not start (a kernel refusing to execute a memfd, say), we wait ourselves.
+  // The waiter holds the container until `start`, not Bun (see planInit).
   if (fds.waiter !== null) {
-    execWaiter(final, fds.stateDir, fds.waiter);
+    try {
+      execWaiter(final, fds.stateDir, fds.waiter);
+    } catch {
+      // It did not start (a kernel refusing to execute a memfd, say): we wait
+      // ourselves, with the same acts, so its reason is no failure of the container's.
+    }
     sys.bunc_close(fds.waiter);
   }
 
