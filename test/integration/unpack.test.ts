@@ -409,19 +409,18 @@ describe("the unpack plugin", () => {
     expectNothingLeft();
   });
 
+  /** A created container of the test image, and its directory under the plugin's state. */
+  const createFromImage = (edit?: Parameters<typeof imageBundle>[2]) => {
+    const id = env.id("img");
+    const bundle = imageBundle(id, join(env.dir, "img"), edit, ["true"]);
+    env.ok(["--hooks-dir", hooksDir, "create", "--bundle", bundle, id]);
+    return { id, dir: join(imagesDir(), "containers", id) };
+  };
+
   test("a record lost half-written: poststop still detaches root and id-mapped layers, and never deletes a shared layer's files", () => {
     const layers = join(imagesDir(), "layers");
     const files = () => readdirSync(layers, { recursive: true }).map(String).sort();
-    const id = env.id("img");
-    env.ok([
-      "--hooks-dir",
-      hooksDir,
-      "create",
-      "--bundle",
-      imageBundle(id, join(env.dir, "img"), withUserns, ["true"]),
-      id,
-    ]);
-    const dir = join(imagesDir(), "containers", id);
+    const { id, dir } = createFromImage(withUserns);
     expect(readdirSync(join(dir, "lower")).length).toBe(3);
     const before = files();
     // As a crash in the middle of rewriting it would leave it.
@@ -432,16 +431,7 @@ describe("the unpack plugin", () => {
   });
 
   test("a mount under a container's directory that the plugin did not make: it is not removed across", () => {
-    const id = env.id("img");
-    env.ok([
-      "--hooks-dir",
-      hooksDir,
-      "create",
-      "--bundle",
-      imageBundle(id, join(env.dir, "img"), undefined, ["true"]),
-      id,
-    ]);
-    const dir = join(imagesDir(), "containers", id);
+    const { id, dir } = createFromImage();
     const precious = join(env.dir, "precious");
     mkdirSync(precious, { recursive: true });
     writeFileSync(join(precious, "keep"), "kept");
