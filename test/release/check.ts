@@ -7,7 +7,6 @@
 // cgroups). One line per check; exit status 1 when any fails.
 //
 //   ./node_modules/.bin/bun test/release/check.ts
-import { $ } from "bun";
 import {
   copyFileSync,
   existsSync,
@@ -22,8 +21,8 @@ import {
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { makeRootfs } from "../fixtures/rootfs.ts";
-import { buildBinary } from "./compile.ts";
-import { ARM64_MUSL_SYSROOT, hostTarget, TARGETS, type Target } from "./targets.ts";
+import { buildBinary, buildMuslProgram } from "./compile.ts";
+import { hostTarget, MUSL, TARGETS, type Target } from "./targets.ts";
 
 const root = resolve(import.meta.dir, "../..");
 const release = `${root}/dist/release`;
@@ -31,7 +30,6 @@ const TIMEOUT_MS = 120_000;
 const QEMU = "/usr/bin/qemu-aarch64-static";
 const GLIBC_ARM64 = "/usr/aarch64-linux-gnu";
 const MACHINE = { x64: "Advanced Micro Devices X86-64", arm64: "AArch64" } as const;
-const LOADER = { x64: "x86_64", arm64: "aarch64" } as const;
 
 let failed = 0;
 const tmp = mkdtempSync(`${tmpdir()}/bunc-release-check-`);
@@ -77,7 +75,7 @@ const machine = (file: string) => /Machine:\s+(.*)/.exec(readelf("-h", file))?.[
 
 /** What the binary may ask for: the C library (and for glibc its split parts); for musl Bun's C++ runtime. */
 function allowedLibraries(t: Target): Set<string> {
-  if (t.musl) return new Set(["libstdc++.so.6", "libgcc_s.so.1", `libc.musl-${LOADER[t.arch]}.so.1`]);
+  if (t.musl) return new Set(["libstdc++.so.6", "libgcc_s.so.1", MUSL[t.arch].soname]);
   const loader = t.arch === "x64" ? "ld-linux-x86-64.so.2" : "ld-linux-aarch64.so.1";
   return new Set(["libc.so.6", "libpthread.so.0", "libdl.so.2", "libm.so.6", loader]);
 }
@@ -90,7 +88,7 @@ function staticChecks(t: Target): void {
     must(machine(binary) === MACHINE[t.arch], `machine ${machine(binary)}`);
     const interp = /Requesting program interpreter: ([^\]]+)\]/.exec(readelf("-l", binary))?.[1];
     const want = t.musl
-      ? `/lib/ld-musl-${LOADER[t.arch]}.so.1`
+      ? MUSL[t.arch].loader
       : t.arch === "x64"
         ? "/lib64/ld-linux-x86-64.so.2"
         : "/lib/ld-linux-aarch64.so.1";
@@ -109,7 +107,7 @@ function staticChecks(t: Target): void {
   check(`${t.name}: C object is for ${t.arch} and needs only ${t.musl ? "musl" : "glibc"}`, () => {
     must(machine(object) === MACHINE[t.arch], `machine ${machine(object)}`);
     const libs = needed(object);
-    const want = t.musl ? `libc.musl-${LOADER[t.arch]}.so.1` : "libc.so.6";
+    const want = t.musl ? MUSL[t.arch].soname : "libc.so.6";
     must(libs.length === 1 && libs[0] === want, `needs ${libs.join(", ")}, not just ${want}`);
     return libs.join(" ");
   });
@@ -270,21 +268,13 @@ async function muslObjectCheck(t: Target): Promise<void> {
   if (!musl) return;
   const dir = `${tmp}/musl-root-${t.name}`;
   mkdirSync(`${dir}/lib`, { recursive: true });
-  copyFileSync(musl.libc, `${dir}/lib/ld-musl-${LOADER[t.arch]}.so.1`);
+  copyFileSync(musl.libc, `${dir}${musl.loader}`);
   copyFileSync(`${root}/build/${t.name}/libbunc.so`, `${dir}/libbunc.so`);
-  const src = `${root}/test/release/dlopen.c`;
-  if (t.arch === "x64") {
-    await $`musl-gcc -O2 -Wall -Wextra -Werror -o ${dir}/dlopen ${src}`.quiet();
-  } else {
-    const lib = `${ARM64_MUSL_SYSROOT}/usr/lib/aarch64-linux-musl`;
-    const ccInclude = (await $`${t.cc} -print-file-name=include`.quiet()).stdout.toString().trim();
-    const libgcc = (await $`${t.cc} -print-libgcc-file-name`.quiet()).stdout.toString().trim();
-    await $`${t.cc} -O2 -Wall -Wextra -Werror ${t.cflags} -nostdinc -isystem ${musl.include} -isystem ${ccInclude} -nostdlib -fPIE -pie -o ${dir}/dlopen ${lib}/Scrt1.o ${lib}/crti.o ${src} -L${ARM64_MUSL_SYSROOT}/lib/aarch64-linux-musl -l:libc.so ${lib}/crtn.o ${libgcc} -Wl,-dynamic-linker,/lib/ld-musl-aarch64.so.1`.quiet();
-    copyFileSync(QEMU, `${dir}/qemu`);
-  }
+  await buildMuslProgram(t, [`${root}/test/release/dlopen.c`], `${dir}/dlopen`, false);
+  if (t.arch !== process.arch) copyFileSync(QEMU, `${dir}/qemu`);
   check(`${t.name}: C object loads and runs in a root with musl and no glibc`, () => {
     must(!existsSync(`${dir}/lib/libc.so.6`), "the root holds glibc");
-    const out = ok(["chroot", dir, ...(t.arch === "x64" ? [] : ["/qemu"]), "/dlopen", "/libbunc.so"]);
+    const out = ok(["chroot", dir, ...(t.arch === process.arch ? [] : ["/qemu"]), "/dlopen", "/libbunc.so"]);
     must(out.startsWith("No such file or directory; open files limit "), `printed ${JSON.stringify(out)}`);
     return out.trim();
   });

@@ -23,11 +23,6 @@ function kernelHeaders(t: Target): string {
   return dir;
 }
 
-/**
- * The C object for a target, built with that target's compiler. For musl the
- * compiler's own libc is kept out (-nostdinc, -nostdlib) and musl's headers
- * and libc are named instead, under the name musl's loader answers to.
- */
 async function compilerPaths(cc: string): Promise<{ include: string; libgcc: string }> {
   const include = (await $`${cc} -print-file-name=include`.quiet()).stdout.toString().trim();
   const libgcc = (await $`${cc} -print-libgcc-file-name`.quiet()).stdout.toString().trim();
@@ -46,6 +41,11 @@ const muslFlags = (t: Target, musl: Musl, ccInclude: string) => [
   kernelHeaders(t),
 ];
 
+/**
+ * The C object for a target, built with that target's compiler. For musl the
+ * compiler's own libc is kept out (-nostdinc, -nostdlib) and musl's headers
+ * and libc are named instead, under the name musl's loader answers to.
+ */
 export async function buildObject(t: Target): Promise<string> {
   const dir = `${root}/build/${t.name}`;
   mkdirSync(dir, { recursive: true });
@@ -65,20 +65,43 @@ export async function buildObject(t: Target): Promise<string> {
 }
 
 /**
- * The waiter for a target's machine (ffi/waiter/): static with musl, from
- * the acts it makes; what it does not call is left out by the linker.
+ * A program for a target's machine, linked with its musl: static (what it
+ * does not call is left out), or dynamic against musl's loader (its libc
+ * needed as "libc.so", which musl's loader answers to itself).
  */
-export async function buildWaiter(t: Target): Promise<string> {
+export async function buildMuslProgram(
+  t: Target,
+  sources: string[],
+  out: string,
+  linkStatic: boolean,
+): Promise<void> {
   const musl = MUSL[t.arch];
-  const out = `${root}/build/${t.name}/bunc-wait.elf`;
   mkdirSync(dirname(out), { recursive: true });
   const { include, libgcc } = await compilerPaths(t.cc);
+  const l = musl.lib;
+  const link = linkStatic
+    ? ["-static", "-Wl,--gc-sections", `${l}/crt1.o`, `${l}/crti.o`, ...sources, `${l}/libc.a`]
+    : [
+        "-fPIE",
+        "-pie",
+        `-Wl,-dynamic-linker,${musl.loader}`,
+        `${l}/Scrt1.o`,
+        `${l}/crti.o`,
+        ...sources,
+        `-L${dirname(musl.libc)}`,
+        "-l:libc.so",
+      ];
+  const flags = ["-O2", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections"];
+  await $`${t.cc} ${flags} ${muslFlags(t, musl, include)} -nostdlib -o ${out} ${link} ${libgcc} ${l}/crtn.o`.quiet();
+}
+
+/** The waiter for a target's machine (ffi/waiter/): static with musl, from the acts it makes. */
+export async function buildWaiter(t: Target): Promise<string> {
+  const out = `${root}/build/${t.name}/bunc-wait.elf`;
   const sources = ["waiter/main.c", "final.c", "common.c", "seccomp.c", "fds.c"].map(
     (f) => `${root}/ffi/${f}`,
   );
-  const flags = ["-O2", "-Wall", "-Wextra", "-Werror", "-static", "-ffunction-sections", "-fdata-sections"];
-  const l = musl.lib;
-  await $`${t.cc} ${flags} ${muslFlags(t, musl, include)} -nostdlib -Wl,--gc-sections -o ${out} ${l}/crt1.o ${l}/crti.o ${sources} ${l}/libc.a ${libgcc} ${l}/crtn.o`.quiet();
+  await buildMuslProgram(t, sources, out, true);
   await $`${t.strip} ${out}`.quiet();
   return out;
 }

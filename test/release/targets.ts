@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 
 const root = resolve(import.meta.dir, "../..");
 /** musl for arm64 is unpacked here from Debian's musl and musl-dev packages for arm64. */
-export const ARM64_MUSL_SYSROOT = `${root}/build/sysroot/arm64-musl`;
+const ARM64_MUSL_SYSROOT = `${root}/build/sysroot/arm64-musl`;
 
 /** musl for one machine: headers, the shared libc, and the directory with crt*.o and libc.a. */
 export interface Musl {
@@ -13,6 +13,8 @@ export interface Musl {
   libc: string;
   lib: string;
   soname: string;
+  /** Its dynamic loader, as programs name it. */
+  loader: string;
   cflags: string[];
 }
 
@@ -23,6 +25,7 @@ export const MUSL: Record<"x64" | "arm64", Musl> = {
     libc: "/usr/lib/x86_64-linux-musl/libc.so",
     lib: "/usr/lib/x86_64-linux-musl",
     soname: "libc.musl-x86_64.so.1",
+    loader: "/lib/ld-musl-x86_64.so.1",
     cflags: [],
   },
   arm64: {
@@ -30,6 +33,7 @@ export const MUSL: Record<"x64" | "arm64", Musl> = {
     libc: `${ARM64_MUSL_SYSROOT}/lib/aarch64-linux-musl/libc.so`,
     lib: `${ARM64_MUSL_SYSROOT}/usr/lib/aarch64-linux-musl`,
     soname: "libc.musl-aarch64.so.1",
+    loader: "/lib/ld-musl-aarch64.so.1",
     // Outline atomics call helpers of glibc's libgcc build; inline ones need nothing.
     cflags: ["-mno-outline-atomics"],
   },
