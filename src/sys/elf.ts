@@ -4,11 +4,11 @@
 // 64-bit little-endian only: every target bunc is built for.
 
 /** Reads `length` bytes at `offset` (fewer at the end of the file). */
-export type ReadAt = (offset: number, length: number) => Uint8Array;
+type ReadAt = (offset: number, length: number) => Uint8Array;
 
 export type Libc = "glibc" | "musl";
 
-export interface ElfInfo {
+interface ElfInfo {
   /** As process.arch names it: "x64", "arm64", or "elf-machine-N". */
   machine: string;
   interp: string | null;

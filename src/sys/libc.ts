@@ -2,7 +2,7 @@
 // the C library the process has loaded already: bunc's own C object comes
 // from a sealed memfd, which costs ~0.6 ms a command to make and load, and
 // a lock or a wait for a fifo needs nothing of it.
-import { writeSync } from "node:fs";
+import { closeSync, writeSync } from "node:fs";
 import { dlopen, FFIType, read } from "bun:ffi";
 
 const { i32, ptr, u64 } = FFIType;
@@ -82,7 +82,12 @@ export function memfdOf(name: string, bytes: Uint8Array, executable: boolean): n
   let fd = executable ? memfdCalls.memfd_create(cname, flags | MFD_EXEC) : -1;
   if (fd < 0) fd = memfdCalls.memfd_create(cname, flags);
   if (fd < 0) throw new Error(`memfd_create for ${name} failed`);
-  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
-  if (memfdCalls.fcntl(fd, F_ADD_SEALS, ALL_SEALS) < 0) throw new Error(`cannot seal ${name}`);
-  return fd;
+  try {
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+    if (memfdCalls.fcntl(fd, F_ADD_SEALS, ALL_SEALS) < 0) throw new Error(`cannot seal ${name}`);
+    return fd;
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
 }

@@ -6,16 +6,20 @@ import { bytesReader, executableLibc, type Libc, objectLibc, readElf } from "./e
 
 declare const BUNC_TARGET: string;
 
-/** The running process's C library, from the interpreter of its executable. */
+let running: Libc | null | undefined;
+
+/** The running process's C library, from the interpreter of its executable (read once). */
 function runningLibc(): Libc | null {
+  if (running !== undefined) return running;
   const fd = openSync("/proc/self/exe", "r");
   try {
-    return executableLibc(
+    running = executableLibc(
       readElf((offset, length) => {
         const b = Buffer.alloc(length);
         return b.subarray(0, readSync(fd, b, 0, length, offset));
       }),
     );
+    return running;
   } finally {
     closeSync(fd);
   }
